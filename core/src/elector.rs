@@ -1,0 +1,253 @@
+//! Elections: the [`Elector`] trait every backend implements, and what winning hands back.
+//!
+//! A node opens a [`Session`] (a lease the backend expires unless kept alive), campaigns in named
+//! elections with it, and on winning receives a [`Leadership`]: a [`FencingToken`] strictly
+//! increasing per election and a revocation signal that fires when the session is lost. This
+//! module defines the contract only; the in-memory backend lives in [`crate::memory`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::error::Result;
+use crate::job::JobId;
+
+/// A strictly increasing number per election: every win gets a larger one than all before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FencingToken(pub u64);
+
+impl fmt::Display for FencingToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The name of an election in a backend.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ElectionName(pub Arc<str>);
+
+impl ElectionName {
+    /// Wraps a name.
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
+        ElectionName(name.into())
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ElectionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How jobs map to elections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElectionScope {
+    /// One election per group: its leader runs every job of the group.
+    #[default]
+    Group,
+    /// One election per job (go-micro's choice): spreads jobs over nodes.
+    PerJob,
+}
+
+impl ElectionScope {
+    /// The election that decides who runs `job` in `group`.
+    pub fn election_for(self, group: &str, job: &JobId) -> ElectionName {
+        match self {
+            ElectionScope::Group => ElectionName::new(group),
+            ElectionScope::PerJob => ElectionName::new(format!("{group}.job.{job}")),
+        }
+    }
+}
+
+/// Who holds an election, as the backend reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaderInfo {
+    /// The value the leader campaigned with (cronfence uses the node name).
+    pub value: String,
+    /// The leader's fencing token.
+    pub token: FencingToken,
+}
+
+/// Why a session or leadership ended without the holder resigning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Revocation {
+    /// The backend said the lease is gone (it expired, or was revoked).
+    LeaseExpired,
+    /// No keepalive succeeded for a whole TTL: the lease may have expired, so leadership can no
+    /// longer be proven.
+    Unprovable {
+        /// How long since the last keepalive that the backend answered was sent.
+        silent_for: Duration,
+    },
+    /// The session was closed by its owner.
+    Closed,
+}
+
+/// A lease held with a backend and kept alive in the background until closed or lost.
+#[derive(Debug)]
+pub struct Session {
+    /// The backend's lease id.
+    pub lease: u64,
+    /// The lease's time-to-live.
+    pub ttl: Duration,
+    lost: watch::Receiver<Option<Revocation>>,
+    keepalive: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Session {
+    /// A session over `lease`, lost when `lost` carries a revocation; `keepalive` is aborted when
+    /// the session is dropped.
+    pub fn new(
+        lease: u64,
+        ttl: Duration,
+        lost: watch::Receiver<Option<Revocation>>,
+        keepalive: Option<tokio::task::JoinHandle<()>>,
+    ) -> Self {
+        Session {
+            lease,
+            ttl,
+            lost,
+            keepalive,
+        }
+    }
+
+    /// The revocation, if the session is already lost.
+    pub fn lost(&self) -> Option<Revocation> {
+        self.lost.borrow().clone()
+    }
+
+    /// A receiver that changes when the session is lost.
+    pub fn lost_signal(&self) -> watch::Receiver<Option<Revocation>> {
+        self.lost.clone()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(task) = self.keepalive.take() {
+            task.abort();
+        }
+    }
+}
+
+/// What winning an election returns.
+#[derive(Clone, Debug)]
+pub struct Leadership {
+    /// The election won.
+    pub election: ElectionName,
+    /// The token every fenced operation must carry.
+    pub token: FencingToken,
+    /// The value campaigned with.
+    pub value: String,
+    /// The session lease the leadership hangs on.
+    pub lease: u64,
+    revoked: watch::Receiver<Option<Revocation>>,
+}
+
+impl Leadership {
+    /// A leadership revoked whenever the session behind it is lost.
+    pub fn new(
+        election: ElectionName,
+        token: FencingToken,
+        value: String,
+        session: &Session,
+    ) -> Self {
+        Leadership {
+            election,
+            token,
+            value,
+            lease: session.lease,
+            revoked: session.lost_signal(),
+        }
+    }
+
+    /// The fence to hand to [`crate::TickStore`] operations.
+    pub fn fence(&self) -> Fence {
+        Fence {
+            election: self.election.clone(),
+            token: self.token,
+            lease: self.lease,
+            value: self.value.clone(),
+        }
+    }
+
+    /// The revocation, if the leadership is already revoked.
+    pub fn revocation(&self) -> Option<Revocation> {
+        self.revoked.borrow().clone()
+    }
+
+    /// A receiver that carries the revocation once it happens.
+    pub fn revocation_signal(&self) -> watch::Receiver<Option<Revocation>> {
+        self.revoked.clone()
+    }
+
+    /// Waits until the leadership is revoked and says why.
+    pub async fn revoked(&mut self) -> Revocation {
+        loop {
+            if let Some(reason) = self.revoked.borrow_and_update().clone() {
+                return reason;
+            }
+            if self.revoked.changed().await.is_err() {
+                return Revocation::Closed;
+            }
+        }
+    }
+}
+
+/// What a fenced operation carries to prove it comes from the current leadership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fence {
+    /// The election.
+    pub election: ElectionName,
+    /// The caller's token.
+    pub token: FencingToken,
+    /// The caller's lease.
+    pub lease: u64,
+    /// The caller's campaign value.
+    pub value: String,
+}
+
+/// A leader-election backend (the seed's `Leader`).
+#[async_trait::async_trait]
+pub trait Elector: Send + Sync {
+    /// A short name for messages and metrics (e.g. `memory`, an endpoint).
+    fn name(&self) -> String;
+
+    /// Grants a lease of `ttl` and keeps it alive in the background.
+    async fn open_session(&self, ttl: Duration) -> Result<Session>;
+
+    /// Revokes the session's lease, resigning every election it holds.
+    async fn close_session(&self, session: &Session) -> Result<()>;
+
+    /// Waits until `session` leads `election`, then returns the leadership. Returns an error if
+    /// the session is lost or the backend fails; it never waits past the session's life.
+    async fn campaign(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<Leadership>;
+
+    /// Gives up `leadership` so another candidate wins at once.
+    async fn resign(&self, leadership: &Leadership) -> Result<()>;
+
+    /// The current leader of `election`, if any.
+    async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>>;
+
+    /// Waits (boundedly) until the leader of `election` differs from `seen`, and returns it.
+    async fn observe(
+        &self,
+        election: &ElectionName,
+        seen: Option<&LeaderInfo>,
+    ) -> Result<Option<LeaderInfo>>;
+}

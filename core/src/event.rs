@@ -1,0 +1,208 @@
+//! Node events: one record for every decision the runner takes, for histories and observers.
+//!
+//! Every event is also emitted as a `tracing` event. An [`EventSink`] receives them synchronously,
+//! in the order they happen on the node, which is what the simulator's history recorder needs.
+//! This module defines the vocabulary only; the runner decides when each event happens.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::elector::{ElectionName, FencingToken};
+use crate::job::JobId;
+use crate::plan::AbandonReason;
+
+/// Which fenced operation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FencedOperation {
+    /// Claiming a tick.
+    Claim,
+    /// Committing a finished run.
+    Commit,
+}
+
+/// Why a tick was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// An earlier run of the job was still going (overlap `Forbid`).
+    Overlap,
+}
+
+/// Something a node did or saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum NodeEvent {
+    /// The node began campaigning.
+    CampaignStarted {
+        /// The election.
+        election: ElectionName,
+    },
+    /// The node won.
+    CampaignWon {
+        /// The election.
+        election: ElectionName,
+        /// The leadership's token.
+        token: FencingToken,
+    },
+    /// The campaign ended without winning (backend error, session lost).
+    CampaignLost {
+        /// The election.
+        election: ElectionName,
+        /// Why.
+        reason: String,
+    },
+    /// Leadership ended without resigning.
+    LeadershipRevoked {
+        /// The election.
+        election: ElectionName,
+        /// The token that ended.
+        token: FencingToken,
+        /// Why.
+        reason: String,
+    },
+    /// Leadership was given up on purpose.
+    Resigned {
+        /// The election.
+        election: ElectionName,
+        /// The token given up.
+        token: FencingToken,
+    },
+    /// A tick was claimed for running.
+    TickClaimed {
+        /// The job.
+        job: JobId,
+        /// The tick's scheduled instant.
+        tick: Timestamp,
+        /// The claiming token.
+        token: FencingToken,
+        /// The attempt claimed.
+        attempt: u32,
+    },
+    /// A fenced operation on a tick was refused: this node is no longer the leader.
+    TickFencedOut {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// The stale token.
+        token: FencingToken,
+        /// Claim or commit.
+        operation: FencedOperation,
+    },
+    /// The command for a tick started.
+    TickStarted {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// The token.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The command returned `Ok` (and, for at-least-once, the commit succeeded).
+    TickCompleted {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// The token.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The command returned an error.
+    TickFailed {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// The token.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+        /// The command's error.
+        error: String,
+    },
+    /// The run was cancelled (overlap `Replace`, shutdown).
+    TickCancelled {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// The token.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// Consecutive ticks were given up without running.
+    TicksAbandoned {
+        /// The job.
+        job: JobId,
+        /// The oldest tick given up.
+        first: Timestamp,
+        /// The newest tick given up.
+        last: Timestamp,
+        /// How many.
+        count: u64,
+        /// Why.
+        reason: AbandonReason,
+        /// The leadership that gave them up.
+        token: FencingToken,
+    },
+    /// A tick was skipped.
+    TickSkipped {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// Why.
+        reason: SkipReason,
+        /// The leadership that skipped it.
+        token: FencingToken,
+    },
+    /// The backend refused a job's definition; the node will not run it.
+    JobRejected {
+        /// The job.
+        job: JobId,
+        /// The refusal.
+        error: String,
+    },
+    /// Every backend call has failed for longer than the configured bound.
+    BackendUnreachable {
+        /// The last operation that failed.
+        operation: String,
+        /// The last error.
+        error: String,
+        /// How long calls have been failing.
+        down_for: Duration,
+    },
+    /// The backend answers again after being reported unreachable.
+    BackendRecovered {
+        /// How long it was unreachable.
+        down_for: Duration,
+    },
+}
+
+/// Receives every event of one node, synchronously and in order.
+pub trait EventSink: Send + Sync {
+    /// Records one event.
+    fn record(&self, event: &NodeEvent);
+}
+
+/// A sink that keeps nothing (events still go to `tracing`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn record(&self, _event: &NodeEvent) {}
+}
+
+impl<F: Fn(&NodeEvent) + Send + Sync> EventSink for F {
+    fn record(&self, event: &NodeEvent) {
+        self(event)
+    }
+}

@@ -1,0 +1,416 @@
+//! The in-memory backend's state machine: leases, elections, job registry and checkpoints.
+//!
+//! Pure and synchronous: [`MemoryState::apply`] takes the backend's own monotonic time (`now`,
+//! time since the backend started) and a request, and returns the response plus whether any
+//! election changed hands. No clocks, tasks or locks live here; [`super::host`] adds those. All
+//! maps are ordered so iteration, and thus every answer, is deterministic.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::protocol::{RegisterRefusal, Refusal, Request, Response};
+use crate::elector::{ElectionName, Fence, FencingToken, LeaderInfo};
+use crate::job::{JobId, JobSpec};
+use crate::store::{Checkpoint, Claim, ClaimKind, Commit, Registration};
+
+/// The smallest lease TTL the backend grants.
+pub const MIN_TTL: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+struct Lease {
+    ttl: Duration,
+    expires_at: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Holder {
+    lease: u64,
+    value: String,
+    token: FencingToken,
+}
+
+#[derive(Debug, Default)]
+struct Election {
+    holder: Option<Holder>,
+    last_token: u64,
+}
+
+#[derive(Debug)]
+struct JobRecord {
+    spec: JobSpec,
+    registered_at: Timestamp,
+    last_claimed: Option<Timestamp>,
+    in_flight: BTreeMap<Timestamp, u32>,
+}
+
+/// Everything the in-memory backend knows.
+#[derive(Debug, Default)]
+pub struct MemoryState {
+    leases: BTreeMap<u64, Lease>,
+    next_lease: u64,
+    elections: BTreeMap<ElectionName, Election>,
+    jobs: BTreeMap<JobId, JobRecord>,
+}
+
+/// The answer to one request, and whether any election's holder changed.
+#[derive(Debug)]
+pub struct Applied {
+    /// The response to send back.
+    pub response: Response,
+    /// True when some election's holder changed (observers must be woken).
+    pub leadership_changed: bool,
+}
+
+impl MemoryState {
+    /// An empty backend.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies `request` at backend time `now`. `Observe` is answered with the current holder
+    /// (the host turns it into a long poll).
+    pub fn apply(&mut self, now: Duration, request: Request) -> Applied {
+        let mut changed = self.expire(now);
+        let response = match request {
+            Request::Grant { ttl } => self.grant(now, ttl),
+            Request::KeepAlive { lease } => self.keep_alive(now, lease),
+            Request::Revoke { lease } => {
+                changed |= self.revoke(lease);
+                Response::Done
+            }
+            Request::Campaign {
+                election,
+                lease,
+                value,
+            } => {
+                let (response, won) = self.campaign(election, lease, value);
+                changed |= won;
+                response
+            }
+            Request::Resign { election, lease } => {
+                changed |= self.resign(&election, lease);
+                Response::Done
+            }
+            Request::Leader { election } | Request::Observe { election, .. } => {
+                Response::Leader(self.leader(&election))
+            }
+            Request::Register { jobs, now: clock } => self.register(jobs, clock),
+            Request::Checkpoints { jobs } => self.checkpoints(&jobs),
+            Request::Claim { fence, claims } => self.claim(&fence, &claims),
+            Request::Commit { fence, commits } => self.commit(&fence, &commits),
+        };
+        Applied {
+            response,
+            leadership_changed: changed,
+        }
+    }
+
+    /// The holder of `election`.
+    pub fn leader(&self, election: &ElectionName) -> Option<LeaderInfo> {
+        let holder = self.elections.get(election)?.holder.as_ref()?;
+        Some(LeaderInfo {
+            value: holder.value.clone(),
+            token: holder.token,
+        })
+    }
+
+    /// When the holder of `election` loses it unless its lease is renewed (backend time).
+    pub fn leader_expires_at(&self, election: &ElectionName) -> Option<Duration> {
+        let holder = self.elections.get(election)?.holder.as_ref()?;
+        self.leases.get(&holder.lease).map(|l| l.expires_at)
+    }
+
+    /// Drops leases whose time is up, and the leaderships on them. True if any leadership ended.
+    pub fn expire(&mut self, now: Duration) -> bool {
+        let expired: Vec<u64> = self
+            .leases
+            .iter()
+            .filter(|(_, l)| l.expires_at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut changed = false;
+        for lease in expired {
+            changed |= self.revoke(lease);
+        }
+        changed
+    }
+
+    /// Keeps leases but restarts their TTL from `now`, as etcd does when it restarts.
+    pub fn renew_all(&mut self, now: Duration) {
+        for lease in self.leases.values_mut() {
+            lease.expires_at = now + lease.ttl;
+        }
+    }
+
+    fn grant(&mut self, now: Duration, ttl: Duration) -> Response {
+        if ttl < MIN_TTL {
+            return Response::Refused(Refusal::TtlTooShort { min: MIN_TTL });
+        }
+        self.next_lease += 1;
+        let lease = self.next_lease;
+        let expires_at = now + ttl;
+        self.leases.insert(lease, Lease { ttl, expires_at });
+        Response::Granted { lease }
+    }
+
+    fn keep_alive(&mut self, now: Duration, lease: u64) -> Response {
+        match self.leases.get_mut(&lease) {
+            Some(l) => {
+                l.expires_at = now + l.ttl;
+                Response::Done
+            }
+            None => Response::Refused(Refusal::LeaseLost { lease }),
+        }
+    }
+
+    fn revoke(&mut self, lease: u64) -> bool {
+        self.leases.remove(&lease);
+        let mut changed = false;
+        for election in self.elections.values_mut() {
+            if election.holder.as_ref().is_some_and(|h| h.lease == lease) {
+                election.holder = None;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    fn campaign(&mut self, name: ElectionName, lease: u64, value: String) -> (Response, bool) {
+        if !self.leases.contains_key(&lease) {
+            return (Response::Refused(Refusal::LeaseLost { lease }), false);
+        }
+        let election = self.elections.entry(name).or_default();
+        match &election.holder {
+            Some(h) if h.lease == lease => (Response::Won { token: h.token }, false),
+            Some(h) => {
+                let leader = LeaderInfo {
+                    value: h.value.clone(),
+                    token: h.token,
+                };
+                (Response::Held { leader }, false)
+            }
+            None => {
+                election.last_token += 1;
+                let token = FencingToken(election.last_token);
+                election.holder = Some(Holder {
+                    lease,
+                    value,
+                    token,
+                });
+                (Response::Won { token }, true)
+            }
+        }
+    }
+
+    fn resign(&mut self, name: &ElectionName, lease: u64) -> bool {
+        match self.elections.get_mut(name) {
+            Some(e) if e.holder.as_ref().is_some_and(|h| h.lease == lease) => {
+                e.holder = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn register(&mut self, jobs: Vec<(JobId, JobSpec)>, now: Timestamp) -> Response {
+        let results = jobs
+            .into_iter()
+            .map(|(id, spec)| self.register_one(id, spec, now))
+            .collect();
+        Response::Registered(results)
+    }
+
+    fn register_one(
+        &mut self,
+        id: JobId,
+        spec: JobSpec,
+        now: Timestamp,
+    ) -> Result<Registration, RegisterRefusal> {
+        let Some(record) = self.jobs.get_mut(&id) else {
+            let record = JobRecord {
+                spec,
+                registered_at: now,
+                last_claimed: None,
+                in_flight: BTreeMap::new(),
+            };
+            self.jobs.insert(id, record);
+            return Ok(Registration::Created);
+        };
+        if record.spec == spec {
+            Ok(Registration::Matched)
+        } else if spec.version > record.spec.version {
+            let from = record.spec.version;
+            record.spec = spec;
+            Ok(Registration::Upgraded { from })
+        } else if spec.version == record.spec.version {
+            Err(RegisterRefusal::Mismatch {
+                registered: record.spec.clone(),
+            })
+        } else {
+            Err(RegisterRefusal::Superseded {
+                registered: record.spec.version,
+            })
+        }
+    }
+
+    fn checkpoints(&self, jobs: &[JobId]) -> Response {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let Some(r) = self.jobs.get(job) else {
+                return Response::Refused(Refusal::UnknownJob { job: job.clone() });
+            };
+            out.push(Checkpoint {
+                job: job.clone(),
+                registered_at: r.registered_at,
+                last_claimed: r.last_claimed,
+                in_flight: r.in_flight.iter().map(|(t, a)| (*t, *a)).collect(),
+            });
+        }
+        Response::Checkpoints(out)
+    }
+
+    fn check_fence(&self, fence: &Fence) -> Result<(), Refusal> {
+        let holder = self
+            .elections
+            .get(&fence.election)
+            .and_then(|e| e.holder.as_ref());
+        match holder {
+            Some(h) if h.token == fence.token && h.lease == fence.lease => Ok(()),
+            other => Err(Refusal::Fenced {
+                current: other.map(|h| h.token),
+            }),
+        }
+    }
+
+    fn check_claim(&self, claim: &Claim) -> Result<(), Refusal> {
+        let Some(r) = self.jobs.get(&claim.job) else {
+            return Err(Refusal::UnknownJob {
+                job: claim.job.clone(),
+            });
+        };
+        if claim.spec_version < r.spec.version {
+            return Err(Refusal::SpecSuperseded {
+                job: claim.job.clone(),
+                registered: r.spec.version,
+                local: claim.spec_version,
+            });
+        }
+        match r.last_claimed {
+            Some(last) if claim.tick <= last && !r.in_flight.contains_key(&claim.tick) => {
+                Err(Refusal::AlreadyClaimed {
+                    job: claim.job.clone(),
+                    tick: claim.tick,
+                    checkpoint: last,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn claim(&mut self, fence: &Fence, claims: &[Claim]) -> Response {
+        let checked = self
+            .check_fence(fence)
+            .and_then(|()| claims.iter().try_for_each(|c| self.check_claim(c)));
+        if let Err(refusal) = checked {
+            return Response::Refused(refusal);
+        }
+        for claim in claims {
+            let r = self.jobs.get_mut(&claim.job).expect("checked above");
+            r.last_claimed = r.last_claimed.max(Some(claim.tick));
+            match claim.kind {
+                ClaimKind::RunThenCommit { attempt } => {
+                    r.in_flight.insert(claim.tick, attempt);
+                }
+                ClaimKind::Run { .. } | ClaimKind::Drop => {
+                    r.in_flight.remove(&claim.tick);
+                }
+            }
+        }
+        Response::Done
+    }
+
+    fn commit(&mut self, fence: &Fence, commits: &[Commit]) -> Response {
+        if let Err(refusal) = self.check_fence(fence) {
+            return Response::Refused(refusal);
+        }
+        for commit in commits {
+            if let Some(r) = self.jobs.get_mut(&commit.job) {
+                r.in_flight.remove(&commit.tick);
+            }
+        }
+        Response::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::Schedule;
+
+    const S: Duration = Duration::from_secs(1);
+
+    fn won(r: Response) -> FencingToken {
+        match r {
+            Response::Won { token } => token,
+            other => panic!("expected a win, got {other:?}"),
+        }
+    }
+
+    fn lease(state: &mut MemoryState, now: Duration) -> u64 {
+        match state.apply(now, Request::Grant { ttl: 10 * S }).response {
+            Response::Granted { lease } => lease,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn campaign(state: &mut MemoryState, now: Duration, lease: u64) -> Response {
+        let election = ElectionName::new("g");
+        let value = format!("n{lease}");
+        state
+            .apply(now, Request::Campaign { election, lease, value })
+            .response
+    }
+
+    #[test]
+    fn tokens_strictly_increase_across_expiry() {
+        // A second leader after lease expiry must get a larger token, or fencing means nothing.
+        let mut st = MemoryState::new();
+        let a = lease(&mut st, Duration::ZERO);
+        let b = lease(&mut st, Duration::ZERO);
+        let t1 = won(campaign(&mut st, S, a));
+        assert!(matches!(campaign(&mut st, S, b), Response::Held { .. }));
+        st.apply(5 * S, Request::KeepAlive { lease: b });
+        let t2 = won(campaign(&mut st, 11 * S, b));
+        assert!(t2 > t1, "{t2} must exceed {t1}");
+    }
+
+    #[test]
+    fn stale_fence_is_refused_and_claim_is_all_or_nothing() {
+        let mut st = MemoryState::new();
+        let job = JobId::new("j").unwrap();
+        let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let spec = JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
+        st.apply(S, Request::Register { jobs: vec![(job.clone(), spec)], now: anchor });
+        let a = lease(&mut st, Duration::ZERO);
+        let token = won(campaign(&mut st, S, a));
+        let fence = Fence { election: ElectionName::new("g"), token, lease: a, value: "na".into() };
+        let claim = |s: i64, kind| Claim {
+            job: job.clone(),
+            tick: anchor + jiff::SignedDuration::from_secs(s),
+            spec_version: 1,
+            kind,
+        };
+        let ok = st.apply(2 * S, Request::Claim { fence: fence.clone(), claims: vec![claim(1, ClaimKind::Run { attempt: 1 })] });
+        assert_eq!(ok.response, Response::Done);
+        // A batch with one already-claimed tick changes nothing.
+        let batch = vec![claim(2, ClaimKind::Drop), claim(1, ClaimKind::Run { attempt: 1 })];
+        let refused = st.apply(2 * S, Request::Claim { fence: fence.clone(), claims: batch });
+        assert!(matches!(refused.response, Response::Refused(Refusal::AlreadyClaimed { .. })));
+        // After the lease expires the same fence is refused.
+        let late = st.apply(20 * S, Request::Claim { fence, claims: vec![claim(2, ClaimKind::Drop)] });
+        assert!(late.leadership_changed);
+        assert_eq!(late.response, Response::Refused(Refusal::Fenced { current: None }));
+    }
+}

@@ -1,0 +1,346 @@
+//! The sans-IO decision core: given `now`, which ticks to run, drop or skip, and when to look next.
+//!
+//! A [`Planner`] belongs to one leadership. It is built from the jobs' specs and checkpoints and
+//! the instant the leadership began; [`Planner::poll`] takes the leader's clock reading and
+//! returns one [`Decision`] per job that has something due, applying the misfire, starting
+//! deadline and overlap policies. Nothing changes until the runner has claimed those ticks in the
+//! backend and calls [`Planner::advance`]. [`Planner::next_deadline`] says when to poll again.
+//! No clocks, tasks or I/O live here, so every policy is tested without a runtime.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::job::{JobId, JobSpec};
+use crate::policy::{CatchUp, Delivery, OverlapPolicy};
+use crate::store::{Checkpoint, Claim, ClaimKind};
+
+#[cfg(test)]
+mod tests;
+
+/// One tick to run, with its attempt number (1 unless an at-least-once tick runs again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TickRun {
+    /// The tick's scheduled instant.
+    pub at: Timestamp,
+    /// The attempt number.
+    pub attempt: u32,
+}
+
+/// Why a tick was given up without running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbandonReason {
+    /// Older than the newest `max` missed ticks under `CatchUp::All { max }`.
+    CatchUpLimit,
+    /// A newer due tick replaced it under `CatchUp::Latest`.
+    Superseded,
+    /// Missed under `CatchUp::Skip`.
+    MisfireSkipped,
+    /// It could not start within the starting deadline.
+    DeadlineExceeded,
+    /// Claimed, but leadership was lost before it started (the runner reports this).
+    LeadershipLost,
+    /// Claimed, but a newer tick replaced its execution before it started (overlap `Replace`).
+    Replaced,
+    /// Claimed, but the node shut down before it started.
+    Shutdown,
+}
+
+/// Consecutive ticks of one job given up for one reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Abandoned {
+    /// The oldest tick of the range.
+    pub first: Timestamp,
+    /// The newest tick of the range.
+    pub last: Timestamp,
+    /// How many ticks the range holds.
+    pub count: u64,
+    /// Why.
+    pub reason: AbandonReason,
+}
+
+/// What to do about one job at one poll.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The job's index in the planner (the order jobs were given in).
+    pub job: usize,
+    /// Ticks to run, oldest first (at-least-once re-runs before new ticks).
+    pub run: Vec<TickRun>,
+    /// Ticks given up by the misfire policy or the starting deadline.
+    pub abandon: Vec<Abandoned>,
+    /// Ticks skipped because an earlier run is still going (overlap `Forbid`).
+    pub skip: Vec<Timestamp>,
+    /// Cancel the running execution first (overlap `Replace`).
+    pub cancel_running: bool,
+    /// The newest tick this decision settles (the job's new cursor).
+    cursor: Timestamp,
+    /// The job's cursor before this decision.
+    prior_cursor: Timestamp,
+    /// At-least-once re-runs given up (they must leave the backend's in-flight set).
+    retired: Vec<Timestamp>,
+}
+
+impl Decision {
+    /// The claims that record this decision in the backend, in one batch.
+    pub fn claims(&self, id: &JobId, spec: &JobSpec) -> Vec<Claim> {
+        let mut claims: Vec<Claim> = self
+            .run
+            .iter()
+            .map(|r| Claim {
+                job: id.clone(),
+                tick: r.at,
+                spec_version: spec.version,
+                kind: match spec.delivery {
+                    Delivery::AtMostOnce => ClaimKind::Run { attempt: r.attempt },
+                    Delivery::AtLeastOnce => ClaimKind::RunThenCommit { attempt: r.attempt },
+                },
+            })
+            .collect();
+        let drop = |tick| Claim {
+            job: id.clone(),
+            tick,
+            spec_version: spec.version,
+            kind: ClaimKind::Drop,
+        };
+        claims.extend(self.retired.iter().copied().map(drop));
+        let newest_run = self.run.iter().map(|r| r.at).max();
+        if self.cursor > self.prior_cursor && newest_run.is_none_or(|t| t < self.cursor) {
+            claims.push(drop(self.cursor));
+        }
+        claims
+    }
+
+    /// True when the ticks to run form one sequential execution (overlap `Forbid`/`Replace`),
+    /// false when each runs on its own (overlap `Allow`).
+    pub fn sequential(&self, spec: &JobSpec) -> bool {
+        spec.overlap != OverlapPolicy::Allow
+    }
+}
+
+#[derive(Debug)]
+struct PlannedJob {
+    id: JobId,
+    spec: JobSpec,
+    /// Ticks after this instant have not been claimed.
+    cursor: Timestamp,
+    /// At-least-once ticks a previous leader claimed but never committed.
+    retries: Vec<(Timestamp, u32)>,
+    /// Executions in progress (tracked for `Forbid` and `Replace`).
+    running: u32,
+    /// The key this job has in the queue.
+    queued_at: Option<Timestamp>,
+}
+
+/// The decision core for one leadership over a set of jobs.
+#[derive(Debug)]
+pub struct Planner {
+    jobs: Vec<PlannedJob>,
+    queue: BTreeSet<(Timestamp, usize)>,
+    leader_since: Timestamp,
+}
+
+impl Planner {
+    /// A planner for `jobs` with their `checkpoints` (same order), for a leadership that began at
+    /// `leader_since` on the leader's clock.
+    pub fn new(
+        jobs: Vec<(JobId, JobSpec)>,
+        checkpoints: Vec<Checkpoint>,
+        leader_since: Timestamp,
+    ) -> Self {
+        assert_eq!(jobs.len(), checkpoints.len(), "one checkpoint per job");
+        let mut planner = Planner {
+            jobs: Vec::with_capacity(jobs.len()),
+            queue: BTreeSet::new(),
+            leader_since,
+        };
+        for (idx, ((id, spec), cp)) in jobs.into_iter().zip(checkpoints).enumerate() {
+            debug_assert_eq!(id, cp.job, "checkpoint order matches job order");
+            let before_registration = cp.registered_at - jiff::SignedDuration::from_nanos(1);
+            let retries = match spec.delivery {
+                Delivery::AtLeastOnce => cp.in_flight,
+                Delivery::AtMostOnce => Vec::new(),
+            };
+            planner.jobs.push(PlannedJob {
+                id,
+                spec,
+                cursor: cp.last_claimed.unwrap_or(before_registration),
+                retries,
+                running: 0,
+                queued_at: None,
+            });
+            planner.requeue(idx);
+        }
+        planner
+    }
+
+    /// The number of jobs.
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// True when the planner has no jobs.
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// The id and spec of job `idx`.
+    pub fn job(&self, idx: usize) -> (&JobId, &JobSpec) {
+        let job = &self.jobs[idx];
+        (&job.id, &job.spec)
+    }
+
+    /// When the next tick of any job is due (leader's clock), if ever.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.queue.first().map(|(at, _)| *at)
+    }
+
+    /// Decisions for every job with something due at `now`; changes nothing.
+    pub fn poll(&self, now: Timestamp) -> Vec<Decision> {
+        self.queue
+            .range(..=(now, usize::MAX))
+            .filter_map(|&(_, idx)| self.decide(idx, now))
+            .collect()
+    }
+
+    /// Records decisions after their claims succeeded: moves cursors, counts executions started.
+    pub fn advance(&mut self, decisions: &[Decision]) {
+        for d in decisions {
+            let job = &mut self.jobs[d.job];
+            job.cursor = job.cursor.max(d.cursor);
+            job.retries.clear();
+            if d.cancel_running {
+                job.running = 0;
+            }
+            if !d.run.is_empty() && job.spec.overlap != OverlapPolicy::Allow {
+                job.running += 1;
+            }
+            self.requeue(d.job);
+        }
+    }
+
+    /// Records that one execution of job `idx` ended (counted only for `Forbid`/`Replace`).
+    pub fn finished(&mut self, idx: usize) {
+        let job = &mut self.jobs[idx];
+        if job.spec.overlap != OverlapPolicy::Allow {
+            job.running = job.running.saturating_sub(1);
+        }
+    }
+
+    fn requeue(&mut self, idx: usize) {
+        let job = &mut self.jobs[idx];
+        if let Some(at) = job.queued_at.take() {
+            self.queue.remove(&(at, idx));
+        }
+        let next = match job.retries.iter().map(|(t, _)| *t).min() {
+            Some(retry) => Some(retry),
+            None => job.spec.schedule.next_tick(job.cursor),
+        };
+        if let Some(at) = next {
+            job.queued_at = Some(at);
+            self.queue.insert((at, idx));
+        }
+    }
+
+    fn decide(&self, idx: usize, now: Timestamp) -> Option<Decision> {
+        let job = &self.jobs[idx];
+        let mut d = Decision {
+            job: idx,
+            run: Vec::new(),
+            abandon: Vec::new(),
+            skip: Vec::new(),
+            cancel_running: false,
+            cursor: job.cursor,
+            prior_cursor: job.cursor,
+            retired: Vec::new(),
+        };
+        let deadline = job
+            .spec
+            .misfire
+            .starting_deadline
+            .map(|d| jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX));
+        let late = |t: Timestamp| deadline.is_some_and(|d| now.duration_since(t) > d);
+        for &(at, attempt) in &job.retries {
+            if late(at) {
+                d.abandon.push(single(at, AbandonReason::DeadlineExceeded));
+                d.retired.push(at);
+            } else {
+                d.run.push(TickRun {
+                    at,
+                    attempt: attempt + 1,
+                });
+            }
+        }
+        self.select_due(job, now, &late, &mut d);
+        if d.run.is_empty() && d.abandon.is_empty() {
+            return None;
+        }
+        apply_overlap(job, &mut d);
+        Some(d)
+    }
+
+    fn select_due(
+        &self,
+        job: &PlannedJob,
+        now: Timestamp,
+        late: &dyn Fn(Timestamp) -> bool,
+        d: &mut Decision,
+    ) {
+        let due = job.spec.schedule.due_ticks(job.cursor, now);
+        let total = due.len() as u64;
+        let Some(newest) = due.clone().next_back() else {
+            return;
+        };
+        d.cursor = newest;
+        let current = newest >= self.leader_since;
+        let missed = if current { total - 1 } else { total };
+        // How many of the newest due ticks the misfire policy keeps.
+        let (keep, reason) = match job.spec.misfire.catch_up {
+            CatchUp::All { max } => (u64::from(current) + missed.min(u64::from(max)), AbandonReason::CatchUpLimit),
+            CatchUp::Latest => (1, AbandonReason::Superseded),
+            CatchUp::Skip => (u64::from(current), AbandonReason::MisfireSkipped),
+        };
+        let dropped = total - keep;
+        let mut kept = due.clone().skip(dropped as usize);
+        if dropped > 0 {
+            let first = due.clone().next().expect("dropped > 0 means due is not empty");
+            let last = due.clone().nth(dropped as usize - 1).expect("within range");
+            d.abandon.push(Abandoned { first, last, count: dropped, reason });
+        }
+        // Lateness only grows with age, so late ticks are a prefix of the kept ones.
+        let mut late_range: Option<Abandoned> = None;
+        for at in kept.by_ref() {
+            if late(at) {
+                let range = late_range.get_or_insert(single(at, AbandonReason::DeadlineExceeded));
+                range.last = at;
+                range.count += u64::from(range.first != at);
+            } else {
+                d.run.push(TickRun { at, attempt: 1 });
+                break;
+            }
+        }
+        d.run.extend(kept.map(|at| TickRun { at, attempt: 1 }));
+        d.abandon.extend(late_range);
+    }
+}
+
+fn single(at: Timestamp, reason: AbandonReason) -> Abandoned {
+    Abandoned {
+        first: at,
+        last: at,
+        count: 1,
+        reason,
+    }
+}
+
+fn apply_overlap(job: &PlannedJob, d: &mut Decision) {
+    if job.running == 0 || d.run.is_empty() {
+        return;
+    }
+    match job.spec.overlap {
+        OverlapPolicy::Allow => {}
+        OverlapPolicy::Replace => d.cancel_running = true,
+        OverlapPolicy::Forbid => d.skip = d.run.drain(..).map(|r| r.at).collect(),
+    }
+}

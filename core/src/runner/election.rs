@@ -1,0 +1,97 @@
+//! One election's life on one node: campaign, lead, and step down.
+//!
+//! The loop campaigns with the node's session until it wins, hands the leadership to
+//! [`super::leading`], and reacts to how leading ended: a revoked leadership means the session is
+//! gone (the caller opens a new one); a fenced-out or superseded one resigns and campaigns again;
+//! shutdown resigns and returns. Campaign failures are reported and retried with backoff.
+
+use std::sync::Arc;
+
+use super::leading::{lead, LeadEnd};
+use super::NodeCtx;
+use crate::elector::{ElectionName, Leadership, Session};
+use crate::event::NodeEvent;
+use crate::job::Job;
+
+/// Campaigns and leads `election` until the session is lost or the node stops.
+pub(crate) async fn campaign_loop(
+    ctx: &Arc<NodeCtx>,
+    session: &Session,
+    election: &ElectionName,
+    jobs: &[Job],
+) {
+    let mut backoff = ctx.backoff();
+    let mut jobs: Vec<Job> = jobs.to_vec();
+    while !ctx.stopping() && session.lost().is_none() && !jobs.is_empty() {
+        ctx.emit(NodeEvent::CampaignStarted {
+            election: election.clone(),
+        });
+        let mut lost = session.lost_signal();
+        let won = tokio::select! {
+            biased;
+            _ = ctx.stop_requested() => return,
+            _ = lost.wait_for(|l| l.is_some()) => {
+                ctx.emit(NodeEvent::CampaignLost { election: election.clone(), reason: "session lost".into() });
+                return;
+            }
+            won = ctx.backend.campaign(session, election, &ctx.config.name) => won,
+        };
+        let leadership = match won {
+            Ok(leadership) => leadership,
+            Err(error) => {
+                ctx.emit(NodeEvent::CampaignLost {
+                    election: election.clone(),
+                    reason: error.to_string(),
+                });
+                if ctx.sleep_unless_stopping(backoff.next_delay()).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        backoff = ctx.backoff();
+        ctx.emit(NodeEvent::CampaignWon {
+            election: election.clone(),
+            token: leadership.token,
+        });
+        match lead(ctx, leadership.clone(), &jobs).await {
+            LeadEnd::Shutdown => {
+                resign(ctx, &leadership).await;
+                return;
+            }
+            LeadEnd::Revoked(reason) => {
+                revoked(ctx, &leadership, reason);
+                return;
+            }
+            LeadEnd::Fenced => {
+                revoked(ctx, &leadership, "fenced out by a newer leadership".into());
+                resign(ctx, &leadership).await;
+            }
+            LeadEnd::Superseded(job) => {
+                tracing::warn!(node = %ctx.config.name, %job, "a newer spec version of this job runs elsewhere; this node no longer runs it");
+                jobs.retain(|j| j.id != job);
+                resign(ctx, &leadership).await;
+            }
+        }
+    }
+}
+
+fn revoked(ctx: &NodeCtx, leadership: &Leadership, reason: String) {
+    ctx.emit(NodeEvent::LeadershipRevoked {
+        election: leadership.election.clone(),
+        token: leadership.token,
+        reason,
+    });
+}
+
+async fn resign(ctx: &NodeCtx, leadership: &Leadership) {
+    match ctx.call("resign", ctx.backend.resign(leadership)).await {
+        Ok(()) => ctx.emit(NodeEvent::Resigned {
+            election: leadership.election.clone(),
+            token: leadership.token,
+        }),
+        Err(error) => {
+            tracing::warn!(node = %ctx.config.name, election = %leadership.election, %error, "resign failed; the lease will expire instead")
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Leading one election: the loop that turns planner decisions into claims and executions.
+//!
+//! The leader reads its jobs' checkpoints, builds a [`Planner`] with its own clock's reading as the
+//! start of office, then repeats: poll the planner, claim everything due in **one** fenced batch,
+//! record the outcome, start executions, and sleep until the planner's next deadline (re-reading
+//! the clock at least every `clock_recheck`). It stops at once when the leadership is revoked or a
+//! claim is fenced out. On shutdown it lets running executions finish within the grace period,
+//! then cancels the rest.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::execution::{Ended, Execution};
+use super::NodeCtx;
+use crate::clock::sleep_for;
+use crate::elector::{Fence, Leadership};
+use crate::error::Error;
+use crate::event::{FencedOperation, NodeEvent, SkipReason};
+use crate::job::{Job, JobId};
+use crate::plan::{AbandonReason, Decision, Planner};
+use crate::store::Checkpoint;
+
+/// How a leadership ended.
+#[derive(Debug)]
+pub(crate) enum LeadEnd {
+    /// The node is shutting down; the caller resigns.
+    Shutdown,
+    /// The session behind the leadership was lost.
+    Revoked(String),
+    /// A fenced operation was refused: someone newer leads.
+    Fenced,
+    /// The backend holds a newer spec of this job; the node must stop running it.
+    Superseded(JobId),
+}
+
+struct Running {
+    id: u64,
+    cancel: watch::Sender<Option<AbandonReason>>,
+}
+
+struct Leader<'a> {
+    ctx: &'a Arc<NodeCtx>,
+    leadership: Leadership,
+    fence: Fence,
+    jobs: &'a [Job],
+    planner: Planner,
+    running: BTreeMap<usize, Vec<Running>>,
+    next_execution: u64,
+    ended_tx: mpsc::UnboundedSender<Ended>,
+    ended_rx: mpsc::UnboundedReceiver<Ended>,
+}
+
+/// Leads `leadership` over `jobs` until it ends.
+pub(crate) async fn lead(ctx: &Arc<NodeCtx>, mut leadership: Leadership, jobs: &[Job]) -> LeadEnd {
+    let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
+    let read = ctx.retry("read checkpoints", || ctx.backend.checkpoints(&ids));
+    let checkpoints: Vec<Checkpoint> = tokio::select! {
+        biased;
+        reason = leadership.revoked() => return LeadEnd::Revoked(format!("{reason:?}")),
+        read = read => match read {
+            Ok(checkpoints) => checkpoints,
+            Err(Error::ShuttingDown) => return LeadEnd::Shutdown,
+            Err(error) => {
+                tracing::error!(node = %ctx.config.name, %error, "cannot read checkpoints");
+                return LeadEnd::Fenced;
+            }
+        },
+    };
+    let specs = jobs.iter().map(|j| (j.id.clone(), j.spec.clone())).collect();
+    let planner = Planner::new(specs, checkpoints, ctx.clock.now());
+    let (ended_tx, ended_rx) = mpsc::unbounded_channel();
+    let mut leader = Leader {
+        ctx,
+        fence: leadership.fence(),
+        leadership,
+        jobs,
+        planner,
+        running: BTreeMap::new(),
+        next_execution: 0,
+        ended_tx,
+        ended_rx,
+    };
+    let end = leader.run().await;
+    if matches!(end, LeadEnd::Shutdown) {
+        leader.drain().await;
+    }
+    end
+}
+
+impl Leader<'_> {
+    async fn run(&mut self) -> LeadEnd {
+        let mut backoff = self.ctx.backoff();
+        loop {
+            if self.ctx.stopping() {
+                return LeadEnd::Shutdown;
+            }
+            if let Some(reason) = self.leadership.revocation() {
+                return LeadEnd::Revoked(format!("{reason:?}"));
+            }
+            let decisions = self.planner.poll(self.ctx.clock.now());
+            let mut delay = sleep_for(
+                &*self.ctx.clock,
+                self.planner.next_deadline(),
+                self.ctx.config.clock_recheck,
+            );
+            if !decisions.is_empty() {
+                match self.claim(&decisions).await {
+                    Ok(()) => {
+                        backoff = self.ctx.backoff();
+                        continue;
+                    }
+                    Err(Some(end)) => return end,
+                    Err(None) => delay = backoff.next_delay(),
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = self.ctx.stop_requested() => return LeadEnd::Shutdown,
+                reason = self.leadership.revoked() => return LeadEnd::Revoked(format!("{reason:?}")),
+                Some(ended) = self.ended_rx.recv() => self.ended(ended),
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try
+    /// again later; `Err(Some(end))`: leadership is over.
+    async fn claim(&mut self, decisions: &[Decision]) -> Result<(), Option<LeadEnd>> {
+        let claims: Vec<_> = decisions
+            .iter()
+            .flat_map(|d| {
+                let (id, spec) = self.planner.job(d.job);
+                d.claims(id, spec)
+            })
+            .collect();
+        let ctx = self.ctx;
+        match ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims)).await {
+            Ok(()) => {}
+            Err(Error::Fenced { .. }) => {
+                for d in decisions {
+                    for run in &d.run {
+                        ctx.emit(NodeEvent::TickFencedOut {
+                            job: self.jobs[d.job].id.clone(),
+                            tick: run.at,
+                            token: self.fence.token,
+                            operation: FencedOperation::Claim,
+                        });
+                    }
+                }
+                return Err(Some(LeadEnd::Fenced));
+            }
+            Err(Error::SpecSuperseded { job, .. }) => return Err(Some(LeadEnd::Superseded(job))),
+            Err(error) if error.is_transient() => {
+                tracing::warn!(node = %ctx.config.name, %error, "claim failed; retrying");
+                return Err(None);
+            }
+            Err(error) => {
+                tracing::error!(node = %ctx.config.name, %error, "claim refused; stepping down");
+                return Err(Some(LeadEnd::Fenced));
+            }
+        }
+        self.planner.advance(decisions);
+        for d in decisions {
+            self.record(d);
+            self.start(d);
+        }
+        Ok(())
+    }
+
+    fn record(&self, d: &Decision) {
+        let job = &self.jobs[d.job].id;
+        let token = self.fence.token;
+        for a in &d.abandon {
+            self.ctx.emit(NodeEvent::TicksAbandoned {
+                job: job.clone(),
+                first: a.first,
+                last: a.last,
+                count: a.count,
+                reason: a.reason,
+                token,
+            });
+        }
+        for &tick in &d.skip {
+            self.ctx.emit(NodeEvent::TickSkipped {
+                job: job.clone(),
+                tick,
+                reason: SkipReason::Overlap,
+                token,
+            });
+        }
+        for run in &d.run {
+            self.ctx.emit(NodeEvent::TickClaimed {
+                job: job.clone(),
+                tick: run.at,
+                token,
+                attempt: run.attempt,
+            });
+        }
+    }
+
+    fn start(&mut self, d: &Decision) {
+        if d.cancel_running {
+            for running in self.running.remove(&d.job).unwrap_or_default() {
+                running.cancel.send_replace(Some(AbandonReason::Replaced));
+            }
+        }
+        let job = &self.jobs[d.job];
+        let batches: Vec<Vec<_>> = if d.sequential(&job.spec) {
+            vec![d.run.clone()]
+        } else {
+            d.run.iter().map(|r| vec![*r]).collect()
+        };
+        for ticks in batches.into_iter().filter(|t| !t.is_empty()) {
+            let (cancel, cancel_rx) = watch::channel(None);
+            let id = self.next_execution;
+            self.next_execution += 1;
+            let execution = Execution {
+                ctx: self.ctx.clone(),
+                job: job.clone(),
+                job_idx: d.job,
+                id,
+                fence: self.fence.clone(),
+                ticks,
+                cancel: cancel_rx,
+                revoked: self.leadership.revocation_signal(),
+                ended: self.ended_tx.clone(),
+            };
+            self.running
+                .entry(d.job)
+                .or_default()
+                .push(Running { id, cancel });
+            tokio::spawn(execution.run());
+        }
+    }
+
+    fn ended(&mut self, ended: Ended) {
+        if let Some(list) = self.running.get_mut(&ended.job) {
+            let before = list.len();
+            list.retain(|r| r.id != ended.id);
+            if list.len() < before {
+                self.planner.finished(ended.job);
+            }
+            if list.is_empty() {
+                self.running.remove(&ended.job);
+            }
+        }
+    }
+
+    /// Lets running executions finish within the grace period, then cancels what is left.
+    async fn drain(&mut self) {
+        let deadline = Instant::now() + self.ctx.config.shutdown_grace;
+        while !self.running.is_empty() {
+            tokio::select! {
+                biased;
+                Some(ended) = self.ended_rx.recv() => self.ended(ended),
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        for running in self.running.values().flatten() {
+            running.cancel.send_replace(Some(AbandonReason::Shutdown));
+        }
+        while !self.running.is_empty() {
+            match self.ended_rx.recv().await {
+                Some(ended) => self.ended(ended),
+                None => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The runner: a [`Node`] that registers its jobs, holds a session, campaigns and runs ticks.
+//!
+//! The runner acts; [`crate::plan`] decides. A started node ([`RunningNode`]) registers every job
+//! definition in one batch, opens a session (a kept-alive lease), and runs one campaign per
+//! election (per group or per job, [`ElectionScope`]). A winner leads ([`leading`]) until its
+//! leadership is revoked, fenced out, or the node shuts down; then it resigns so a follower takes
+//! over within one backend round trip. A lost session is replaced and the campaigns restart.
+//! Every backend call is bounded and retried with capped backoff ([`health`]).
+
+mod election;
+mod execution;
+mod health;
+mod leading;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::clock::{Clock, SystemClock};
+use crate::elector::{ElectionName, ElectionScope, Session};
+use crate::error::{Error, Result};
+use crate::event::{EventSink, NoEvents, NodeEvent};
+use crate::job::Job;
+use crate::store::Backend;
+
+/// How a node behaves; every duration has a production-minded default.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This node's name: its campaign value and the `node` of its events.
+    pub name: String,
+    /// The group whose election(s) the node joins (default `default`).
+    pub group: String,
+    /// One election per group (default) or per job.
+    pub scope: ElectionScope,
+    /// The session lease TTL (default 10 s). Leadership survives a backend outage this long.
+    pub lease_ttl: Duration,
+    /// The bound on each backend call (default 2 s).
+    pub request_timeout: Duration,
+    /// After failing this long, the node reports `BackendUnreachable` (default 5 s).
+    pub unreachable_after: Duration,
+    /// The first retry delay after a failed call (default 100 ms), doubling up to `retry_max`.
+    pub retry_initial: Duration,
+    /// The longest retry delay (default 5 s).
+    pub retry_max: Duration,
+    /// The runner re-reads the wall clock at least this often while waiting (default 1 s), so a
+    /// clock that jumps is noticed.
+    pub clock_recheck: Duration,
+    /// On shutdown, running jobs get this long to finish before they are cancelled (default 10 s).
+    pub shutdown_grace: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for a node called `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        NodeConfig {
+            name: name.into(),
+            group: "default".into(),
+            scope: ElectionScope::Group,
+            lease_ttl: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(2),
+            unreachable_after: Duration::from_secs(5),
+            retry_initial: Duration::from_millis(100),
+            retry_max: Duration::from_secs(5),
+            clock_recheck: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a running node reports about itself.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeStatus {
+    /// Every job definition got an answer from the backend.
+    pub registered: bool,
+    /// Jobs the backend refused (`JobSpecMismatch`, `SpecSuperseded`); the node never runs them.
+    pub rejected: Vec<Error>,
+    /// Set while the backend has been unreachable for longer than the bound.
+    pub unreachable: Option<Error>,
+    /// The node has stopped.
+    pub stopped: bool,
+}
+
+/// State shared by every task of one node.
+pub(crate) struct NodeCtx {
+    pub(crate) config: NodeConfig,
+    pub(crate) backend: Arc<dyn Backend>,
+    pub(crate) clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    health: health::Health,
+    status: watch::Sender<NodeStatus>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl NodeCtx {
+    /// Records an event: to `tracing` and to the node's sink.
+    pub(crate) fn emit(&self, event: NodeEvent) {
+        tracing::info!(node = %self.config.name, ?event, "cronfence");
+        self.events.record(&event);
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves once shutdown has been requested.
+    pub(crate) async fn stop_requested(&self) {
+        let mut rx = self.shutdown.clone();
+        // An error means the handle is gone, which also means stop.
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+
+    /// Sleeps for `delay`; true if shutdown was requested meanwhile.
+    pub(crate) async fn sleep_unless_stopping(&self, delay: Duration) -> bool {
+        tokio::select! {
+            biased;
+            _ = self.stop_requested() => true,
+            _ = tokio::time::sleep(delay) => self.stopping(),
+        }
+    }
+}
+
+/// A node: configuration, backend, clock, event sink and jobs, not yet started.
+pub struct Node {
+    config: NodeConfig,
+    backend: Arc<dyn Backend>,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    jobs: Vec<Job>,
+}
+
+impl Node {
+    /// A node using `backend`, the system clock and no event sink.
+    pub fn new(config: NodeConfig, backend: impl Backend + 'static) -> Self {
+        Self::with_backend(config, Arc::new(backend))
+    }
+
+    /// A node over a shared backend.
+    pub fn with_backend(config: NodeConfig, backend: Arc<dyn Backend>) -> Self {
+        Node {
+            config,
+            backend,
+            clock: Arc::new(SystemClock),
+            events: Arc::new(NoEvents),
+            jobs: Vec::new(),
+        }
+    }
+
+    /// Reads time from `clock` instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sends every event to `sink`.
+    pub fn events(mut self, sink: Arc<dyn EventSink>) -> Self {
+        self.events = sink;
+        self
+    }
+
+    /// Adds a job; fails with `DuplicateJob` if its id is already on this node.
+    pub fn job(mut self, job: Job) -> Result<Self> {
+        if self.jobs.iter().any(|j| j.id == job.id) {
+            return Err(Error::DuplicateJob { job: job.id });
+        }
+        self.jobs.push(job);
+        Ok(self)
+    }
+
+    /// Starts the node's tasks and returns at once.
+    pub fn start(self) -> RunningNode {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (status_tx, status_rx) = watch::channel(NodeStatus::default());
+        let ctx = Arc::new(NodeCtx {
+            config: self.config,
+            backend: self.backend,
+            clock: self.clock,
+            events: self.events,
+            health: Default::default(),
+            status: status_tx,
+            shutdown: stop_rx,
+        });
+        let watchdog = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { ctx.watch_health().await }
+        });
+        let task = tokio::spawn(run(ctx, self.jobs, watchdog));
+        RunningNode {
+            status: status_rx,
+            stop: stop_tx,
+            task,
+        }
+    }
+}
+
+/// A started node.
+pub struct RunningNode {
+    status: watch::Receiver<NodeStatus>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningNode {
+    /// Waits until registration is settled. `Ok` when every job was accepted; the first
+    /// rejection (`JobSpecMismatch`, `SpecSuperseded`) otherwise; `BackendUnreachable` if the
+    /// backend could not be reached within the bound (the node keeps retrying meanwhile).
+    pub async fn ready(&mut self) -> Result<()> {
+        let status = self
+            .status
+            .wait_for(|s| s.registered || s.unreachable.is_some() || s.stopped)
+            .await
+            .map_err(|_| Error::ShuttingDown)?
+            .clone();
+        if let Some(first) = status.rejected.first() {
+            return Err(first.clone());
+        }
+        match status.unreachable {
+            Some(e) if !status.registered => Err(e),
+            _ if !status.registered => Err(Error::ShuttingDown),
+            _ => Ok(()),
+        }
+    }
+
+    /// The node's current status.
+    pub fn status(&self) -> NodeStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that changes whenever the status does.
+    pub fn status_signal(&self) -> watch::Receiver<NodeStatus> {
+        self.status.clone()
+    }
+
+    /// Stops gracefully: no new ticks, running jobs get the grace period, then every leadership
+    /// is resigned and the session closed so a follower takes over at once.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        let _ = self.task.await;
+    }
+}
+
+/// The node's main task: register, then keep a session and the campaigns on it.
+async fn run(ctx: Arc<NodeCtx>, jobs: Vec<Job>, watchdog: tokio::task::JoinHandle<()>) {
+    if let Some(elections) = register(&ctx, jobs).await {
+        keep_sessions(&ctx, elections).await;
+    }
+    ctx.status.send_modify(|s| s.stopped = true);
+    watchdog.abort();
+}
+
+/// Registers every job in one batch; returns the accepted jobs grouped by election.
+async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName, Vec<Job>>> {
+    let specs: Vec<_> = jobs.iter().map(|j| (j.id.clone(), j.spec.clone())).collect();
+    let results = ctx
+        .retry("register jobs", || {
+            ctx.backend.register(&specs, ctx.clock.now())
+        })
+        .await
+        .ok()?;
+    let mut rejected_elections = Vec::new();
+    let mut elections: BTreeMap<ElectionName, Vec<Job>> = BTreeMap::new();
+    let mut rejected = Vec::new();
+    for (job, result) in jobs.into_iter().zip(results) {
+        let election = ctx.config.scope.election_for(&ctx.config.group, &job.id);
+        match result {
+            Ok(registration) => {
+                tracing::info!(node = %ctx.config.name, job = %job.id, ?registration, "job registered");
+                elections.entry(election).or_default().push(job);
+            }
+            Err(error) => {
+                tracing::error!(node = %ctx.config.name, job = %job.id, %error, "job rejected");
+                ctx.emit(NodeEvent::JobRejected {
+                    job: job.id.clone(),
+                    error: error.to_string(),
+                });
+                rejected.push(error);
+                rejected_elections.push(election);
+            }
+        }
+    }
+    // A node that disagrees about one job of an election stays out of that election entirely,
+    // so the nodes that agree run all of its jobs.
+    for election in rejected_elections {
+        if elections.remove(&election).is_some() {
+            tracing::warn!(node = %ctx.config.name, %election, "not campaigning: a job of this election was rejected");
+        }
+    }
+    ctx.status.send_modify(|s| {
+        s.registered = true;
+        s.rejected = rejected;
+    });
+    Some(elections)
+}
+
+/// Opens sessions and runs every election's campaign on them until shutdown.
+async fn keep_sessions(ctx: &Arc<NodeCtx>, elections: BTreeMap<ElectionName, Vec<Job>>) {
+    let elections: Vec<(ElectionName, Arc<Vec<Job>>)> = elections
+        .into_iter()
+        .map(|(name, jobs)| (name, Arc::new(jobs)))
+        .collect();
+    if elections.is_empty() {
+        ctx.stop_requested().await;
+        return;
+    }
+    while !ctx.stopping() {
+        let ttl = ctx.config.lease_ttl;
+        let Ok(session) = ctx
+            .retry("open session", || ctx.backend.open_session(ttl))
+            .await
+        else {
+            // Permanent errors (a TTL the backend refuses) cannot heal by retrying.
+            if !ctx.stopping() {
+                tracing::error!(node = %ctx.config.name, "cannot open a session; stopping");
+            }
+            return;
+        };
+        let session = Arc::new(session);
+        let tasks: Vec<_> = elections
+            .iter()
+            .map(|(name, jobs)| {
+                let (ctx, session, name, jobs) =
+                    (ctx.clone(), session.clone(), name.clone(), jobs.clone());
+                tokio::spawn(async move { election::campaign_loop(&ctx, &session, &name, &jobs).await })
+            })
+            .collect();
+        for task in tasks {
+            let _ = task.await;
+        }
+        close_session(ctx, &session).await;
+    }
+}
+
+async fn close_session(ctx: &NodeCtx, session: &Session) {
+    if session.lost().is_some() {
+        return;
+    }
+    if let Err(error) = ctx
+        .call("close session", ctx.backend.close_session(session))
+        .await
+    {
+        tracing::warn!(node = %ctx.config.name, %error, "could not close the session; its lease will expire");
+    }
+}

@@ -1,0 +1,218 @@
+//! Policy tests for the decision core: every misfire, deadline, overlap and delivery rule, with no
+//! runtime. Times are seconds after a fixed anchor; the schedule ticks every 10 s.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+use crate::policy::MisfirePolicy;
+use crate::schedule::Schedule;
+
+fn t(secs: i64) -> Timestamp {
+    "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_secs(secs)
+}
+
+fn spec() -> JobSpec {
+    JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap())
+}
+
+fn planner(spec: JobSpec, last_claimed: Option<i64>, in_flight: Vec<(i64, u32)>, since: i64) -> Planner {
+    let id = JobId::new("job").unwrap();
+    let cp = Checkpoint {
+        job: id.clone(),
+        registered_at: t(0),
+        last_claimed: last_claimed.map(t),
+        in_flight: in_flight.into_iter().map(|(s, a)| (t(s), a)).collect(),
+    };
+    Planner::new(vec![(id, spec)], vec![cp], t(since))
+}
+
+fn runs(d: &Decision) -> Vec<(Timestamp, u32)> {
+    d.run.iter().map(|r| (r.at, r.attempt)).collect()
+}
+
+fn only(p: &Planner, now: i64) -> Decision {
+    let mut ds = p.poll(t(now));
+    assert_eq!(ds.len(), 1, "one job, one decision: {ds:?}");
+    ds.remove(0)
+}
+
+#[test]
+fn an_on_time_leader_runs_exactly_the_due_tick_and_sleeps_until_the_next() {
+    let mut p = planner(spec(), Some(10), vec![], 0);
+    assert_eq!(p.next_deadline(), Some(t(20)));
+    assert!(p.poll(t(19)).is_empty(), "nothing is due before 20 s");
+    let d = only(&p, 20);
+    assert_eq!(runs(&d), vec![(t(20), 1)]);
+    assert!(d.abandon.is_empty());
+    p.advance(&[d]);
+    assert_eq!(p.next_deadline(), Some(t(30)));
+    assert!(p.poll(t(25)).is_empty(), "a claimed tick is never offered again");
+}
+
+#[test]
+fn catch_up_all_runs_every_missed_tick_up_to_max_oldest_first() {
+    // Leader since 65 s, checkpoint at 10 s: ticks 20..60 were missed; max 3 keeps 40, 50, 60.
+    let p = planner(spec().with_misfire(MisfirePolicy::all(3)), Some(10), vec![], 65);
+    let d = only(&p, 65);
+    assert_eq!(runs(&d), vec![(t(40), 1), (t(50), 1), (t(60), 1)]);
+    assert_eq!(
+        d.abandon,
+        vec![Abandoned { first: t(20), last: t(30), count: 2, reason: AbandonReason::CatchUpLimit }]
+    );
+}
+
+#[test]
+fn catch_up_all_keeps_the_current_tick_beyond_max() {
+    // The tick at 60 s falls in this leadership (since 55 s), so it is not a missed tick.
+    let p = planner(spec().with_misfire(MisfirePolicy::all(1)), Some(10), vec![], 55);
+    let d = only(&p, 60);
+    assert_eq!(runs(&d), vec![(t(50), 1), (t(60), 1)]);
+    assert_eq!(d.abandon[0].count, 3);
+}
+
+#[test]
+fn catch_up_latest_runs_only_the_newest_due_tick() {
+    let p = planner(spec().with_misfire(MisfirePolicy::latest()), Some(10), vec![], 65);
+    let d = only(&p, 65);
+    assert_eq!(runs(&d), vec![(t(60), 1)]);
+    assert_eq!(
+        d.abandon,
+        vec![Abandoned { first: t(20), last: t(50), count: 4, reason: AbandonReason::Superseded }]
+    );
+}
+
+#[test]
+fn catch_up_skip_runs_no_missed_tick_but_runs_the_next() {
+    let mut p = planner(spec().with_misfire(MisfirePolicy::skip()), Some(10), vec![], 65);
+    let d = only(&p, 65);
+    assert!(d.run.is_empty());
+    assert_eq!(d.abandon[0].count, 5);
+    assert_eq!(d.abandon[0].reason, AbandonReason::MisfireSkipped);
+    p.advance(&[d]);
+    assert_eq!(runs(&only(&p, 70)), vec![(t(70), 1)]);
+}
+
+#[test]
+fn skip_does_not_drop_the_tick_due_at_the_start_of_office() {
+    let p = planner(spec().with_misfire(MisfirePolicy::skip()), Some(10), vec![], 20);
+    assert_eq!(runs(&only(&p, 20)), vec![(t(20), 1)]);
+}
+
+#[test]
+fn starting_deadline_abandons_ticks_that_are_too_late_whatever_the_catch_up() {
+    // Deadline 20 s at 65 s: ticks at 40 s or earlier are too late (exactly 20 s late is not).
+    let policy = MisfirePolicy::all(100).with_starting_deadline(Duration::from_secs(20));
+    let p = planner(spec().with_misfire(policy), Some(10), vec![], 65);
+    let d = only(&p, 65);
+    assert_eq!(runs(&d), vec![(t(50), 1), (t(60), 1)]);
+    assert_eq!(
+        d.abandon,
+        vec![Abandoned { first: t(20), last: t(40), count: 3, reason: AbandonReason::DeadlineExceeded }]
+    );
+}
+
+#[test]
+fn a_long_outage_is_summarised_not_enumerated() {
+    // A year of 10 s ticks missed: the decision holds one range, not three million entries.
+    let p = planner(spec().with_misfire(MisfirePolicy::latest()), Some(0), vec![], 365 * 86_400);
+    let d = only(&p, 365 * 86_400);
+    assert_eq!(d.run.len(), 1);
+    assert_eq!(d.abandon.len(), 1);
+    assert_eq!(d.abandon[0].count, 365 * 8_640 - 1);
+}
+
+#[test]
+fn overlap_forbid_skips_ticks_while_a_run_is_going() {
+    let mut p = planner(spec(), Some(10), vec![], 0);
+    let d = only(&p, 20);
+    p.advance(std::slice::from_ref(&d));
+    let d = only(&p, 30);
+    assert!(d.run.is_empty());
+    assert_eq!(d.skip, vec![t(30)]);
+    p.advance(std::slice::from_ref(&d));
+    p.finished(0);
+    assert_eq!(runs(&only(&p, 40)), vec![(t(40), 1)], "after the run ends, ticks run again");
+}
+
+#[test]
+fn overlap_allow_runs_alongside() {
+    let mut spec = spec();
+    spec.overlap = OverlapPolicy::Allow;
+    let mut p = planner(spec.clone(), Some(10), vec![], 0);
+    let d = only(&p, 20);
+    p.advance(std::slice::from_ref(&d));
+    let d = only(&p, 30);
+    assert_eq!(runs(&d), vec![(t(30), 1)]);
+    assert!(!d.cancel_running);
+    assert!(!d.sequential(&spec));
+}
+
+#[test]
+fn overlap_replace_cancels_the_running_execution() {
+    let mut spec = spec();
+    spec.overlap = OverlapPolicy::Replace;
+    let mut p = planner(spec, Some(10), vec![], 0);
+    let d = only(&p, 20);
+    p.advance(std::slice::from_ref(&d));
+    let d = only(&p, 30);
+    assert_eq!(runs(&d), vec![(t(30), 1)]);
+    assert!(d.cancel_running);
+}
+
+#[test]
+fn at_least_once_reruns_uncommitted_ticks_with_the_next_attempt() {
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    let p = planner(spec.clone(), Some(20), vec![(20, 1)], 25);
+    let d = only(&p, 25);
+    assert_eq!(runs(&d), vec![(t(20), 2)]);
+    let claims = d.claims(&JobId::new("job").unwrap(), &spec);
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].kind, ClaimKind::RunThenCommit { attempt: 2 });
+}
+
+#[test]
+fn at_most_once_never_reruns_a_claimed_tick() {
+    // The same checkpoint under at-most-once: the tick at 20 s was claimed, so it is gone.
+    let p = planner(spec(), Some(20), vec![(20, 1)], 25);
+    assert!(p.poll(t(25)).is_empty());
+    assert_eq!(p.next_deadline(), Some(t(30)));
+}
+
+#[test]
+fn at_most_once_claims_before_running_and_drops_only_the_newest_abandoned() {
+    let spec = spec().with_misfire(MisfirePolicy::skip());
+    let p = planner(spec.clone(), Some(10), vec![], 65);
+    let claims = only(&p, 65).claims(&JobId::new("job").unwrap(), &spec);
+    assert_eq!(claims.len(), 1, "one drop moves the checkpoint past every abandoned tick");
+    assert_eq!((claims[0].tick, claims[0].kind), (t(60), ClaimKind::Drop));
+}
+
+#[test]
+fn a_never_run_job_starts_from_its_registration_not_its_anchor() {
+    let id = JobId::new("job").unwrap();
+    let cp = Checkpoint { job: id.clone(), registered_at: t(35), last_claimed: None, in_flight: vec![] };
+    let p = Planner::new(vec![(id, spec())], vec![cp], t(35));
+    assert_eq!(p.next_deadline(), Some(t(40)));
+}
+
+#[test]
+fn a_clock_behind_the_checkpoint_waits_instead_of_rerunning() {
+    // After a backwards clock jump, "now" is before the checkpoint: nothing is due again.
+    let p = planner(spec(), Some(3_600), vec![], 0);
+    assert!(p.poll(t(10)).is_empty());
+    assert_eq!(p.next_deadline(), Some(t(3_610)));
+}
+
+trait WithMisfire {
+    fn with_misfire(self, policy: MisfirePolicy) -> Self;
+}
+
+impl WithMisfire for JobSpec {
+    fn with_misfire(mut self, policy: MisfirePolicy) -> Self {
+        self.misfire = policy;
+        self
+    }
+}

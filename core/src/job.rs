@@ -149,7 +149,8 @@ pub struct TickContext {
 pub type CommandError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A boxed command future.
-pub type CommandFuture = Pin<Box<dyn Future<Output = std::result::Result<(), CommandError>> + Send>>;
+pub type CommandFuture =
+    Pin<Box<dyn Future<Output = std::result::Result<(), CommandError>> + Send>>;
 
 /// The command a job runs, as stored by the node.
 pub type Command = Arc<dyn Fn(TickContext) -> CommandFuture + Send + Sync>;
@@ -233,7 +234,8 @@ mod tests {
     #[test]
     fn job_spec_display_names_every_field() {
         let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let spec = JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(10)).unwrap());
+        let spec =
+            JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(10)).unwrap());
         assert_eq!(
             spec.to_string(),
             "every 10s from 2026-01-01T00:00:00Z; misfire all(max=100); overlap forbid; \

@@ -147,7 +147,8 @@ mod opt_duration {
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => {
-                let signed = jiff::SignedDuration::try_from(*d).map_err(serde::ser::Error::custom)?;
+                let signed =
+                    jiff::SignedDuration::try_from(*d).map_err(serde::ser::Error::custom)?;
                 s.serialize_some(&format!("{signed:#}"))
             }
             None => s.serialize_none(),

@@ -206,7 +206,10 @@ mod tests {
         let anchor = ts("2026-01-01T00:00:00Z");
         let s = Schedule::every(anchor, SignedDuration::from_nanos(333_333_333)).unwrap();
         let t = s.tick_at(1_000_000_000).unwrap();
-        assert_eq!(t.as_nanosecond() - anchor.as_nanosecond(), 333_333_333 * 1_000_000_000);
+        assert_eq!(
+            t.as_nanosecond() - anchor.as_nanosecond(),
+            333_333_333 * 1_000_000_000
+        );
         assert_eq!(s.tick_number_at_or_before(t), Some(1_000_000_000));
     }
 
@@ -216,14 +219,24 @@ mod tests {
         let due: Vec<_> = s
             .due_ticks(ts("2026-01-01T00:00:10Z"), ts("2026-01-01T00:00:30Z"))
             .collect();
-        assert_eq!(due, vec![ts("2026-01-01T00:00:20Z"), ts("2026-01-01T00:00:30Z")]);
+        assert_eq!(
+            due,
+            vec![ts("2026-01-01T00:00:20Z"), ts("2026-01-01T00:00:30Z")]
+        );
     }
 
     #[test]
     fn nothing_is_due_before_the_anchor() {
         let s = Schedule::every(ts("2026-01-01T00:00:00Z"), SignedDuration::from_secs(10)).unwrap();
-        assert_eq!(s.due_ticks(ts("2025-01-01T00:00:00Z"), ts("2025-12-31T23:59:59Z")).len(), 0);
-        assert_eq!(s.next_tick(ts("2025-06-01T00:00:00Z")), Some(ts("2026-01-01T00:00:00Z")));
+        assert_eq!(
+            s.due_ticks(ts("2025-01-01T00:00:00Z"), ts("2025-12-31T23:59:59Z"))
+                .len(),
+            0
+        );
+        assert_eq!(
+            s.next_tick(ts("2025-06-01T00:00:00Z")),
+            Some(ts("2026-01-01T00:00:00Z"))
+        );
     }
 
     #[test]

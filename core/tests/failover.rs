@@ -43,16 +43,22 @@ fn start_cluster(n: usize, delivery: Delivery, job_time: Duration) -> Cluster {
     let nodes = (0..n)
         .map(|i| {
             let name = format!("node-{i}");
-            let (backend, executions, events) = (backend.clone(), executions.clone(), events.clone());
+            let (backend, executions, events) =
+                (backend.clone(), executions.clone(), events.clone());
             Handle::current()
                 .create_node()
                 .name(&name)
                 .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8 + 1)))
                 .init(move || {
-                    let (name, backend, executions, events) =
-                        (name.clone(), backend.clone(), executions.clone(), events.clone());
+                    let (name, backend, executions, events) = (
+                        name.clone(),
+                        backend.clone(),
+                        executions.clone(),
+                        events.clone(),
+                    );
                     async move {
-                        let running = start_node(&name, backend, executions, events, delivery, job_time);
+                        let running =
+                            start_node(&name, backend, executions, events, delivery, job_time);
                         std::future::pending::<()>().await;
                         drop(running);
                     }
@@ -60,7 +66,11 @@ fn start_cluster(n: usize, delivery: Delivery, job_time: Duration) -> Cluster {
                 .build()
         })
         .collect();
-    Cluster { _nodes: nodes, executions, events }
+    Cluster {
+        _nodes: nodes,
+        executions,
+        events,
+    }
 }
 
 fn start_node(
@@ -77,16 +87,25 @@ fn start_node(
     let command = move |tick: TickContext| {
         let (executions, node_name) = (executions.clone(), node_name.clone());
         async move {
-            executions.lock().unwrap().push((node_name, tick.scheduled_at, tick.attempt));
+            executions
+                .lock()
+                .unwrap()
+                .push((node_name, tick.scheduled_at, tick.attempt));
             tokio::time::sleep(job_time).await;
             Ok::<(), std::io::Error>(())
         }
     };
-    let job = Job::new(JobId::new("heartbeat").unwrap(), Schedule::every(anchor(), INTERVAL).unwrap(), command)
-        .delivery(delivery);
+    let job = Job::new(
+        JobId::new("heartbeat").unwrap(),
+        Schedule::every(anchor(), INTERVAL).unwrap(),
+        command,
+    )
+    .delivery(delivery);
     let sink_name = name.to_string();
     Node::new(config, backend)
-        .events(Arc::new(move |e: &NodeEvent| events.lock().unwrap().push((sink_name.clone(), e.clone()))))
+        .events(Arc::new(move |e: &NodeEvent| {
+            events.lock().unwrap().push((sink_name.clone(), e.clone()))
+        }))
         .job(job)
         .unwrap()
         .start()
@@ -121,7 +140,10 @@ impl Cluster {
     fn runs_per_tick(&self) -> BTreeMap<Timestamp, Vec<(String, u32)>> {
         let mut per_tick: BTreeMap<Timestamp, Vec<(String, u32)>> = BTreeMap::new();
         for (node, tick, attempt) in self.executions.lock().unwrap().iter() {
-            per_tick.entry(*tick).or_default().push((node.clone(), *attempt));
+            per_tick
+                .entry(*tick)
+                .or_default()
+                .push((node.clone(), *attempt));
         }
         per_tick
     }
@@ -136,7 +158,10 @@ fn assert_exactly_once(
     to: Timestamp,
 ) {
     let duplicates: Vec<_> = per_tick.iter().filter(|(_, runs)| runs.len() > 1).collect();
-    assert!(duplicates.is_empty(), "ticks ran more than once: {duplicates:?}");
+    assert!(
+        duplicates.is_empty(),
+        "ticks ran more than once: {duplicates:?}"
+    );
     let schedule = Schedule::every(anchor(), INTERVAL).unwrap();
     let missing: Vec<_> = schedule
         .due_ticks(from - SignedDuration::from_nanos(1), to)
@@ -158,13 +183,31 @@ async fn leader_crash_hands_over_without_duplicates_or_gaps() {
     let second = cluster.leader();
     assert_ne!(first, second, "another node must take over");
     let per_tick = cluster.runs_per_tick();
-    let ran_on: std::collections::BTreeSet<_> = per_tick.values().flatten().map(|(n, _)| n.clone()).collect();
-    assert!(ran_on.contains(&first) && ran_on.contains(&second), "both leaders ran ticks: {ran_on:?}");
-    println!("{} ticks ran; leaders {first} then {second}", per_tick.len());
+    let ran_on: std::collections::BTreeSet<_> = per_tick
+        .values()
+        .flatten()
+        .map(|(n, _)| n.clone())
+        .collect();
+    assert!(
+        ran_on.contains(&first) && ran_on.contains(&second),
+        "both leaders ran ticks: {ran_on:?}"
+    );
+    println!(
+        "{} ticks ran; leaders {first} then {second}",
+        per_tick.len()
+    );
     let end = Timestamp::now();
     let lost = cluster.claimed_not_run(&first);
-    assert!(lost.len() <= 1, "only the tick in hand at the crash may be lost: {lost:?}");
-    assert_exactly_once(&per_tick, &lost, start + SignedDuration::from_secs(2), end - SignedDuration::from_secs(2));
+    assert!(
+        lost.len() <= 1,
+        "only the tick in hand at the crash may be lost: {lost:?}"
+    );
+    assert_exactly_once(
+        &per_tick,
+        &lost,
+        start + SignedDuration::from_secs(2),
+        end - SignedDuration::from_secs(2),
+    );
 }
 
 #[madsim::test]
@@ -180,7 +223,10 @@ async fn leader_crash_mid_run_reruns_the_tick_at_least_once() {
     let reruns: Vec<_> = per_tick.iter().filter(|(_, runs)| runs.len() > 1).collect();
     assert!(!reruns.is_empty(), "the interrupted tick must run again");
     for (tick, runs) in &reruns {
-        assert_eq!(runs[0].0, first, "only the crashed leader's ticks run again: {tick} {runs:?}");
+        assert_eq!(
+            runs[0].0, first,
+            "only the crashed leader's ticks run again: {tick} {runs:?}"
+        );
         assert_eq!(runs.iter().map(|r| r.1).max(), Some(2), "{tick} {runs:?}");
     }
 }
@@ -191,15 +237,33 @@ async fn graceful_shutdown_hands_over_within_a_round_trip() {
     let backend = MemoryBackend::new();
     let events: Events = Default::default();
     let executions: Executions = Default::default();
-    let a = start_node("a", backend.clone(), executions.clone(), events.clone(), Delivery::AtMostOnce, Duration::ZERO);
+    let a = start_node(
+        "a",
+        backend.clone(),
+        executions.clone(),
+        events.clone(),
+        Delivery::AtMostOnce,
+        Duration::ZERO,
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let b = start_node("b", backend.clone(), executions.clone(), events.clone(), Delivery::AtMostOnce, Duration::ZERO);
+    let b = start_node(
+        "b",
+        backend.clone(),
+        executions.clone(),
+        events.clone(),
+        Delivery::AtMostOnce,
+        Duration::ZERO,
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let stopped = tokio::time::Instant::now();
     a.shutdown().await;
     let waited = tokio::time::timeout(Duration::from_secs(1), async {
         loop {
-            let won = events.lock().unwrap().iter().any(|(n, e)| n == "b" && matches!(e, NodeEvent::CampaignWon { .. }));
+            let won = events
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(n, e)| n == "b" && matches!(e, NodeEvent::CampaignWon { .. }));
             if won {
                 return stopped.elapsed();
             }
@@ -211,4 +275,3 @@ async fn graceful_shutdown_hands_over_within_a_round_trip() {
     assert!(waited < Duration::from_millis(100), "took {waited:?}");
     b.shutdown().await;
 }
-

@@ -38,15 +38,26 @@ async fn anchors_a_minute_apart_are_a_job_spec_mismatch_naming_both() {
         .job(job("2026-11-25T10:02:00Z", 1))
         .unwrap()
         .start();
-    let error = b.ready().await.expect_err("a different anchor must be refused");
-    let Error::JobSpecMismatch { job, registered, local } = &error else {
+    let error = b
+        .ready()
+        .await
+        .expect_err("a different anchor must be refused");
+    let Error::JobSpecMismatch {
+        job,
+        registered,
+        local,
+    } = &error
+    else {
         panic!("expected JobSpecMismatch, got {error:?}");
     };
     assert_eq!(job.as_str(), "report");
     assert_eq!(registered.schedule, job_schedule("2026-11-25T10:01:00Z"));
     assert_eq!(local.schedule, job_schedule("2026-11-25T10:02:00Z"));
     let message = error.to_string();
-    assert!(message.contains("10:01:00Z") && message.contains("10:02:00Z"), "{message}");
+    assert!(
+        message.contains("10:01:00Z") && message.contains("10:02:00Z"),
+        "{message}"
+    );
     assert!(b.status().rejected.len() == 1);
     a.shutdown().await;
     b.shutdown().await;
@@ -71,7 +82,14 @@ async fn a_higher_spec_version_wins_and_the_older_node_is_told() {
         .start();
     let error = late.ready().await.expect_err("version 1 is now outdated");
     assert!(
-        matches!(error, Error::SpecSuperseded { registered: 2, local: 1, .. }),
+        matches!(
+            error,
+            Error::SpecSuperseded {
+                registered: 2,
+                local: 1,
+                ..
+            }
+        ),
         "{error:?}"
     );
     for node in [old, new, late] {

@@ -9,7 +9,11 @@ use proptest::prelude::*;
 /// Anchors across 1900–2200, intervals from 1 ns to 10 days.
 fn schedule() -> impl Strategy<Value = (Timestamp, SignedDuration)> {
     let anchor = -2_208_988_800i64..7_258_118_400i64;
-    let interval = prop_oneof![1i64..1_000, 1_000i64..10_000_000_000, 1i64..864_000_000_000_000];
+    let interval = prop_oneof![
+        1i64..1_000,
+        1_000i64..10_000_000_000,
+        1i64..864_000_000_000_000
+    ];
     (anchor, 0u32..1_000_000_000, interval).prop_map(|(secs, nanos, iv)| {
         let anchor = Timestamp::new(secs, nanos as i32).unwrap();
         (anchor, SignedDuration::from_nanos(iv))

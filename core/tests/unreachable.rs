@@ -31,15 +31,27 @@ impl Transport for Refused {
     }
 }
 
-fn node(transport: Arc<dyn Transport>, bound: Duration, events: Arc<Mutex<Vec<NodeEvent>>>) -> Node {
+fn node(
+    transport: Arc<dyn Transport>,
+    bound: Duration,
+    events: Arc<Mutex<Vec<NodeEvent>>>,
+) -> Node {
     let backend = MemoryBackend::over(transport, MemoryConfig::default());
     let mut config = NodeConfig::new("lonely");
     config.unreachable_after = bound;
     config.request_timeout = bound / 4;
-    let schedule = Schedule::every("2026-01-01T00:00:00Z".parse().unwrap(), SignedDuration::from_secs(1)).unwrap();
-    let job = Job::new(JobId::new("tick").unwrap(), schedule, |_| async { Ok::<(), std::io::Error>(()) });
+    let schedule = Schedule::every(
+        "2026-01-01T00:00:00Z".parse().unwrap(),
+        SignedDuration::from_secs(1),
+    )
+    .unwrap();
+    let job = Job::new(JobId::new("tick").unwrap(), schedule, |_| async {
+        Ok::<(), std::io::Error>(())
+    });
     Node::new(config, backend)
-        .events(Arc::new(move |e: &NodeEvent| events.lock().unwrap().push(e.clone())))
+        .events(Arc::new(move |e: &NodeEvent| {
+            events.lock().unwrap().push(e.clone())
+        }))
         .job(job)
         .unwrap()
 }
@@ -54,11 +66,24 @@ async fn reports_within_bound(transport: Arc<dyn Transport>) {
         .expect("ready() must answer, not hang")
         .expect_err("an unreachable backend is an error");
     let waited = started.elapsed();
-    assert!(matches!(error, Error::BackendUnreachable { .. }), "{error:?}");
-    assert!(waited >= bound, "reported after {waited:?}, before the bound {bound:?}");
-    assert!(waited < bound + Duration::from_millis(100), "reported after {waited:?}, bound {bound:?}");
+    assert!(
+        matches!(error, Error::BackendUnreachable { .. }),
+        "{error:?}"
+    );
+    assert!(
+        waited >= bound,
+        "reported after {waited:?}, before the bound {bound:?}"
+    );
+    assert!(
+        waited < bound + Duration::from_millis(100),
+        "reported after {waited:?}, bound {bound:?}"
+    );
     assert!(error.to_string().contains("still retrying"), "{error}");
-    assert!(events.lock().unwrap().iter().any(|e| matches!(e, NodeEvent::BackendUnreachable { .. })));
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, NodeEvent::BackendUnreachable { .. })));
     running.shutdown().await;
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 pub use host::{MemoryHost, Transport, TransportError};
-pub use protocol::{RegisterRefusal, Refusal, Request, Response};
+pub use protocol::{Refusal, RegisterRefusal, Request, Response};
 pub use state::{MemoryState, MIN_TTL};
 
 use crate::elector::{ElectionName, Elector, Fence, LeaderInfo, Leadership, Session};

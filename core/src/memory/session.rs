@@ -61,7 +61,12 @@ impl Keeper {
             }
             let limit = (sent + self.config.request_timeout).min(proven_until);
             let request = Request::KeepAlive { lease: self.lease };
-            match tokio::time::timeout(limit.saturating_duration_since(sent), self.transport.call(request)).await {
+            match tokio::time::timeout(
+                limit.saturating_duration_since(sent),
+                self.transport.call(request),
+            )
+            .await
+            {
                 Ok(Ok(Response::Done)) => {
                     proven_until = sent + self.ttl;
                     next = sent + period;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::protocol::{RegisterRefusal, Refusal, Request, Response};
+use super::protocol::{Refusal, RegisterRefusal, Request, Response};
 use crate::elector::{ElectionName, Fence, FencingToken, LeaderInfo};
 use crate::job::{JobId, JobSpec};
 use crate::store::{Checkpoint, Claim, ClaimKind, Commit, Registration};
@@ -369,7 +369,14 @@ mod tests {
         let election = ElectionName::new("g");
         let value = format!("n{lease}");
         state
-            .apply(now, Request::Campaign { election, lease, value })
+            .apply(
+                now,
+                Request::Campaign {
+                    election,
+                    lease,
+                    value,
+                },
+            )
             .response
     }
 
@@ -391,26 +398,65 @@ mod tests {
         let mut st = MemoryState::new();
         let job = JobId::new("j").unwrap();
         let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let spec = JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
-        st.apply(S, Request::Register { jobs: vec![(job.clone(), spec)], now: anchor });
+        let spec =
+            JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
+        st.apply(
+            S,
+            Request::Register {
+                jobs: vec![(job.clone(), spec)],
+                now: anchor,
+            },
+        );
         let a = lease(&mut st, Duration::ZERO);
         let token = won(campaign(&mut st, S, a));
-        let fence = Fence { election: ElectionName::new("g"), token, lease: a, value: "na".into() };
+        let fence = Fence {
+            election: ElectionName::new("g"),
+            token,
+            lease: a,
+            value: "na".into(),
+        };
         let claim = |s: i64, kind| Claim {
             job: job.clone(),
             tick: anchor + jiff::SignedDuration::from_secs(s),
             spec_version: 1,
             kind,
         };
-        let ok = st.apply(2 * S, Request::Claim { fence: fence.clone(), claims: vec![claim(1, ClaimKind::Run { attempt: 1 })] });
+        let ok = st.apply(
+            2 * S,
+            Request::Claim {
+                fence: fence.clone(),
+                claims: vec![claim(1, ClaimKind::Run { attempt: 1 })],
+            },
+        );
         assert_eq!(ok.response, Response::Done);
         // A batch with one already-claimed tick changes nothing.
-        let batch = vec![claim(2, ClaimKind::Drop), claim(1, ClaimKind::Run { attempt: 1 })];
-        let refused = st.apply(2 * S, Request::Claim { fence: fence.clone(), claims: batch });
-        assert!(matches!(refused.response, Response::Refused(Refusal::AlreadyClaimed { .. })));
+        let batch = vec![
+            claim(2, ClaimKind::Drop),
+            claim(1, ClaimKind::Run { attempt: 1 }),
+        ];
+        let refused = st.apply(
+            2 * S,
+            Request::Claim {
+                fence: fence.clone(),
+                claims: batch,
+            },
+        );
+        assert!(matches!(
+            refused.response,
+            Response::Refused(Refusal::AlreadyClaimed { .. })
+        ));
         // After the lease expires the same fence is refused.
-        let late = st.apply(20 * S, Request::Claim { fence, claims: vec![claim(2, ClaimKind::Drop)] });
+        let late = st.apply(
+            20 * S,
+            Request::Claim {
+                fence,
+                claims: vec![claim(2, ClaimKind::Drop)],
+            },
+        );
         assert!(late.leadership_changed);
-        assert_eq!(late.response, Response::Refused(Refusal::Fenced { current: None }));
+        assert_eq!(
+            late.response,
+            Response::Refused(Refusal::Fenced { current: None })
+        );
     }
 }

@@ -297,16 +297,27 @@ impl Planner {
         let missed = if current { total - 1 } else { total };
         // How many of the newest due ticks the misfire policy keeps.
         let (keep, reason) = match job.spec.misfire.catch_up {
-            CatchUp::All { max } => (u64::from(current) + missed.min(u64::from(max)), AbandonReason::CatchUpLimit),
+            CatchUp::All { max } => (
+                u64::from(current) + missed.min(u64::from(max)),
+                AbandonReason::CatchUpLimit,
+            ),
             CatchUp::Latest => (1, AbandonReason::Superseded),
             CatchUp::Skip => (u64::from(current), AbandonReason::MisfireSkipped),
         };
         let dropped = total - keep;
         let mut kept = due.clone().skip(dropped as usize);
         if dropped > 0 {
-            let first = due.clone().next().expect("dropped > 0 means due is not empty");
+            let first = due
+                .clone()
+                .next()
+                .expect("dropped > 0 means due is not empty");
             let last = due.clone().nth(dropped as usize - 1).expect("within range");
-            d.abandon.push(Abandoned { first, last, count: dropped, reason });
+            d.abandon.push(Abandoned {
+                first,
+                last,
+                count: dropped,
+                reason,
+            });
         }
         // Lateness only grows with age, so late ticks are a prefix of the kept ones.
         let mut late_range: Option<Abandoned> = None;

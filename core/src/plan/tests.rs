@@ -17,7 +17,12 @@ fn spec() -> JobSpec {
     JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap())
 }
 
-fn planner(spec: JobSpec, last_claimed: Option<i64>, in_flight: Vec<(i64, u32)>, since: i64) -> Planner {
+fn planner(
+    spec: JobSpec,
+    last_claimed: Option<i64>,
+    in_flight: Vec<(i64, u32)>,
+    since: i64,
+) -> Planner {
     let id = JobId::new("job").unwrap();
     let cp = Checkpoint {
         job: id.clone(),
@@ -48,25 +53,43 @@ fn an_on_time_leader_runs_exactly_the_due_tick_and_sleeps_until_the_next() {
     assert!(d.abandon.is_empty());
     p.advance(&[d]);
     assert_eq!(p.next_deadline(), Some(t(30)));
-    assert!(p.poll(t(25)).is_empty(), "a claimed tick is never offered again");
+    assert!(
+        p.poll(t(25)).is_empty(),
+        "a claimed tick is never offered again"
+    );
 }
 
 #[test]
 fn catch_up_all_runs_every_missed_tick_up_to_max_oldest_first() {
     // Leader since 65 s, checkpoint at 10 s: ticks 20..60 were missed; max 3 keeps 40, 50, 60.
-    let p = planner(spec().with_misfire(MisfirePolicy::all(3)), Some(10), vec![], 65);
+    let p = planner(
+        spec().with_misfire(MisfirePolicy::all(3)),
+        Some(10),
+        vec![],
+        65,
+    );
     let d = only(&p, 65);
     assert_eq!(runs(&d), vec![(t(40), 1), (t(50), 1), (t(60), 1)]);
     assert_eq!(
         d.abandon,
-        vec![Abandoned { first: t(20), last: t(30), count: 2, reason: AbandonReason::CatchUpLimit }]
+        vec![Abandoned {
+            first: t(20),
+            last: t(30),
+            count: 2,
+            reason: AbandonReason::CatchUpLimit
+        }]
     );
 }
 
 #[test]
 fn catch_up_all_keeps_the_current_tick_beyond_max() {
     // The tick at 60 s falls in this leadership (since 55 s), so it is not a missed tick.
-    let p = planner(spec().with_misfire(MisfirePolicy::all(1)), Some(10), vec![], 55);
+    let p = planner(
+        spec().with_misfire(MisfirePolicy::all(1)),
+        Some(10),
+        vec![],
+        55,
+    );
     let d = only(&p, 60);
     assert_eq!(runs(&d), vec![(t(50), 1), (t(60), 1)]);
     assert_eq!(d.abandon[0].count, 3);
@@ -74,18 +97,33 @@ fn catch_up_all_keeps_the_current_tick_beyond_max() {
 
 #[test]
 fn catch_up_latest_runs_only_the_newest_due_tick() {
-    let p = planner(spec().with_misfire(MisfirePolicy::latest()), Some(10), vec![], 65);
+    let p = planner(
+        spec().with_misfire(MisfirePolicy::latest()),
+        Some(10),
+        vec![],
+        65,
+    );
     let d = only(&p, 65);
     assert_eq!(runs(&d), vec![(t(60), 1)]);
     assert_eq!(
         d.abandon,
-        vec![Abandoned { first: t(20), last: t(50), count: 4, reason: AbandonReason::Superseded }]
+        vec![Abandoned {
+            first: t(20),
+            last: t(50),
+            count: 4,
+            reason: AbandonReason::Superseded
+        }]
     );
 }
 
 #[test]
 fn catch_up_skip_runs_no_missed_tick_but_runs_the_next() {
-    let mut p = planner(spec().with_misfire(MisfirePolicy::skip()), Some(10), vec![], 65);
+    let mut p = planner(
+        spec().with_misfire(MisfirePolicy::skip()),
+        Some(10),
+        vec![],
+        65,
+    );
     let d = only(&p, 65);
     assert!(d.run.is_empty());
     assert_eq!(d.abandon[0].count, 5);
@@ -96,7 +134,12 @@ fn catch_up_skip_runs_no_missed_tick_but_runs_the_next() {
 
 #[test]
 fn skip_does_not_drop_the_tick_due_at_the_start_of_office() {
-    let p = planner(spec().with_misfire(MisfirePolicy::skip()), Some(10), vec![], 20);
+    let p = planner(
+        spec().with_misfire(MisfirePolicy::skip()),
+        Some(10),
+        vec![],
+        20,
+    );
     assert_eq!(runs(&only(&p, 20)), vec![(t(20), 1)]);
 }
 
@@ -109,14 +152,24 @@ fn starting_deadline_abandons_ticks_that_are_too_late_whatever_the_catch_up() {
     assert_eq!(runs(&d), vec![(t(50), 1), (t(60), 1)]);
     assert_eq!(
         d.abandon,
-        vec![Abandoned { first: t(20), last: t(40), count: 3, reason: AbandonReason::DeadlineExceeded }]
+        vec![Abandoned {
+            first: t(20),
+            last: t(40),
+            count: 3,
+            reason: AbandonReason::DeadlineExceeded
+        }]
     );
 }
 
 #[test]
 fn a_long_outage_is_summarised_not_enumerated() {
     // A year of 10 s ticks missed: the decision holds one range, not three million entries.
-    let p = planner(spec().with_misfire(MisfirePolicy::latest()), Some(0), vec![], 365 * 86_400);
+    let p = planner(
+        spec().with_misfire(MisfirePolicy::latest()),
+        Some(0),
+        vec![],
+        365 * 86_400,
+    );
     let d = only(&p, 365 * 86_400);
     assert_eq!(d.run.len(), 1);
     assert_eq!(d.abandon.len(), 1);
@@ -133,7 +186,11 @@ fn overlap_forbid_skips_ticks_while_a_run_is_going() {
     assert_eq!(d.skip, vec![t(30)]);
     p.advance(std::slice::from_ref(&d));
     p.finished(0);
-    assert_eq!(runs(&only(&p, 40)), vec![(t(40), 1)], "after the run ends, ticks run again");
+    assert_eq!(
+        runs(&only(&p, 40)),
+        vec![(t(40), 1)],
+        "after the run ends, ticks run again"
+    );
 }
 
 #[test]
@@ -186,14 +243,23 @@ fn at_most_once_claims_before_running_and_drops_only_the_newest_abandoned() {
     let spec = spec().with_misfire(MisfirePolicy::skip());
     let p = planner(spec.clone(), Some(10), vec![], 65);
     let claims = only(&p, 65).claims(&JobId::new("job").unwrap(), &spec);
-    assert_eq!(claims.len(), 1, "one drop moves the checkpoint past every abandoned tick");
+    assert_eq!(
+        claims.len(),
+        1,
+        "one drop moves the checkpoint past every abandoned tick"
+    );
     assert_eq!((claims[0].tick, claims[0].kind), (t(60), ClaimKind::Drop));
 }
 
 #[test]
 fn a_never_run_job_starts_from_its_registration_not_its_anchor() {
     let id = JobId::new("job").unwrap();
-    let cp = Checkpoint { job: id.clone(), registered_at: t(35), last_claimed: None, in_flight: vec![] };
+    let cp = Checkpoint {
+        job: id.clone(),
+        registered_at: t(35),
+        last_claimed: None,
+        in_flight: vec![],
+    };
     let p = Planner::new(vec![(id, spec())], vec![cp], t(35));
     assert_eq!(p.next_deadline(), Some(t(40)));
 }

@@ -69,7 +69,10 @@ pub(crate) async fn lead(ctx: &Arc<NodeCtx>, mut leadership: Leadership, jobs: &
             }
         },
     };
-    let specs = jobs.iter().map(|j| (j.id.clone(), j.spec.clone())).collect();
+    let specs = jobs
+        .iter()
+        .map(|j| (j.id.clone(), j.spec.clone()))
+        .collect();
     let planner = Planner::new(specs, checkpoints, ctx.clock.now());
     let (ended_tx, ended_rx) = mpsc::unbounded_channel();
     let mut leader = Leader {
@@ -137,7 +140,10 @@ impl Leader<'_> {
             })
             .collect();
         let ctx = self.ctx;
-        match ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims)).await {
+        match ctx
+            .call("claim ticks", ctx.backend.claim(&self.fence, &claims))
+            .await
+        {
             Ok(()) => {}
             Err(Error::Fenced { .. }) => {
                 for d in decisions {

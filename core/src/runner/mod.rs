@@ -100,8 +100,9 @@ impl NodeCtx {
         self.events.record(&event);
     }
 
+    /// True once shutdown was requested, or the [`RunningNode`] handle was dropped.
     pub(crate) fn stopping(&self) -> bool {
-        *self.shutdown.borrow()
+        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
     }
 
     /// Resolves once shutdown has been requested.
@@ -194,7 +195,8 @@ impl Node {
     }
 }
 
-/// A started node.
+/// A started node. Dropping it stops the node (without waiting for the graceful steps to end);
+/// call [`RunningNode::shutdown`] to wait for them.
 pub struct RunningNode {
     status: watch::Receiver<NodeStatus>,
     stop: watch::Sender<bool>,
@@ -251,7 +253,10 @@ async fn run(ctx: Arc<NodeCtx>, jobs: Vec<Job>, watchdog: tokio::task::JoinHandl
 
 /// Registers every job in one batch; returns the accepted jobs grouped by election.
 async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName, Vec<Job>>> {
-    let specs: Vec<_> = jobs.iter().map(|j| (j.id.clone(), j.spec.clone())).collect();
+    let specs: Vec<_> = jobs
+        .iter()
+        .map(|j| (j.id.clone(), j.spec.clone()))
+        .collect();
     let results = ctx
         .retry("register jobs", || {
             ctx.backend.register(&specs, ctx.clock.now())
@@ -321,7 +326,9 @@ async fn keep_sessions(ctx: &Arc<NodeCtx>, elections: BTreeMap<ElectionName, Vec
             .map(|(name, jobs)| {
                 let (ctx, session, name, jobs) =
                     (ctx.clone(), session.clone(), name.clone(), jobs.clone());
-                tokio::spawn(async move { election::campaign_loop(&ctx, &session, &name, &jobs).await })
+                tokio::spawn(
+                    async move { election::campaign_loop(&ctx, &session, &name, &jobs).await },
+                )
             })
             .collect();
         for task in tasks {

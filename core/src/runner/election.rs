@@ -21,8 +21,7 @@ pub(crate) async fn campaign_loop(
     jobs: &[Job],
 ) {
     let mut backoff = ctx.backoff();
-    let mut jobs: Vec<Job> = jobs.to_vec();
-    while !ctx.stopping() && session.lost().is_none() && !jobs.is_empty() {
+    while !ctx.stopping() && session.lost().is_none() {
         ctx.emit(NodeEvent::CampaignStarted {
             election: election.clone(),
         });
@@ -54,7 +53,7 @@ pub(crate) async fn campaign_loop(
             election: election.clone(),
             token: leadership.token,
         });
-        match lead(ctx, leadership.clone(), &jobs).await {
+        match lead(ctx, leadership.clone(), jobs).await {
             LeadEnd::Shutdown => {
                 resign(ctx, &leadership).await;
                 return;
@@ -67,10 +66,12 @@ pub(crate) async fn campaign_loop(
                 revoked(ctx, &leadership, "fenced out by a newer leadership".into());
                 resign(ctx, &leadership).await;
             }
-            LeadEnd::Superseded(job) => {
-                tracing::warn!(node = %ctx.config.name, %job, "a newer spec version of this job runs elsewhere; this node no longer runs it");
-                jobs.retain(|j| j.id != job);
+            LeadEnd::Superseded(error) => {
+                // Like a rejection at registration: stay out of this election for good, so the
+                // nodes carrying the new definition run all of its jobs.
+                ctx.reject(error);
                 resign(ctx, &leadership).await;
+                return;
             }
         }
     }

@@ -32,8 +32,8 @@ pub(crate) enum LeadEnd {
     Revoked(String),
     /// A fenced operation was refused: someone newer leads.
     Fenced,
-    /// The backend holds a newer spec of this job; the node must stop running it.
-    Superseded(JobId),
+    /// The backend holds a newer spec of one of the jobs (`SpecSuperseded`): the node must leave.
+    Superseded(Error),
 }
 
 struct Running {
@@ -158,7 +158,9 @@ impl Leader<'_> {
                 }
                 return Err(Some(LeadEnd::Fenced));
             }
-            Err(Error::SpecSuperseded { job, .. }) => return Err(Some(LeadEnd::Superseded(job))),
+            Err(error @ Error::SpecSuperseded { .. }) => {
+                return Err(Some(LeadEnd::Superseded(error)))
+            }
             Err(error) if error.is_transient() => {
                 tracing::warn!(node = %ctx.config.name, %error, "claim failed; retrying");
                 return Err(None);

@@ -101,6 +101,20 @@ impl NodeCtx {
     }
 
     /// True once shutdown was requested, or the [`RunningNode`] handle was dropped.
+    /// Records that the backend refused one of this node's job definitions.
+    pub(crate) fn reject(&self, error: Error) {
+        let job = match &error {
+            Error::JobSpecMismatch { job, .. } | Error::SpecSuperseded { job, .. } => job.clone(),
+            other => unreachable!("only definition refusals are rejections: {other}"),
+        };
+        tracing::error!(node = %self.config.name, %job, %error, "job rejected; this node will not run it");
+        self.emit(NodeEvent::JobRejected {
+            job,
+            error: error.to_string(),
+        });
+        self.status.send_modify(|s| s.rejected.push(error));
+    }
+
     pub(crate) fn stopping(&self) -> bool {
         *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
     }
@@ -273,12 +287,12 @@ async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName
                 tracing::info!(node = %ctx.config.name, job = %job.id, ?registration, "job registered");
                 elections.entry(election).or_default().push(job);
             }
+            Err(error @ (Error::JobSpecMismatch { .. } | Error::SpecSuperseded { .. })) => {
+                ctx.reject(error);
+                rejected_elections.push(election);
+            }
             Err(error) => {
-                tracing::error!(node = %ctx.config.name, job = %job.id, %error, "job rejected");
-                ctx.emit(NodeEvent::JobRejected {
-                    job: job.id.clone(),
-                    error: error.to_string(),
-                });
+                tracing::error!(node = %ctx.config.name, job = %job.id, %error, "registration failed");
                 rejected.push(error);
                 rejected_elections.push(election);
             }
@@ -293,7 +307,7 @@ async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName
     }
     ctx.status.send_modify(|s| {
         s.registered = true;
-        s.rejected = rejected;
+        s.rejected.extend(rejected);
     });
     Some(elections)
 }

@@ -1,5 +1,35 @@
 //! # cronfence-sim
 //!
-//! The deterministic simulation harness for cronfence. It will hold the madsim world, fault
-//! injection, history recording, checkers, the report writer and the `cronfence` CLI; for now it
-//! is a placeholder crate so the workspace has its final shape.
+//! The deterministic simulation harness for cronfence: it runs the real `cronfence` runner on
+//! madsim nodes against a backend on its own node, injects faults, records a history and checks
+//! the guarantees from it.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`check`] | the checkers: no duplicate, no gap, fencing, timeliness |
+//! | [`fault`] | the fault vocabulary |
+//! | [`history`] | the recorded history (JSON lines) |
+//! | [`scenario`] | scenario files: format, loading, located errors |
+//! | [`clock`] | true time and each node's faulty clock |
+//! | [`net`] | the backend service on its own node, and the transport to it |
+//! | [`inject`] | playing faults into the world |
+//! | [`random`] | random fault plans drawn from a seed |
+//! | [`expect`] | judging a verdict against a scenario's expectation |
+//! | [`world`] | one scenario, one backend, one seed: run it, record, check |
+
+#![deny(missing_docs)]
+
+pub mod check;
+pub mod clock;
+pub mod expect;
+pub mod fault;
+pub mod history;
+#[cfg(madsim)]
+pub mod inject;
+#[cfg(madsim)]
+pub mod net;
+#[cfg(madsim)]
+pub mod random;
+pub mod scenario;
+#[cfg(madsim)]
+pub mod world;

@@ -1,0 +1,112 @@
+//! Checkers: the guarantees, verified from a recorded [`History`] alone.
+//!
+//! Each checker reads the history (and the job definitions the run used) and returns structured
+//! [`Finding`]s naming the jobs, ticks, nodes and tokens involved: `violations` break a guarantee,
+//! `excused` are ticks that did not run for a reason the history explains, and `reruns` are
+//! at-least-once repeats that the delivery contract allows. Timeliness is a measurement, never a
+//! verdict. Checkers never look at the runner's internals, only at what was recorded.
+
+mod duplicate;
+mod fencing;
+mod gap;
+#[cfg(test)]
+mod testkit;
+mod timeliness;
+
+use std::collections::BTreeMap;
+
+use cronfence::{JobId, JobSpec};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::history::History;
+
+pub use timeliness::Timeliness;
+
+/// What the checkers are given.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckInput<'a> {
+    /// The recorded history.
+    pub history: &'a History,
+    /// The definition of every job the run scheduled.
+    pub jobs: &'a BTreeMap<JobId, JobSpec>,
+    /// Ticks whose scheduled instant lies in `[from, to]` (true UTC) are expected.
+    pub window: (Timestamp, Timestamp),
+}
+
+/// Which checker produced a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checker {
+    /// No tick started twice (beyond what at-least-once allows).
+    NoDuplicate,
+    /// Every expected tick got the outcome its policy demands.
+    NoGap,
+    /// No claim or commit with a stale token.
+    Fencing,
+}
+
+/// One finding: a violation, an excused tick, or an allowed re-run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The checker.
+    pub checker: Checker,
+    /// A short machine-readable kind, e.g. `duplicate_start`, `missing_tick`, `stale_claim`.
+    pub kind: String,
+    /// The job, if one is involved.
+    pub job: Option<JobId>,
+    /// The tick's scheduled instant, if one is involved.
+    pub tick: Option<Timestamp>,
+    /// The nodes involved.
+    pub nodes: Vec<String>,
+    /// The fencing tokens involved.
+    pub tokens: Vec<u64>,
+    /// The history records (`seq`) that show it.
+    pub records: Vec<u64>,
+    /// One human-readable sentence.
+    pub detail: String,
+}
+
+/// Everything the checkers found in one history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Broken guarantees.
+    pub violations: Vec<Finding>,
+    /// Ticks that did not run, each with the reason the history gives.
+    pub excused: Vec<Finding>,
+    /// At-least-once ticks that ran again, each justified.
+    pub reruns: Vec<Finding>,
+    /// Lateness and failover measurements.
+    pub timeliness: Timeliness,
+}
+
+impl Verdict {
+    /// True when no guarantee was broken.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The violations of one checker.
+    pub fn violations_of(&self, checker: Checker) -> impl Iterator<Item = &Finding> {
+        self.violations.iter().filter(move |f| f.checker == checker)
+    }
+}
+
+/// Runs every checker.
+pub fn check(input: CheckInput<'_>) -> Verdict {
+    let mut verdict = Verdict::default();
+    duplicate::check(input, &mut verdict);
+    gap::check(input, &mut verdict);
+    fencing::check(input, &mut verdict);
+    verdict.timeliness = timeliness::measure(input);
+    for list in [
+        &mut verdict.violations,
+        &mut verdict.excused,
+        &mut verdict.reruns,
+    ] {
+        list.sort_by(|a, b| {
+            (a.checker, &a.job, a.tick, &a.records).cmp(&(b.checker, &b.job, b.tick, &b.records))
+        });
+    }
+    verdict
+}

@@ -1,0 +1,56 @@
+//! Judging a verdict against a scenario's `[expect]` section.
+//!
+//! `outcome = "pass"` demands no violation at all; `outcome = "violations"` demands that every
+//! listed violation kind appears (a pitfall scenario fails if its violation disappears). The
+//! explanation of a mismatch lists the findings, so a failing test says what happened.
+
+use std::fmt::Write;
+
+use crate::check::{Finding, Verdict};
+use crate::scenario::Scenario;
+
+/// `Ok` when `verdict` is what `scenario` expects; otherwise why not.
+pub fn judge(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
+    match scenario.expect.outcome.get_ref().as_str() {
+        "pass" if verdict.passed() => Ok(()),
+        "pass" => Err(format!(
+            "expected no violation, found:\n{}",
+            list(&verdict.violations)
+        )),
+        _ => {
+            let missing: Vec<&String> = scenario
+                .expect
+                .violations
+                .iter()
+                .filter(|kind| !verdict.violations.iter().any(|f| &f.kind == *kind))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected violations {missing:?} did not occur; found:\n{}",
+                    list(&verdict.violations)
+                ))
+            }
+        }
+    }
+}
+
+/// The findings, one per line (at most 20, then a count).
+pub fn list(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings.iter().take(20) {
+        let _ = writeln!(
+            out,
+            "  - {:?}/{}: {} (nodes {:?}, tokens {:?}, records {:?})",
+            f.checker, f.kind, f.detail, f.nodes, f.tokens, f.records
+        );
+    }
+    if findings.len() > 20 {
+        let _ = writeln!(out, "  … and {} more", findings.len() - 20);
+    }
+    if findings.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    out
+}

@@ -1,0 +1,185 @@
+//! The recorded history of one simulated run: one event per line, in the order things happened.
+//!
+//! Every record carries the true (simulation) time since the world started, the node it happened
+//! on, that node's own wall-clock reading (which faults may skew), and what happened: a
+//! [`NodeEvent`] from the real cronfence runner, or a fault starting or ending. A history is
+//! written as JSON lines and is byte-identical for the same scenario and seed; its hash is what
+//! the determinism check compares. This module records and serialises only; checkers read it.
+
+use std::sync::{Arc, Mutex};
+
+use cronfence::store::{Claim, Commit};
+use cronfence::{ElectionName, FencingToken, NodeEvent};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::fault::Fault;
+
+/// One line of a history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in the history, from 0.
+    pub seq: u64,
+    /// True time since the world started, in nanoseconds.
+    pub t_ns: u64,
+    /// True wall-clock time (the scenario's start plus `t_ns`).
+    pub true_time: Timestamp,
+    /// The node it happened on (`world` for faults that are not a node's).
+    pub node: String,
+    /// The node's own wall-clock reading, when a node recorded it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clock: Option<Timestamp>,
+    /// What happened.
+    #[serde(flatten)]
+    pub what: What,
+}
+
+/// What a record says happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum What {
+    /// Something the cronfence runner did or saw.
+    Node(NodeEvent),
+    /// A fault began or ended.
+    Fault(FaultRecord),
+    /// The backend applied a state change (recorded by the simulated backend service, in the
+    /// order the backend applied them; absent for backends that cannot be observed inside).
+    Backend(BackendRecord),
+}
+
+/// A state change the backend applied, as the simulated backend service saw it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum BackendRecord {
+    /// A campaign won: `node` now holds `election` with `token`.
+    LeadershipGranted {
+        /// The election.
+        election: ElectionName,
+        /// The new token.
+        token: FencingToken,
+        /// The winner's campaign value (its node name).
+        holder: String,
+    },
+    /// A claim batch was applied.
+    ClaimApplied {
+        /// The election named by the fence.
+        election: ElectionName,
+        /// The fence's token.
+        token: FencingToken,
+        /// The claimed ticks: (job, tick, kind).
+        claims: Vec<Claim>,
+    },
+    /// A commit batch was applied.
+    CommitApplied {
+        /// The election named by the fence.
+        election: ElectionName,
+        /// The fence's token.
+        token: FencingToken,
+        /// The committed runs.
+        commits: Vec<Commit>,
+    },
+}
+
+/// A fault starting or ending, as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum FaultRecord {
+    /// The fault took effect.
+    FaultStarted {
+        /// The fault.
+        fault: Fault,
+    },
+    /// The fault was undone (node restarted, resumed, link healed, clock restored).
+    FaultEnded {
+        /// The fault.
+        fault: Fault,
+    },
+}
+
+/// A history being recorded; cheap to clone, shared by every node of a world.
+#[derive(Clone, Debug, Default)]
+pub struct Recorder {
+    records: Arc<Mutex<Vec<Record>>>,
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a record; `seq` is assigned here.
+    pub fn push(
+        &self,
+        t_ns: u64,
+        true_time: Timestamp,
+        node: &str,
+        clock: Option<Timestamp>,
+        what: What,
+    ) {
+        let mut records = self.records.lock().expect("history lock");
+        let seq = records.len() as u64;
+        records.push(Record {
+            seq,
+            t_ns,
+            true_time,
+            node: node.to_string(),
+            clock,
+            what,
+        });
+    }
+
+    /// The records so far.
+    pub fn snapshot(&self) -> History {
+        History {
+            records: self.records.lock().expect("history lock").clone(),
+        }
+    }
+}
+
+/// A finished history.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// The records, in order.
+    pub records: Vec<Record>,
+}
+
+impl History {
+    /// The history as JSON lines.
+    pub fn to_jsonl(&self) -> String {
+        let mut out = String::new();
+        for record in &self.records {
+            out.push_str(&serde_json::to_string(record).expect("records serialise"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Parses JSON lines written by [`History::to_jsonl`].
+    pub fn from_jsonl(text: &str) -> Result<Self, serde_json::Error> {
+        let records = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()?;
+        Ok(History { records })
+    }
+
+    /// A stable 64-bit hash of the JSON lines (FNV-1a), for determinism checks.
+    pub fn hash(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.to_jsonl().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    }
+
+    /// The node events, with their records.
+    pub fn node_events(&self) -> impl Iterator<Item = (&Record, &NodeEvent)> {
+        self.records.iter().filter_map(|r| match &r.what {
+            What::Node(e) => Some((r, e)),
+            _ => None,
+        })
+    }
+}

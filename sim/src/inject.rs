@@ -1,0 +1,255 @@
+//! Fault injection: turning a planned fault into madsim actions at the right moment, and back.
+//!
+//! The [`Injector`] owns the handles a fault needs — madsim's node supervisor (kill, restart,
+//! pause, resume), the network simulator (clog and unclog links), each node's clock model and
+//! the backend service's fault switches — and records every fault's start and end into the
+//! history. It resolves the targets `leader` and `follower` from the history at the moment the
+//! fault fires. It never decides *which* faults happen; the scenario and the random plan do.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cronfence::NodeEvent;
+use madsim::net::NetSim;
+use madsim::runtime::Handle;
+use madsim::task::NodeId;
+
+use crate::clock::{ClockModel, WorldTime};
+use crate::fault::{Direction, Fault, FaultKind};
+use crate::history::{FaultRecord, Recorder, What};
+use crate::net::BackendFaults;
+
+/// A fault as planned: its kind and target as written, not yet resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// What it does.
+    pub kind: FaultKind,
+    /// `leader`, `follower`, `node-N` or `backend`.
+    pub target: String,
+    /// When it starts, since the world began.
+    pub at: Duration,
+    /// How long until it is undone.
+    pub duration: Option<Duration>,
+}
+
+/// Everything a fault can act on.
+pub struct Injector {
+    handle: Handle,
+    nodes: BTreeMap<String, NodeId>,
+    backend: NodeId,
+    clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
+    backend_faults: Arc<Mutex<BackendFaults>>,
+    recorder: Recorder,
+    time: WorldTime,
+    down: Mutex<BTreeSet<String>>,
+}
+
+impl Injector {
+    /// An injector over the world's nodes, backend, clocks and history.
+    pub fn new(
+        nodes: BTreeMap<String, NodeId>,
+        backend: NodeId,
+        clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
+        backend_faults: Arc<Mutex<BackendFaults>>,
+        recorder: Recorder,
+        time: WorldTime,
+    ) -> Self {
+        Injector {
+            handle: Handle::current(),
+            nodes,
+            backend,
+            clocks,
+            backend_faults,
+            recorder,
+            time,
+            down: Default::default(),
+        }
+    }
+
+    /// Injects every planned fault at its time; returns once the last one has started.
+    pub async fn run(self: Arc<Self>, mut plan: Vec<Planned>) {
+        plan.sort_by_key(|p| p.at);
+        for planned in plan {
+            tokio::time::sleep_until(self.time.instant(planned.at)).await;
+            let fault = self.resolve(&planned);
+            self.start(&fault);
+            if let Some(duration) = planned.duration {
+                let injector = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(duration).await;
+                    injector.end(&fault);
+                });
+            }
+        }
+    }
+
+    fn resolve(&self, planned: &Planned) -> Fault {
+        let node = match planned.target.as_str() {
+            _ if planned.kind.hits_backend() => "backend".to_string(),
+            "leader" => self.leader(),
+            "follower" => self.follower(),
+            name => name.to_string(),
+        };
+        Fault {
+            kind: planned.kind.clone(),
+            node,
+            at: jiff::SignedDuration::try_from(planned.at).expect("short runs"),
+            duration: planned
+                .duration
+                .map(|d| jiff::SignedDuration::try_from(d).expect("short runs")),
+        }
+    }
+
+    /// The node that won the newest election and is not down (node-0 if nobody has won yet).
+    fn leader(&self) -> String {
+        let down = self.down.lock().expect("down lock");
+        let history = self.recorder.snapshot();
+        history
+            .records
+            .iter()
+            .rev()
+            .find_map(|r| match &r.what {
+                What::Node(NodeEvent::CampaignWon { .. }) if !down.contains(&r.node) => {
+                    Some(r.node.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| "node-0".to_string())
+    }
+
+    /// The first node, by name, that is neither the leader nor down.
+    fn follower(&self) -> String {
+        let leader = self.leader();
+        let down = self.down.lock().expect("down lock");
+        self.nodes
+            .keys()
+            .find(|n| **n != leader && !down.contains(*n))
+            .cloned()
+            .unwrap_or(leader)
+    }
+
+    fn start(&self, fault: &Fault) {
+        self.apply(fault, true);
+        self.record(FaultRecord::FaultStarted {
+            fault: fault.clone(),
+        });
+    }
+
+    fn end(&self, fault: &Fault) {
+        self.apply(fault, false);
+        self.record(FaultRecord::FaultEnded {
+            fault: fault.clone(),
+        });
+    }
+
+    fn record(&self, record: FaultRecord) {
+        let elapsed = self.time.elapsed();
+        self.recorder.push(
+            elapsed.as_nanos() as u64,
+            self.time.at(elapsed),
+            "world",
+            None,
+            What::Fault(record),
+        );
+    }
+
+    fn apply(&self, fault: &Fault, on: bool) {
+        match &fault.kind {
+            FaultKind::Crash => self.crash(&fault.node, on),
+            FaultKind::Pause => {
+                let id = self.node_id(&fault.node);
+                if on {
+                    self.handle.pause(id)
+                } else {
+                    self.handle.resume(id)
+                }
+            }
+            FaultKind::Partition { direction } => self.partition(&fault.node, *direction, on),
+            FaultKind::BackendRestart => {
+                if on {
+                    self.handle.kill(self.backend)
+                } else {
+                    self.handle.restart(self.backend)
+                }
+            }
+            kind if kind.is_clock() => self.clock(&fault.node, kind, on),
+            kind => self.backend_fault(kind, on),
+        }
+    }
+
+    fn node_id(&self, name: &str) -> NodeId {
+        *self
+            .nodes
+            .get(name)
+            .expect("targets are validated against the node list")
+    }
+
+    fn crash(&self, node: &str, on: bool) {
+        let id = self.node_id(node);
+        let mut down = self.down.lock().expect("down lock");
+        if on {
+            down.insert(node.to_string());
+            self.handle.kill(id);
+        } else {
+            down.remove(node);
+            self.handle.restart(id);
+        }
+    }
+
+    fn partition(&self, node: &str, direction: Direction, on: bool) {
+        let net = NetSim::current();
+        let (n, b) = (self.node_id(node), self.backend);
+        let links: &[(NodeId, NodeId)] = match direction {
+            Direction::Both => &[(n, b), (b, n)],
+            Direction::ToBackend => &[(n, b)],
+            Direction::FromBackend => &[(b, n)],
+        };
+        for &(src, dst) in links {
+            if on {
+                net.clog_link(src, dst)
+            } else {
+                net.unclog_link(src, dst)
+            }
+        }
+    }
+
+    fn clock(&self, node: &str, kind: &FaultKind, on: bool) {
+        let model = self.clocks.get(node).expect("every node has a clock");
+        let mut model = model.lock().expect("clock lock");
+        let elapsed = self.time.elapsed();
+        match (kind, on) {
+            (FaultKind::ClockOffset { offset }, true) => model.offset += *offset,
+            (FaultKind::ClockOffset { offset }, false) => model.offset -= *offset,
+            (FaultKind::ClockJump { by }, true) => model.offset += *by,
+            (FaultKind::ClockJump { by }, false) => model.offset -= *by,
+            (FaultKind::ClockDrift { ppm }, true) => {
+                model.drift_ppm = *ppm;
+                model.drift_since = elapsed;
+            }
+            (FaultKind::ClockDrift { .. }, false) => model.drift_ppm = 0,
+            (FaultKind::ClockStrobe { amplitude, period }, true) => {
+                model.strobe = Some((*amplitude, *period, elapsed))
+            }
+            (FaultKind::ClockStrobe { .. }, false) => model.strobe = None,
+            _ => unreachable!("only clock faults reach here"),
+        }
+    }
+
+    fn backend_fault(&self, kind: &FaultKind, on: bool) {
+        let mut faults = self.backend_faults.lock().expect("faults lock");
+        match kind {
+            FaultKind::BackendLatency { latency } => {
+                faults.latency = if on {
+                    latency.unsigned_abs()
+                } else {
+                    Duration::ZERO
+                }
+            }
+            FaultKind::BackendTimeout => faults.unresponsive = on,
+            FaultKind::AmbiguousCommit { count } if on => faults.ambiguous_writes += count,
+            FaultKind::AmbiguousCommit { .. } => {}
+            other => unreachable!("not a backend fault: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! The in-memory backend as a service on its own simulated node, and the transport to reach it.
+//!
+//! [`BackendService`] wraps the real [`MemoryHost`] and answers [`Call`]s over madsim's network,
+//! so latency, loss and partitions between a node and the backend are real. It is also where the
+//! backend faults are injected (added latency, requests that are never answered, ambiguous commits
+//! that are applied but whose answer is lost) and where the backend's own state changes are
+//! recorded into the history. [`SimTransport`] is the client side a node's `MemoryBackend` uses.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cronfence::memory::{MemoryHost, Request, Response, Transport, TransportError};
+use cronfence::FencingToken;
+use madsim::net::Endpoint;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::WorldTime;
+use crate::history::{BackendRecord, Recorder, What};
+
+/// The backend's address in every world.
+pub const BACKEND_ADDR: &str = "10.0.0.254:2379";
+
+/// One request on the wire.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Call(pub Request);
+
+impl madsim::net::rpc::Request for Call {
+    type Response = Response;
+    const ID: u64 = madsim::net::rpc::hash_str("cronfence.memory.v1");
+}
+
+/// Backend faults in force.
+#[derive(Debug, Default)]
+pub struct BackendFaults {
+    /// Added to every request before it is served.
+    pub latency: Duration,
+    /// While set, requests are dropped unanswered and unapplied.
+    pub unresponsive: bool,
+    /// The next this-many claims/commits are applied but never answered.
+    pub ambiguous_writes: u32,
+}
+
+/// The backend service: the memory host, its faults, and the history it records into.
+#[derive(Clone)]
+pub struct BackendService {
+    host: Arc<MemoryHost>,
+    faults: Arc<Mutex<BackendFaults>>,
+    recorder: Recorder,
+    time: WorldTime,
+    granted: Arc<Mutex<std::collections::BTreeMap<String, FencingToken>>>,
+}
+
+impl BackendService {
+    /// A service over `host`, recording into `recorder`.
+    pub fn new(host: Arc<MemoryHost>, recorder: Recorder, time: WorldTime) -> Self {
+        BackendService {
+            host,
+            faults: Default::default(),
+            recorder,
+            time,
+            granted: Default::default(),
+        }
+    }
+
+    /// The faults in force, for the world to change.
+    pub fn faults(&self) -> Arc<Mutex<BackendFaults>> {
+        self.faults.clone()
+    }
+
+    /// Runs the service on the current node until the node dies: binds, and answers calls.
+    pub async fn serve_forever(self) {
+        self.host.renew_all_leases();
+        let endpoint = Endpoint::bind(BACKEND_ADDR)
+            .await
+            .expect("the backend address is free on the backend node");
+        endpoint.add_rpc_handler(move |Call(request)| {
+            let service = self.clone();
+            async move { service.serve(request).await }
+        });
+        std::future::pending::<()>().await;
+    }
+
+    async fn serve(&self, request: Request) -> Response {
+        let (latency, unresponsive) = {
+            let f = self.faults.lock().expect("faults lock");
+            (f.latency, f.unresponsive)
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+        if unresponsive {
+            return std::future::pending().await;
+        }
+        let is_write = matches!(request, Request::Claim { .. } | Request::Commit { .. });
+        let ambiguous = is_write && {
+            let mut f = self.faults.lock().expect("faults lock");
+            let hit = f.ambiguous_writes > 0;
+            f.ambiguous_writes = f.ambiguous_writes.saturating_sub(1);
+            hit
+        };
+        let record = self.describe(&request);
+        let response = self.host.serve(request).await;
+        self.record(record, &response);
+        if ambiguous {
+            // Applied, but the answer is lost: the client can only time out.
+            return std::future::pending().await;
+        }
+        response
+    }
+
+    /// What to record if the request succeeds.
+    fn describe(&self, request: &Request) -> Option<BackendRecord> {
+        match request {
+            Request::Campaign {
+                election, value, ..
+            } => Some(BackendRecord::LeadershipGranted {
+                election: election.clone(),
+                token: FencingToken(0),
+                holder: value.clone(),
+            }),
+            Request::Claim { fence, claims } => Some(BackendRecord::ClaimApplied {
+                election: fence.election.clone(),
+                token: fence.token,
+                claims: claims.clone(),
+            }),
+            Request::Commit { fence, commits } => Some(BackendRecord::CommitApplied {
+                election: fence.election.clone(),
+                token: fence.token,
+                commits: commits.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn record(&self, record: Option<BackendRecord>, response: &Response) {
+        let record = match (record, response) {
+            (
+                Some(BackendRecord::LeadershipGranted {
+                    election, holder, ..
+                }),
+                Response::Won { token },
+            ) => {
+                let mut granted = self.granted.lock().expect("granted lock");
+                let newest = granted
+                    .entry(election.as_str().to_string())
+                    .or_insert(FencingToken(0));
+                if *token <= *newest {
+                    return; // an idempotent re-campaign, not a new grant
+                }
+                *newest = *token;
+                BackendRecord::LeadershipGranted {
+                    election,
+                    token: *token,
+                    holder,
+                }
+            }
+            (
+                Some(
+                    r @ (BackendRecord::ClaimApplied { .. } | BackendRecord::CommitApplied { .. }),
+                ),
+                Response::Done,
+            ) => r,
+            _ => return,
+        };
+        let elapsed = self.time.elapsed();
+        self.recorder.push(
+            elapsed.as_nanos() as u64,
+            self.time.at(elapsed),
+            "backend",
+            None,
+            What::Backend(record),
+        );
+    }
+}
+
+/// A node's way to the backend service over the simulated network.
+pub struct SimTransport {
+    server: SocketAddr,
+    endpoint: tokio::sync::OnceCell<Endpoint>,
+}
+
+impl SimTransport {
+    /// A transport to the backend at [`BACKEND_ADDR`].
+    pub fn new() -> Self {
+        SimTransport {
+            server: BACKEND_ADDR.parse().expect("valid address"),
+            endpoint: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+impl Default for SimTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for SimTransport {
+    async fn call(&self, request: Request) -> Result<Response, TransportError> {
+        let endpoint = self
+            .endpoint
+            .get_or_try_init(|| Endpoint::bind("0.0.0.0:0"))
+            .await
+            .map_err(|e| TransportError(format!("cannot bind a client endpoint: {e}")))?;
+        endpoint
+            .call(self.server, Call(request))
+            .await
+            .map_err(|e| TransportError(format!("{}: {e}", self.server)))
+    }
+}

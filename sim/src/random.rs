@@ -1,0 +1,106 @@
+//! Random fault plans drawn from a seed.
+//!
+//! The same scenario and seed always draw the same plan: a small splitmix64 generator seeded with
+//! the seed, faults spaced by `every` on average (uniformly between half and one and a half
+//! times it), kinds chosen from the scenario's list, targets split between the leader and a
+//! random node, durations up to `max_duration`. The plan is data ([`Planned`]); the injector plays
+//! it.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+
+use crate::fault::{Direction, FaultKind};
+use crate::inject::Planned;
+use crate::scenario::RandomPlan;
+
+/// A splitmix64 generator: tiny, fast and fully determined by its seed.
+#[derive(Clone, Debug)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix(seed ^ 0x5eed_c0ff_ee00_cafe)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `lo..hi` (`lo` if the range is empty).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            lo
+        } else {
+            lo + self.next_u64() % (hi - lo)
+        }
+    }
+}
+
+/// Draws the random faults of a run of `duration` with `nodes` nodes.
+pub fn draw(plan: &RandomPlan, nodes: usize, duration: Duration, seed: u64) -> Vec<Planned> {
+    let mut rng = SplitMix::new(seed);
+    let every = plan.every.unsigned_abs().as_millis() as u64;
+    let max = plan.max_duration.unsigned_abs().as_millis().max(1_000) as u64;
+    let mut at = 0u64;
+    let mut out = Vec::new();
+    loop {
+        at += rng.range(every / 2, every * 3 / 2 + 1);
+        if Duration::from_millis(at) >= duration {
+            return out;
+        }
+        let kind_name = &plan.kinds[rng.range(0, plan.kinds.len() as u64) as usize];
+        let kind = kind(kind_name, &mut rng);
+        let target = if rng.range(0, 2) == 0 {
+            "leader".to_string()
+        } else {
+            format!("node-{}", rng.range(0, nodes as u64))
+        };
+        let lasting = Duration::from_millis(rng.range(1_000, max + 1));
+        let duration = match kind {
+            FaultKind::AmbiguousCommit { .. } => None,
+            _ => Some(lasting),
+        };
+        out.push(Planned {
+            kind,
+            target,
+            at: Duration::from_millis(at),
+            duration,
+        });
+    }
+}
+
+fn kind(name: &str, rng: &mut SplitMix) -> FaultKind {
+    match name {
+        "crash" => FaultKind::Crash,
+        "pause" => FaultKind::Pause,
+        "partition" => FaultKind::Partition {
+            direction: [
+                Direction::Both,
+                Direction::ToBackend,
+                Direction::FromBackend,
+            ][rng.range(0, 3) as usize],
+        },
+        "clock_offset" => {
+            let secs = rng.range(1, 61) as i64;
+            let sign = if rng.range(0, 2) == 0 { 1 } else { -1 };
+            FaultKind::ClockOffset {
+                offset: SignedDuration::from_secs(sign * secs),
+            }
+        }
+        "backend_latency" => FaultKind::BackendLatency {
+            latency: SignedDuration::from_millis(rng.range(50, 1_500) as i64),
+        },
+        "ambiguous_commit" => FaultKind::AmbiguousCommit {
+            count: rng.range(1, 4) as u32,
+        },
+        "backend_restart" => FaultKind::BackendRestart,
+        other => unreachable!("validated on load: {other}"),
+    }
+}

@@ -1,0 +1,549 @@
+//! Scenario files: the TOML format, and loading it with located, actionable errors.
+//!
+//! A scenario names the nodes, the backends to run on, the jobs and their policies, the fault plan
+//! (an explicit list and/or random-plan parameters), the duration, the seeds and the expected
+//! outcome. Unknown keys, bad values and impossible plans are rejected with `file:line:column`
+//! and a one-line fix hint. The format is documented in `scenarios/README.md`; this module only
+//! parses and validates, the world ([`crate::world`]) runs it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cronfence::{Delivery, ElectionScope, JobId, JobSpec, MisfirePolicy, OverlapPolicy, Schedule};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::fault::{Direction, FaultKind};
+
+/// A loaded, validated scenario.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario proves, in a sentence or two.
+    pub description: String,
+    /// How many nodes run the jobs.
+    #[serde(default = "defaults::nodes")]
+    pub nodes: usize,
+    /// The backends to run against.
+    #[serde(default = "defaults::backends")]
+    pub backends: Vec<BackendKind>,
+    /// Simulated time to run.
+    pub duration: SignedDuration,
+    /// Seeds: a count (seeds 1..=n) or an explicit list.
+    #[serde(default)]
+    pub seeds: Seeds,
+    /// True wall-clock time when the world starts.
+    #[serde(default = "defaults::start")]
+    pub start: Timestamp,
+    /// Node settings.
+    #[serde(default)]
+    pub node: NodeSettings,
+    /// The jobs.
+    pub jobs: Vec<JobEntry>,
+    /// Explicit faults.
+    #[serde(default)]
+    pub faults: Vec<FaultEntry>,
+    /// Random faults drawn from the seed.
+    #[serde(default)]
+    pub random: Option<RandomPlan>,
+    /// The checked window.
+    #[serde(default)]
+    pub check: CheckSettings,
+    /// The expected outcome.
+    pub expect: Expect,
+}
+
+/// A backend a scenario can run against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    /// The in-memory backend, as a service on its own node.
+    Memory,
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendKind::Memory => "memory",
+        })
+    }
+}
+
+/// Which seeds to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Seeds {
+    /// Seeds 1..=n.
+    Count(u64),
+    /// These seeds.
+    List(Vec<u64>),
+}
+
+impl Default for Seeds {
+    fn default() -> Self {
+        Seeds::Count(3)
+    }
+}
+
+impl Seeds {
+    /// The seeds, in order.
+    pub fn list(&self) -> Vec<u64> {
+        match self {
+            Seeds::Count(n) => (1..=*n).collect(),
+            Seeds::List(list) => list.clone(),
+        }
+    }
+}
+
+/// Settings shared by every node.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSettings {
+    /// Session lease TTL.
+    pub lease_ttl: SignedDuration,
+    /// Bound on each backend call.
+    pub request_timeout: SignedDuration,
+    /// When to report the backend unreachable.
+    pub unreachable_after: SignedDuration,
+    /// Per group or per job elections.
+    pub scope: ElectionScope,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            lease_ttl: SignedDuration::from_secs(10),
+            request_timeout: SignedDuration::from_secs(2),
+            unreachable_after: SignedDuration::from_secs(5),
+            scope: ElectionScope::Group,
+        }
+    }
+}
+
+/// A job (or `count` identical jobs named `id-0`, `id-1`, ...).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobEntry {
+    /// The job id.
+    pub id: String,
+    /// The interval.
+    pub every: SignedDuration,
+    /// Tick 0; defaults to the scenario's start.
+    pub anchor: Option<Timestamp>,
+    /// `all`, `latest` or `skip`.
+    #[serde(default = "defaults::catch_up")]
+    pub catch_up: Spanned<String>,
+    /// The most missed ticks `all` runs.
+    #[serde(default = "defaults::max_catch_up")]
+    pub max_catch_up: u32,
+    /// Abandon ticks later than this.
+    pub starting_deadline: Option<SignedDuration>,
+    /// Overlap policy.
+    #[serde(default)]
+    pub overlap: OverlapPolicy,
+    /// Delivery mode.
+    #[serde(default)]
+    pub delivery: Delivery,
+    /// How long each run takes.
+    #[serde(default = "defaults::run_time")]
+    pub run_time: SignedDuration,
+    /// Replicate the job this many times.
+    pub count: Option<u32>,
+}
+
+/// A fault as written in a scenario: a kind, a target, a start and a duration, plus the fields
+/// the kind needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEntry {
+    /// The kind: crash, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe,
+    /// backend_latency, backend_timeout, ambiguous_commit, backend_restart.
+    pub fault: Spanned<String>,
+    /// `leader`, `follower`, `node-N`, or `backend` (default for backend faults: `backend`).
+    pub node: Option<Spanned<String>>,
+    /// When it starts.
+    pub at: SignedDuration,
+    /// How long until it is undone (omit: never).
+    pub duration: Option<SignedDuration>,
+    /// Partition direction.
+    pub direction: Option<Direction>,
+    /// Clock offset.
+    pub offset: Option<SignedDuration>,
+    /// Clock drift.
+    pub ppm: Option<i64>,
+    /// Clock jump.
+    pub by: Option<SignedDuration>,
+    /// Strobe amplitude.
+    pub amplitude: Option<SignedDuration>,
+    /// Strobe period.
+    pub period: Option<SignedDuration>,
+    /// Backend latency.
+    pub latency: Option<SignedDuration>,
+    /// Ambiguous commits.
+    pub count: Option<u32>,
+}
+
+/// Random faults: one every `every` on average, of the listed kinds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomPlan {
+    /// The mean time between faults.
+    pub every: SignedDuration,
+    /// The kinds to draw from.
+    pub kinds: Vec<String>,
+    /// The longest a drawn fault lasts.
+    #[serde(default = "defaults::max_fault")]
+    pub max_duration: SignedDuration,
+}
+
+/// Which part of the run is checked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckSettings {
+    /// Ticks in the first `warmup` are not expected (the first election takes time).
+    pub warmup: SignedDuration,
+    /// Ticks in the last `cooldown` are not expected (they may still be running).
+    pub cooldown: SignedDuration,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        CheckSettings {
+            warmup: SignedDuration::from_secs(5),
+            cooldown: SignedDuration::from_secs(5),
+        }
+    }
+}
+
+/// The expected outcome.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `pass`, or `violations` (then `violations` lists the finding kinds that must appear).
+    pub outcome: Spanned<String>,
+    /// The violation kinds a pitfall scenario must show.
+    #[serde(default)]
+    pub violations: Vec<String>,
+}
+
+mod defaults {
+    use super::*;
+    pub fn nodes() -> usize {
+        3
+    }
+    pub fn backends() -> Vec<BackendKind> {
+        vec![BackendKind::Memory]
+    }
+    pub fn start() -> Timestamp {
+        "2027-01-01T00:00:00Z".parse().expect("valid")
+    }
+    pub fn catch_up() -> Spanned<String> {
+        Spanned::new(0..0, "all".into())
+    }
+    pub fn max_catch_up() -> u32 {
+        100
+    }
+    pub fn run_time() -> SignedDuration {
+        SignedDuration::from_millis(10)
+    }
+    pub fn max_fault() -> SignedDuration {
+        SignedDuration::from_secs(30)
+    }
+}
+
+/// A scenario file that could not be loaded: where, what, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}\n  hint: {hint}")]
+pub struct ScenarioError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: String,
+}
+
+/// A scenario with the name and path it was loaded from.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The file stem, e.g. `leader_crash`.
+    pub name: String,
+    /// The file.
+    pub path: PathBuf,
+    /// The scenario.
+    pub scenario: Scenario,
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read the file: {e}"),
+        hint: "check the path".into(),
+    })?;
+    let scenario = parse(path, &text)?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Loaded {
+        name,
+        path: path.to_path_buf(),
+        scenario,
+    })
+}
+
+/// Parses and validates scenario text; `path` is only used in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let located = |span: Option<std::ops::Range<usize>>, message: String, hint: &str| {
+        let offset = span.map(|s| s.start).unwrap_or(0);
+        let (line, column) = line_column(text, offset);
+        ScenarioError {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            hint: hint.to_string(),
+        }
+    };
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let message = e.message().trim().to_string();
+        let hint = hint_for(&message);
+        located(e.span(), message, hint)
+    })?;
+    validate(&scenario).map_err(|(span, message, hint)| located(span, message, hint))?;
+    Ok(scenario)
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn hint_for(message: &str) -> &'static str {
+    if message.contains("unknown field") {
+        "remove the key or fix its spelling; scenarios/README.md lists every key"
+    } else if message.contains("missing field") {
+        "add the required key; scenarios/README.md lists every key"
+    } else if message.contains("duration")
+        || message.contains("friendly")
+        || message.contains("ISO 8601")
+    {
+        "write durations like \"500ms\", \"30s\", \"2m\" or \"-1h\""
+    } else if message.contains("unknown variant") {
+        "use one of the values the message lists"
+    } else {
+        "see scenarios/README.md for the format"
+    }
+}
+
+type Invalid = (Option<std::ops::Range<usize>>, String, &'static str);
+
+fn validate(s: &Scenario) -> Result<(), Invalid> {
+    let err = |message: String, hint: &'static str| Err((None, message, hint));
+    if s.nodes == 0 || s.nodes > 64 {
+        return err(
+            format!("nodes = {} is out of range", s.nodes),
+            "use 1 to 64 nodes",
+        );
+    }
+    if !s.duration.is_positive() {
+        return err("duration must be positive".into(), "e.g. duration = \"2m\"");
+    }
+    if s.jobs.is_empty() {
+        return err(
+            "a scenario needs at least one [[jobs]] entry".into(),
+            "add a [[jobs]] table with id and every",
+        );
+    }
+    if s.seeds.list().is_empty() {
+        return err(
+            "seeds is empty".into(),
+            "give a count (seeds = 5) or a list (seeds = [1, 2])",
+        );
+    }
+    if s.check.warmup + s.check.cooldown >= s.duration {
+        return err(
+            "warmup + cooldown leave no checked window".into(),
+            "lengthen duration or shorten [check] warmup/cooldown",
+        );
+    }
+    for job in &s.jobs {
+        job_spec(job, s.start)
+            .map_err(|(span, m, h)| (span, format!("job `{}`: {m}", job.id), h))?;
+    }
+    for fault in &s.faults {
+        fault_kind(fault)?;
+        if fault.at.is_negative() || fault.at >= s.duration {
+            return Err((
+                Some(fault.fault.span()),
+                format!(
+                    "fault at {:#} is outside the run (0 to {:#})",
+                    fault.at, s.duration
+                ),
+                "start faults within the scenario's duration",
+            ));
+        }
+        if let Some(node) = &fault.node {
+            check_target(node, s.nodes)?;
+        }
+    }
+    if let Some(random) = &s.random {
+        if !random.every.is_positive() || random.kinds.is_empty() {
+            return err(
+                "[random] needs a positive `every` and at least one kind".into(),
+                "e.g. every = \"2m\", kinds = [\"crash\", \"pause\"]",
+            );
+        }
+        for kind in &random.kinds {
+            if !RANDOM_KINDS.contains(&kind.as_str()) {
+                return err(format!("[random] kind `{kind}` cannot be drawn at random"), "use crash, pause, partition, clock_offset, backend_latency, ambiguous_commit or backend_restart");
+            }
+        }
+    }
+    match s.expect.outcome.get_ref().as_str() {
+        "pass" if s.expect.violations.is_empty() => Ok(()),
+        "violations" if !s.expect.violations.is_empty() => Ok(()),
+        other => Err((Some(s.expect.outcome.span()), format!("outcome = \"{other}\" does not fit violations = {:?}", s.expect.violations), "use outcome = \"pass\" with no violations, or outcome = \"violations\" with the kinds expected")),
+    }
+}
+
+/// Fault kinds the random plan can draw.
+pub const RANDOM_KINDS: &[&str] = &[
+    "crash",
+    "pause",
+    "partition",
+    "clock_offset",
+    "backend_latency",
+    "ambiguous_commit",
+    "backend_restart",
+];
+
+fn check_target(node: &Spanned<String>, nodes: usize) -> Result<(), Invalid> {
+    let name = node.get_ref();
+    let ok = matches!(name.as_str(), "leader" | "follower" | "backend")
+        || name
+            .strip_prefix("node-")
+            .and_then(|i| i.parse::<usize>().ok())
+            .is_some_and(|i| i < nodes);
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            Some(node.span()),
+            format!("unknown target `{name}`"),
+            "use leader, follower, backend, or node-0 .. node-(nodes-1)",
+        ))
+    }
+}
+
+/// The job definition (and its replicas' ids) an entry describes.
+pub fn job_spec(job: &JobEntry, start: Timestamp) -> Result<(Vec<JobId>, JobSpec), Invalid> {
+    let schedule = Schedule::every(job.anchor.unwrap_or(start), job.every).map_err(|e| {
+        (
+            None,
+            e.to_string(),
+            "use a positive interval, e.g. every = \"1s\"",
+        )
+    })?;
+    let mut misfire = match job.catch_up.get_ref().as_str() {
+        "all" => MisfirePolicy::all(job.max_catch_up),
+        "latest" => MisfirePolicy::latest(),
+        "skip" => MisfirePolicy::skip(),
+        other => {
+            return Err((
+                Some(job.catch_up.span()),
+                format!("catch_up = \"{other}\" is not a policy"),
+                "use \"all\", \"latest\" or \"skip\"",
+            ))
+        }
+    };
+    if let Some(deadline) = job.starting_deadline {
+        let d = Duration::try_from(deadline).map_err(|_| {
+            (
+                None,
+                "starting_deadline must not be negative".to_string(),
+                "e.g. starting_deadline = \"30s\"",
+            )
+        })?;
+        misfire = misfire.with_starting_deadline(d);
+    }
+    if job.run_time.is_negative() {
+        return Err((
+            None,
+            "run_time must not be negative".into(),
+            "e.g. run_time = \"100ms\"",
+        ));
+    }
+    let spec = JobSpec {
+        schedule,
+        misfire,
+        overlap: job.overlap,
+        delivery: job.delivery,
+        version: 1,
+    };
+    let ids = match job.count {
+        None => vec![JobId::new(job.id.clone())],
+        Some(n) => (0..n)
+            .map(|i| JobId::new(format!("{}-{i}", job.id)))
+            .collect(),
+    };
+    let ids = ids
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (None, e.to_string(), "job ids use letters, digits and ._:-"))?;
+    Ok((ids, spec))
+}
+
+/// The fault an entry describes.
+pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
+    let span = Some(f.fault.span());
+    let need = |value: Option<SignedDuration>, key: &str| {
+        value.ok_or_else(|| {
+            (
+                span.clone(),
+                format!("fault `{}` needs `{key}`", f.fault.get_ref()),
+                "add the missing key to this [[faults]] entry",
+            )
+        })
+    };
+    Ok(match f.fault.get_ref().as_str() {
+        "crash" => FaultKind::Crash,
+        "pause" => FaultKind::Pause,
+        "partition" => FaultKind::Partition { direction: f.direction.unwrap_or_default() },
+        "clock_offset" => FaultKind::ClockOffset { offset: need(f.offset, "offset")? },
+        "clock_drift" => FaultKind::ClockDrift { ppm: f.ppm.ok_or_else(|| (span.clone(), "fault `clock_drift` needs `ppm`".to_string(), "e.g. ppm = 500"))? },
+        "clock_jump" => FaultKind::ClockJump { by: need(f.by, "by")? },
+        "clock_strobe" => FaultKind::ClockStrobe { amplitude: need(f.amplitude, "amplitude")?, period: need(f.period, "period")? },
+        "backend_latency" => FaultKind::BackendLatency { latency: need(f.latency, "latency")? },
+        "backend_timeout" => FaultKind::BackendTimeout,
+        "ambiguous_commit" => FaultKind::AmbiguousCommit { count: f.count.unwrap_or(1) },
+        "backend_restart" => FaultKind::BackendRestart,
+        other => return Err((span, format!("unknown fault `{other}`"), "use crash, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit or backend_restart")),
+    })
+}
+
+impl Scenario {
+    /// Every job the scenario schedules, with its definition and run time.
+    pub fn job_specs(&self) -> BTreeMap<JobId, (JobSpec, SignedDuration)> {
+        let mut out = BTreeMap::new();
+        for job in &self.jobs {
+            let (ids, spec) = job_spec(job, self.start).expect("validated on load");
+            for id in ids {
+                out.insert(id, (spec.clone(), job.run_time));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,216 @@
+//! The simulated world: a scenario's nodes, its backend on a node of its own, its faults, one seed.
+//!
+//! [`run`] builds a madsim runtime for the seed, starts the backend service and one real
+//! `cronfence` [`Node`] per simulated node (each with its own clock and an event sink that records
+//! into the shared history), lets the [`Injector`] play the fault plan, and after the scenario's
+//! duration returns the history and the checkers' verdict. Routing lives in [`crate::net`], time in
+//! [`crate::clock`], faults in [`crate::inject`]: this module only wires them together.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+
+use cronfence::memory::{MemoryConfig, MemoryHost};
+use cronfence::{
+    Clock, EventSink, Job, JobId, JobSpec, MemoryBackend, Node, NodeConfig, NodeEvent,
+};
+use jiff::SignedDuration;
+
+use crate::check::{self, CheckInput, Verdict};
+use crate::clock::{ClockModel, SimClock, WorldTime};
+use crate::history::{History, Recorder, What};
+use crate::inject::{Injector, Planned};
+use crate::net::{BackendService, SimTransport};
+use crate::random;
+use crate::scenario::{fault_kind, BackendKind, Scenario};
+
+/// The outcome of one scenario on one backend with one seed.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The seed.
+    pub seed: u64,
+    /// The backend.
+    pub backend: BackendKind,
+    /// Everything that happened.
+    pub history: History,
+    /// What the checkers found.
+    pub verdict: Verdict,
+    /// The faults played (explicit and random), in start order.
+    pub plan: Vec<Planned>,
+}
+
+/// Runs `scenario` on `backend` with `seed` in a fresh deterministic runtime.
+pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
+    let plan = fault_plan(scenario, seed);
+    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+    let (scenario_c, plan_c) = (scenario.clone(), plan.clone());
+    let history = runtime.block_on(async move { world(&scenario_c, plan_c).await });
+    let jobs: BTreeMap<JobId, JobSpec> = scenario
+        .job_specs()
+        .into_iter()
+        .map(|(id, (spec, _))| (id, spec))
+        .collect();
+    let window = (
+        scenario.start + scenario.check.warmup,
+        scenario.start + scenario.duration - scenario.check.cooldown,
+    );
+    let verdict = check::check(CheckInput {
+        history: &history,
+        jobs: &jobs,
+        window,
+    });
+    Run {
+        seed,
+        backend,
+        history,
+        verdict,
+        plan,
+    }
+}
+
+/// The scenario's explicit faults plus those its random plan draws for `seed`, in start order.
+pub fn fault_plan(scenario: &Scenario, seed: u64) -> Vec<Planned> {
+    let mut plan: Vec<Planned> = scenario
+        .faults
+        .iter()
+        .map(|f| Planned {
+            kind: fault_kind(f).expect("validated on load"),
+            target: f
+                .node
+                .as_ref()
+                .map_or("leader".to_string(), |n| n.get_ref().clone()),
+            at: f.at.unsigned_abs(),
+            duration: f.duration.map(|d| d.unsigned_abs()),
+        })
+        .collect();
+    if let Some(random) = &scenario.random {
+        plan.extend(random::draw(
+            random,
+            scenario.nodes,
+            scenario.duration.unsigned_abs(),
+            seed,
+        ));
+    }
+    plan.sort_by_key(|p| p.at);
+    plan
+}
+
+async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
+    let recorder = Recorder::new();
+    let time = WorldTime::new(scenario.start);
+    let handle = madsim::runtime::Handle::current();
+    let service = BackendService::new(MemoryHost::new(), recorder.clone(), time);
+    let backend_faults = service.faults();
+    let backend = handle
+        .create_node()
+        .name("backend")
+        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)))
+        .init(move || service.clone().serve_forever())
+        .build();
+    let jobs = Arc::new(scenario.job_specs());
+    let mut nodes = BTreeMap::new();
+    let mut clocks = BTreeMap::new();
+    for i in 0..scenario.nodes {
+        let name = format!("node-{i}");
+        let model = Arc::new(Mutex::new(ClockModel::default()));
+        let process = Process {
+            name: name.clone(),
+            config: node_config(&name, scenario),
+            jobs: jobs.clone(),
+            clock: SimClock::new(time, model.clone()),
+            recorder: recorder.clone(),
+            time,
+        };
+        let node = handle
+            .create_node()
+            .name(&name)
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i as u8 + 1)))
+            .init(move || process.clone().run())
+            .build();
+        nodes.insert(name.clone(), node.id());
+        clocks.insert(name, model);
+    }
+    let injector = Arc::new(Injector::new(
+        nodes,
+        backend.id(),
+        clocks,
+        backend_faults,
+        recorder.clone(),
+        time,
+    ));
+    tokio::spawn(injector.run(plan));
+    tokio::time::sleep(scenario.duration.unsigned_abs()).await;
+    recorder.snapshot()
+}
+
+fn node_config(name: &str, scenario: &Scenario) -> NodeConfig {
+    let s = &scenario.node;
+    let mut config = NodeConfig::new(name);
+    config.lease_ttl = s.lease_ttl.unsigned_abs();
+    config.request_timeout = s.request_timeout.unsigned_abs();
+    config.unreachable_after = s.unreachable_after.unsigned_abs();
+    config.scope = s.scope;
+    config
+}
+
+/// One simulated node's program: a real cronfence node whose commands just take their run time.
+#[derive(Clone)]
+struct Process {
+    name: String,
+    config: NodeConfig,
+    jobs: Arc<BTreeMap<JobId, (JobSpec, SignedDuration)>>,
+    clock: SimClock,
+    recorder: Recorder,
+    time: WorldTime,
+}
+
+impl Process {
+    async fn run(self) {
+        let config = MemoryConfig {
+            request_timeout: self.config.request_timeout,
+            ..MemoryConfig::default()
+        };
+        let backend = MemoryBackend::over(Arc::new(SimTransport::new()), config);
+        let sink = Sink {
+            node: self.name.clone(),
+            clock: self.clock.clone(),
+            recorder: self.recorder.clone(),
+            time: self.time,
+        };
+        let mut node = Node::new(self.config.clone(), backend)
+            .clock(Arc::new(self.clock.clone()))
+            .events(Arc::new(sink));
+        for (id, (spec, run_time)) in self.jobs.iter() {
+            let run_time = run_time.unsigned_abs();
+            let mut job = Job::new(id.clone(), spec.schedule.clone(), move |_| async move {
+                tokio::time::sleep(run_time).await;
+                Ok::<(), std::io::Error>(())
+            });
+            job.spec = spec.clone();
+            node = node.job(job).expect("scenario job ids are unique");
+        }
+        let _running = node.start();
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Records a node's events into the history with true time and the node's clock reading.
+struct Sink {
+    node: String,
+    clock: SimClock,
+    recorder: Recorder,
+    time: WorldTime,
+}
+
+impl EventSink for Sink {
+    fn record(&self, event: &NodeEvent) {
+        let elapsed = self.time.elapsed();
+        self.recorder.push(
+            elapsed.as_nanos() as u64,
+            self.time.at(elapsed),
+            &self.node,
+            Some(self.clock.now()),
+            What::Node(event.clone()),
+        );
+    }
+}

@@ -63,6 +63,16 @@ pub enum NodeEvent {
         /// Why.
         reason: String,
     },
+    /// This node's clock reads far before the newest claimed tick (it went backwards): it steps
+    /// down and sits out until its clock catches up.
+    ClockBehind {
+        /// The election stepped down from.
+        election: ElectionName,
+        /// The newest claimed tick.
+        checkpoint: Timestamp,
+        /// This node's clock when it noticed.
+        clock: Timestamp,
+    },
     /// Leadership was given up on purpose.
     Resigned {
         /// The election.

@@ -40,9 +40,14 @@ pub fn judge(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
 pub fn list(findings: &[Finding]) -> String {
     let mut out = String::new();
     for f in findings.iter().take(20) {
+        let what = match (&f.job, f.tick) {
+            (Some(job), Some(tick)) => format!("{job}@{tick} "),
+            (Some(job), None) => format!("{job} "),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  - {:?}/{}: {} (nodes {:?}, tokens {:?}, records {:?})",
+            "  - {:?}/{}: {what}{} (nodes {:?}, tokens {:?}, records {:?})",
             f.checker, f.kind, f.detail, f.nodes, f.tokens, f.records
         );
     }

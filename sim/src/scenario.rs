@@ -52,6 +52,9 @@ pub struct Scenario {
     /// The checked window.
     #[serde(default)]
     pub check: CheckSettings,
+    /// Test-only switches that break cronfence on purpose, to show the checkers catch it.
+    #[serde(default)]
+    pub variant: Variant,
     /// The expected outcome.
     pub expect: Expect,
 }
@@ -197,6 +200,20 @@ pub struct RandomPlan {
     /// The longest a drawn fault lasts.
     #[serde(default = "defaults::max_fault")]
     pub max_duration: SignedDuration,
+}
+
+/// Deliberately broken variants (test-only; everything is sound by default).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Variant {
+    /// `false` makes the backend accept claims and commits without checking fence or checkpoint.
+    pub fencing: bool,
+}
+
+impl Default for Variant {
+    fn default() -> Self {
+        Variant { fencing: true }
+    }
 }
 
 /// Which part of the run is checked.

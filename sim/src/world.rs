@@ -99,7 +99,11 @@ async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
     let recorder = Recorder::new();
     let time = WorldTime::new(scenario.start);
     let handle = madsim::runtime::Handle::current();
-    let service = BackendService::new(MemoryHost::new(), recorder.clone(), time);
+    let host = MemoryHost::new();
+    if !scenario.variant.fencing {
+        host.disable_fencing_for_checker_validation();
+    }
+    let service = BackendService::new(host, recorder.clone(), time);
     let backend_faults = service.faults();
     let backend = handle
         .create_node()

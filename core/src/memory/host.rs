@@ -68,6 +68,15 @@ impl MemoryHost {
         self.state.lock().expect("memory state lock").renew_all(now);
     }
 
+    /// **Test-only:** see [`MemoryState::disable_fencing_for_checker_validation`].
+    #[doc(hidden)]
+    pub fn disable_fencing_for_checker_validation(&self) {
+        self.state
+            .lock()
+            .expect("memory state lock")
+            .disable_fencing_for_checker_validation();
+    }
+
     fn apply(&self, request: Request) -> Response {
         let now = self.now();
         let applied = self

@@ -43,6 +43,9 @@ struct JobRecord {
     registered_at: Timestamp,
     last_claimed: Option<Timestamp>,
     in_flight: BTreeMap<Timestamp, u32>,
+    /// The token of the newest claim: the same leadership may repeat its own claims, so a claim
+    /// whose answer was lost (an ambiguous commit) can be retried safely.
+    claimed_by: Option<FencingToken>,
 }
 
 /// Everything the in-memory backend knows.
@@ -52,6 +55,7 @@ pub struct MemoryState {
     next_lease: u64,
     elections: BTreeMap<ElectionName, Election>,
     jobs: BTreeMap<JobId, JobRecord>,
+    unfenced: bool,
 }
 
 /// The answer to one request, and whether any election's holder changed.
@@ -67,6 +71,14 @@ impl MemoryState {
     /// An empty backend.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// **Test-only, never for production:** accept claims and commits without checking the fence
+    /// or the checkpoint, as a naive store would. It exists so the simulator can show that its
+    /// checkers catch a scheduler without fencing.
+    #[doc(hidden)]
+    pub fn disable_fencing_for_checker_validation(&mut self) {
+        self.unfenced = true;
     }
 
     /// Applies `request` at backend time `now`. `Observe` is answered with the current holder
@@ -234,6 +246,7 @@ impl MemoryState {
                 registered_at: now,
                 last_claimed: None,
                 in_flight: BTreeMap::new(),
+                claimed_by: None,
             };
             self.jobs.insert(id, record);
             return Ok(Registration::Created);
@@ -272,6 +285,9 @@ impl MemoryState {
     }
 
     fn check_fence(&self, fence: &Fence) -> Result<(), Refusal> {
+        if self.unfenced {
+            return Ok(());
+        }
         let holder = self
             .elections
             .get(&fence.election)
@@ -284,12 +300,15 @@ impl MemoryState {
         }
     }
 
-    fn check_claim(&self, claim: &Claim) -> Result<(), Refusal> {
+    fn check_claim(&self, claim: &Claim, token: FencingToken) -> Result<(), Refusal> {
         let Some(r) = self.jobs.get(&claim.job) else {
             return Err(Refusal::UnknownJob {
                 job: claim.job.clone(),
             });
         };
+        if self.unfenced {
+            return Ok(());
+        }
         if claim.spec_version < r.spec.version {
             return Err(Refusal::SpecSuperseded {
                 job: claim.job.clone(),
@@ -298,7 +317,11 @@ impl MemoryState {
             });
         }
         match r.last_claimed {
-            Some(last) if claim.tick <= last && !r.in_flight.contains_key(&claim.tick) => {
+            Some(last)
+                if claim.tick <= last
+                    && !r.in_flight.contains_key(&claim.tick)
+                    && r.claimed_by != Some(token) =>
+            {
                 Err(Refusal::AlreadyClaimed {
                     job: claim.job.clone(),
                     tick: claim.tick,
@@ -310,15 +333,18 @@ impl MemoryState {
     }
 
     fn claim(&mut self, fence: &Fence, claims: &[Claim]) -> Response {
-        let checked = self
-            .check_fence(fence)
-            .and_then(|()| claims.iter().try_for_each(|c| self.check_claim(c)));
+        let checked = self.check_fence(fence).and_then(|()| {
+            claims
+                .iter()
+                .try_for_each(|c| self.check_claim(c, fence.token))
+        });
         if let Err(refusal) = checked {
             return Response::Refused(refusal);
         }
         for claim in claims {
             let r = self.jobs.get_mut(&claim.job).expect("checked above");
             r.last_claimed = r.last_claimed.max(Some(claim.tick));
+            r.claimed_by = Some(fence.token);
             match claim.kind {
                 ClaimKind::RunThenCommit { attempt } => {
                     r.in_flight.insert(claim.tick, attempt);
@@ -429,15 +455,42 @@ mod tests {
             },
         );
         assert_eq!(ok.response, Response::Done);
-        // A batch with one already-claimed tick changes nothing.
+        // The same leadership may repeat its own claim (its first answer may have been lost).
+        let again = vec![claim(1, ClaimKind::Run { attempt: 1 })];
+        let repeat = st.apply(
+            2 * S,
+            Request::Claim {
+                fence: fence.clone(),
+                claims: again,
+            },
+        );
+        assert_eq!(repeat.response, Response::Done);
+        // After the lease expires the same fence is refused.
+        let late = st.apply(
+            20 * S,
+            Request::Claim {
+                fence: fence.clone(),
+                claims: vec![claim(2, ClaimKind::Drop)],
+            },
+        );
+        assert!(late.leadership_changed);
+        // A newer leadership cannot claim the old one's tick, and a batch holding such a tick
+        // changes nothing.
+        let b = lease(&mut st, 20 * S);
+        let token_b = won(campaign(&mut st, 20 * S, b));
+        let fence_b = Fence {
+            token: token_b,
+            lease: b,
+            ..fence.clone()
+        };
         let batch = vec![
             claim(2, ClaimKind::Drop),
             claim(1, ClaimKind::Run { attempt: 1 }),
         ];
         let refused = st.apply(
-            2 * S,
+            21 * S,
             Request::Claim {
-                fence: fence.clone(),
+                fence: fence_b.clone(),
                 claims: batch,
             },
         );
@@ -445,15 +498,18 @@ mod tests {
             refused.response,
             Response::Refused(Refusal::AlreadyClaimed { .. })
         ));
-        // After the lease expires the same fence is refused.
-        let late = st.apply(
-            20 * S,
+        let fine = st.apply(
+            21 * S,
             Request::Claim {
-                fence,
+                fence: fence_b,
                 claims: vec![claim(2, ClaimKind::Drop)],
             },
         );
-        assert!(late.leadership_changed);
+        assert_eq!(
+            fine.response,
+            Response::Done,
+            "the refused batch left tick 2 unclaimed"
+        );
         assert_eq!(
             late.response,
             Response::Refused(Refusal::Fenced { current: None })

@@ -139,6 +139,7 @@ pub struct Planner {
     jobs: Vec<PlannedJob>,
     queue: BTreeSet<(Timestamp, usize)>,
     leader_since: Timestamp,
+    newest_claim: Option<Timestamp>,
 }
 
 impl Planner {
@@ -154,10 +155,12 @@ impl Planner {
             jobs: Vec::with_capacity(jobs.len()),
             queue: BTreeSet::new(),
             leader_since,
+            newest_claim: None,
         };
         for (idx, ((id, spec), cp)) in jobs.into_iter().zip(checkpoints).enumerate() {
             debug_assert_eq!(id, cp.job, "checkpoint order matches job order");
             let before_registration = cp.registered_at - jiff::SignedDuration::from_nanos(1);
+            planner.newest_claim = planner.newest_claim.max(cp.last_claimed);
             let retries = match spec.delivery {
                 Delivery::AtLeastOnce => cp.in_flight,
                 Delivery::AtMostOnce => Vec::new(),
@@ -191,6 +194,12 @@ impl Planner {
         (&job.id, &job.spec)
     }
 
+    /// The newest tick any job has claimed (checkpoints included): a leader whose clock reads far
+    /// earlier than this has a clock that went backwards.
+    pub fn newest_claim(&self) -> Option<Timestamp> {
+        self.newest_claim
+    }
+
     /// When the next tick of any job is due (leader's clock), if ever.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         self.queue.first().map(|(at, _)| *at)
@@ -209,6 +218,7 @@ impl Planner {
         for d in decisions {
             let job = &mut self.jobs[d.job];
             job.cursor = job.cursor.max(d.cursor);
+            self.newest_claim = self.newest_claim.max(Some(job.cursor));
             job.retries.clear();
             if d.cancel_running {
                 job.running = 0;

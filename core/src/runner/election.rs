@@ -66,6 +66,17 @@ pub(crate) async fn campaign_loop(
                 revoked(ctx, &leadership, "fenced out by a newer leadership".into());
                 resign(ctx, &leadership).await;
             }
+            LeadEnd::ClockBehind { checkpoint } => {
+                ctx.emit(NodeEvent::ClockBehind {
+                    election: election.clone(),
+                    checkpoint,
+                    clock: ctx.clock.now(),
+                });
+                resign(ctx, &leadership).await;
+                if wait_for_clock(ctx, checkpoint).await {
+                    return;
+                }
+            }
             LeadEnd::Superseded(error) => {
                 // Like a rejection at registration: stay out of this election for good, so the
                 // nodes carrying the new definition run all of its jobs.
@@ -73,6 +84,22 @@ pub(crate) async fn campaign_loop(
                 resign(ctx, &leadership).await;
                 return;
             }
+        }
+    }
+}
+
+/// Waits until this node's clock is within the lag limit of `checkpoint`; true on shutdown.
+async fn wait_for_clock(ctx: &NodeCtx, checkpoint: jiff::Timestamp) -> bool {
+    let limit = jiff::SignedDuration::try_from(ctx.config.clock_lag_limit)
+        .unwrap_or(jiff::SignedDuration::MAX);
+    let ready_at = checkpoint - limit;
+    loop {
+        let wait = crate::clock::sleep_for(&*ctx.clock, Some(ready_at), ctx.config.clock_recheck);
+        if wait.is_zero() {
+            return false;
+        }
+        if ctx.sleep_unless_stopping(wait).await {
+            return true;
         }
     }
 }

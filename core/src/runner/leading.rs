@@ -34,6 +34,12 @@ pub(crate) enum LeadEnd {
     Fenced,
     /// The backend holds a newer spec of one of the jobs (`SpecSuperseded`): the node must leave.
     Superseded(Error),
+    /// The leader's clock reads too far before the newest claimed tick: step down until it
+    /// catches up with `checkpoint`.
+    ClockBehind {
+        /// The newest claimed tick.
+        checkpoint: jiff::Timestamp,
+    },
 }
 
 struct Running {
@@ -103,7 +109,11 @@ impl Leader<'_> {
             if let Some(reason) = self.leadership.revocation() {
                 return LeadEnd::Revoked(format!("{reason:?}"));
             }
-            let decisions = self.planner.poll(self.ctx.clock.now());
+            let now = self.ctx.clock.now();
+            if let Some(checkpoint) = self.clock_behind(now) {
+                return LeadEnd::ClockBehind { checkpoint };
+            }
+            let decisions = self.planner.poll(now);
             let mut delay = sleep_for(
                 &*self.ctx.clock,
                 self.planner.next_deadline(),
@@ -127,6 +137,14 @@ impl Leader<'_> {
                 _ = tokio::time::sleep(delay) => {}
             }
         }
+    }
+
+    /// The newest claimed tick, if this node's clock reads more than the limit before it.
+    fn clock_behind(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let newest = self.planner.newest_claim()?;
+        let lag = newest.duration_since(now);
+        let limit = jiff::SignedDuration::try_from(self.ctx.config.clock_lag_limit).ok()?;
+        (lag > limit).then_some(newest)
     }
 
     /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try

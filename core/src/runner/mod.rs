@@ -49,6 +49,10 @@ pub struct NodeConfig {
     pub clock_recheck: Duration,
     /// On shutdown, running jobs get this long to finish before they are cancelled (default 10 s).
     pub shutdown_grace: Duration,
+    /// A leader whose clock reads more than this before the newest claimed tick steps down until
+    /// its clock catches up (default 60 s): its clock went backwards, and another node should
+    /// lead rather than nobody running ticks until it recovers.
+    pub clock_lag_limit: Duration,
 }
 
 impl NodeConfig {
@@ -65,6 +69,7 @@ impl NodeConfig {
             retry_max: Duration::from_secs(5),
             clock_recheck: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
+            clock_lag_limit: Duration::from_secs(60),
         }
     }
 }

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::History;
 
-pub use timeliness::Timeliness;
+pub use timeliness::{Failover, Timeliness};
 
 /// What the checkers are given.
 #[derive(Clone, Copy, Debug)]

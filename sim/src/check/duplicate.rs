@@ -1,0 +1,492 @@
+//! The no-duplicate checker: no tick starts twice, beyond what at-least-once delivery allows.
+//!
+//! It collects every `TickStarted` per tick id (job, scheduled instant) in history order, and for
+//! each start what became of it: finished (a `TickCompleted` — or a `TickFailed`, which at least
+//! once is also committed and never retried — for that tick by the same node), or ended without
+//! counting (the node crashed or was paused, its leadership of the run's token was revoked, or it
+//! was fenced out of or cancelled that tick). Under at-most-once a second start is always a
+//! violation. Under at-least-once a later start is a justified re-run only if no earlier start
+//! finished and every one had ended without counting before the re-run began; each justified
+//! re-run is reported in `verdict.reruns`. Ticks of jobs the run did not define are
+//! ignored. This module judges starts only; ticks that never ran are the gap checker's.
+
+use std::collections::BTreeMap;
+
+use cronfence::event::FencedOperation;
+use cronfence::{Delivery, JobId, JobSpec, NodeEvent};
+use jiff::Timestamp;
+
+use super::{CheckInput, Checker, Finding, Verdict};
+use crate::fault::FaultKind;
+use crate::history::{FaultRecord, Record, What};
+
+/// A tick's identity: the job and its scheduled instant.
+type TickKey = (JobId, Timestamp);
+
+/// One start of a tick and what became of it.
+#[derive(Debug)]
+struct Run<'h> {
+    node: &'h str,
+    token: u64,
+    /// The start's position in the history.
+    index: usize,
+    seq: u64,
+    /// The `TickCompleted` or `TickFailed` that finished this run, if any: (seq, how).
+    finished: Option<(u64, &'static str)>,
+    /// The first record after the start showing the run ended without counting.
+    ended: Option<End>,
+}
+
+/// Why a run did not count.
+#[derive(Debug)]
+struct End {
+    index: usize,
+    seq: u64,
+    why: String,
+}
+
+/// Every start of every tick of a defined job, gathered in one pass over the history.
+struct Runs<'h> {
+    jobs: &'h BTreeMap<JobId, JobSpec>,
+    by_tick: BTreeMap<TickKey, Vec<Run<'h>>>,
+    /// Per node, the runs it started that may still be open (some may have ended since).
+    pending: BTreeMap<&'h str, Vec<(TickKey, usize)>>,
+}
+
+/// Runs the checker, adding violations and justified re-runs to `verdict`.
+pub(super) fn check(input: CheckInput<'_>, verdict: &mut Verdict) {
+    let runs = Runs::collect(input);
+    for ((job, tick), starts) in &runs.by_tick {
+        let delivery = runs.jobs.get(job).map(|spec| spec.delivery);
+        match delivery {
+            Some(Delivery::AtMostOnce) if starts.len() > 1 => {
+                verdict.violations.push(duplicate_start(job, *tick, starts));
+            }
+            Some(Delivery::AtLeastOnce) => {
+                for i in 1..starts.len() {
+                    match judge_rerun(job, *tick, &starts[..i], &starts[i]) {
+                        Rerun::Justified(rerun) => verdict.reruns.push(rerun),
+                        Rerun::Unjustified(violation) => verdict.violations.push(violation),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'h> Runs<'h> {
+    fn collect(input: CheckInput<'h>) -> Self {
+        let mut runs = Runs {
+            jobs: input.jobs,
+            by_tick: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        };
+        for (index, record) in input.history.records.iter().enumerate() {
+            match &record.what {
+                What::Node(event) => runs.on_node_event(index, record, event),
+                What::Fault(FaultRecord::FaultStarted { fault }) => {
+                    let why = match fault.kind {
+                        FaultKind::Crash => "crashed",
+                        FaultKind::Pause => "was paused",
+                        _ => continue,
+                    };
+                    let why = format!("{} {why} (record {})", fault.node, record.seq);
+                    runs.end_node(&fault.node, None, index, record.seq, &why);
+                }
+                _ => {}
+            }
+        }
+        runs
+    }
+
+    fn on_node_event(&mut self, index: usize, record: &'h Record, event: &NodeEvent) {
+        let node = record.node.as_str();
+        let seq = record.seq;
+        match event {
+            NodeEvent::TickStarted {
+                job, tick, token, ..
+            } if self.jobs.contains_key(job) => {
+                let key = (job.clone(), *tick);
+                let starts = self.by_tick.entry(key.clone()).or_default();
+                starts.push(Run {
+                    node,
+                    token: token.0,
+                    index,
+                    seq,
+                    finished: None,
+                    ended: None,
+                });
+                let position = starts.len() - 1;
+                self.pending.entry(node).or_default().push((key, position));
+            }
+            NodeEvent::TickCompleted { job, tick, .. } => {
+                self.finish(node, (job.clone(), *tick), seq, "completed");
+            }
+            NodeEvent::TickFailed { job, tick, .. } => {
+                self.finish(node, (job.clone(), *tick), seq, "failed");
+            }
+            NodeEvent::TickFencedOut {
+                job,
+                tick,
+                operation,
+                ..
+            } => {
+                let operation = match operation {
+                    FencedOperation::Claim => "claim",
+                    FencedOperation::Commit => "commit",
+                };
+                let why = format!("{node} was fenced out of its {operation} (record {seq})");
+                self.end_tick(node, (job.clone(), *tick), index, seq, &why);
+            }
+            NodeEvent::TickCancelled { job, tick, .. } => {
+                let why = format!("{node} cancelled it (record {seq})");
+                self.end_tick(node, (job.clone(), *tick), index, seq, &why);
+            }
+            NodeEvent::LeadershipRevoked { token, .. } => {
+                let why = format!("{node} lost leadership {token} (record {seq})");
+                self.end_node(node, Some(token.0), index, seq, &why);
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks `node`'s latest run of a tick finished (a node runs a tick once at a time).
+    fn finish(&mut self, node: &str, key: TickKey, seq: u64, how: &'static str) {
+        let starts = self.by_tick.get_mut(&key);
+        let latest = starts.and_then(|s| s.iter_mut().rev().find(|r| r.node == node));
+        if let Some(run) = latest.filter(|r| r.finished.is_none()) {
+            run.finished = Some((seq, how));
+        }
+    }
+
+    /// Ends every open run of `node` (only those started with `token`, if given).
+    fn end_node(&mut self, node: &str, token: Option<u64>, index: usize, seq: u64, why: &str) {
+        let Some(pending) = self.pending.get_mut(node) else {
+            return;
+        };
+        let by_tick = &mut self.by_tick;
+        pending.retain(|(key, position)| {
+            let run = by_tick
+                .get_mut(key)
+                .and_then(|starts| starts.get_mut(*position))
+                .expect("pending runs point at recorded starts");
+            if token.is_some_and(|t| t != run.token) {
+                return true;
+            }
+            run.ended.get_or_insert_with(|| End {
+                index,
+                seq,
+                why: why.to_string(),
+            });
+            false
+        });
+    }
+
+    /// Ends the open runs of one tick by `node`.
+    fn end_tick(&mut self, node: &str, key: TickKey, index: usize, seq: u64, why: &str) {
+        let Some(starts) = self.by_tick.get_mut(&key) else {
+            return;
+        };
+        for run in starts.iter_mut().filter(|r| r.node == node) {
+            run.ended.get_or_insert_with(|| End {
+                index,
+                seq,
+                why: why.to_string(),
+            });
+        }
+    }
+}
+
+/// The violation for an at-most-once tick that started more than once.
+fn duplicate_start(job: &JobId, tick: Timestamp, starts: &[Run<'_>]) -> Finding {
+    let list: Vec<String> = starts.iter().map(describe).collect();
+    Finding {
+        checker: Checker::NoDuplicate,
+        kind: "duplicate_start".into(),
+        job: Some(job.clone()),
+        tick: Some(tick),
+        nodes: distinct(starts.iter().map(|r| r.node.to_string())),
+        tokens: distinct(starts.iter().map(|r| r.token)),
+        records: starts.iter().map(|r| r.seq).collect(),
+        detail: format!(
+            "at-most-once tick {job}@{tick} started {} times: {}",
+            starts.len(),
+            list.join("; ")
+        ),
+    }
+}
+
+/// A judged later start of an at-least-once tick.
+enum Rerun {
+    /// Every earlier start ended without finishing before it (kind `rerun`).
+    Justified(Finding),
+    /// Some earlier start finished or had not ended (kind `unjustified_rerun`).
+    Unjustified(Finding),
+}
+
+/// Judges one later start of an at-least-once tick against every earlier start of it.
+fn judge_rerun(job: &JobId, tick: Timestamp, earlier: &[Run<'_>], rerun: &Run<'_>) -> Rerun {
+    let account = Account::of(earlier, rerun);
+    let justified = account.faults.is_empty();
+    let (kind, detail) = if justified {
+        let why = account.excuses.join("; ");
+        (
+            "rerun",
+            format!("{} re-ran {job}@{tick}: {why}", describe(rerun)),
+        )
+    } else {
+        let why = account.faults.join("; ");
+        (
+            "unjustified_rerun",
+            format!("{} re-ran {job}@{tick}, but {why}", describe(rerun)),
+        )
+    };
+    let all = earlier.iter().chain([rerun]);
+    let finding = Finding {
+        checker: Checker::NoDuplicate,
+        kind: kind.into(),
+        job: Some(job.clone()),
+        tick: Some(tick),
+        nodes: distinct(all.clone().map(|r| r.node.to_string())),
+        tokens: distinct(all.map(|r| r.token)),
+        records: account.records,
+        detail,
+    };
+    if justified {
+        Rerun::Justified(finding)
+    } else {
+        Rerun::Unjustified(finding)
+    }
+}
+
+/// What the earlier starts of a tick say about one re-run of it.
+#[derive(Default)]
+struct Account {
+    /// The records involved, ascending.
+    records: Vec<u64>,
+    /// Why each earlier start did not count.
+    excuses: Vec<String>,
+    /// Why some earlier start still counts (empty: the re-run is justified).
+    faults: Vec<String>,
+}
+
+impl Account {
+    fn of(earlier: &[Run<'_>], rerun: &Run<'_>) -> Self {
+        let mut account = Account {
+            records: vec![rerun.seq],
+            ..Account::default()
+        };
+        for run in earlier {
+            account.records.push(run.seq);
+            match (run.finished, &run.ended) {
+                (Some((done, how)), _) => {
+                    account.records.push(done);
+                    account
+                        .faults
+                        .push(format!("{} {how} (record {done})", describe(run)));
+                }
+                (None, Some(end)) if end.index < rerun.index => {
+                    account.records.push(end.seq);
+                    let excuse = format!("{} did not count: {}", describe(run), end.why);
+                    account.excuses.push(excuse);
+                }
+                (None, _) => account.faults.push(format!(
+                    "{} had not ended: no crash, pause, revocation, fence-out or cancellation \
+                     of {} came before the re-run",
+                    describe(run),
+                    run.node
+                )),
+            }
+        }
+        account.records.sort_unstable();
+        account.records.dedup();
+        account
+    }
+}
+
+/// "the run by node-a (token #5, record 12)".
+fn describe(run: &Run<'_>) -> String {
+    format!(
+        "the run by {} (token #{}, record {})",
+        run.node, run.token, run.seq
+    )
+}
+
+/// The values in first-seen order, without repeats.
+fn distinct<T: PartialEq>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for value in values {
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use cronfence::FencingToken;
+
+    use super::*;
+    use crate::check::testkit::*;
+
+    fn verdict_of(history: &crate::history::History, delivery: Delivery) -> Verdict {
+        let jobs = jobs("j", every_10s(delivery));
+        let mut verdict = Verdict::default();
+        check(input(history, &jobs, 0, 60), &mut verdict);
+        verdict
+    }
+
+    #[test]
+    fn at_most_once_tick_started_by_two_leaders_is_a_duplicate() {
+        // Two starts of one at-most-once tick, even with a crash between them, must be flagged.
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .fault(10_500, "a", FaultKind::Crash)
+            .node(12_000, "b", started("j", 10, 2, 1))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtMostOnce);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        let finding = &verdict.violations[0];
+        assert_eq!(finding.kind, "duplicate_start");
+        assert_eq!(finding.nodes, ["a", "b"]);
+        assert_eq!(finding.tokens, [1, 2]);
+        assert_eq!(finding.records, [0, 2]);
+        assert_eq!(finding.tick, Some(at(10)));
+    }
+
+    #[test]
+    fn at_most_once_ticks_started_once_each_pass() {
+        // Distinct ticks started once each are never duplicates, whoever ran them.
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .node(20_000, "b", started("j", 20, 2, 1))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtMostOnce);
+        assert!(
+            verdict.violations.is_empty() && verdict.reruns.is_empty(),
+            "{verdict:#?}"
+        );
+    }
+
+    #[test]
+    fn at_least_once_rerun_after_leader_crash_is_justified() {
+        // The first run never completed and its node crashed before the re-run: allowed, named.
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .fault(10_500, "a", FaultKind::Crash)
+            .node(12_000, "b", started("j", 10, 2, 2))
+            .node(12_100, "b", completed("j", 10, 2, 2))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        assert_eq!(verdict.reruns.len(), 1);
+        let rerun = &verdict.reruns[0];
+        assert_eq!(rerun.kind, "rerun");
+        assert_eq!(rerun.records, [0, 1, 2]);
+        assert!(rerun.detail.contains("a crashed"), "{}", rerun.detail);
+    }
+
+    #[test]
+    fn at_least_once_rerun_after_fenced_out_commit_is_justified() {
+        // A refused commit means the run did not count, so the same tick may run again.
+        let fenced = NodeEvent::TickFencedOut {
+            job: job("j"),
+            tick: at(10),
+            token: FencingToken(1),
+            operation: FencedOperation::Commit,
+        };
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .node(11_000, "b", won(2))
+            .node(11_500, "a", fenced)
+            .node(12_000, "b", started("j", 10, 2, 2))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        assert_eq!(verdict.reruns.len(), 1);
+        assert!(verdict.reruns[0]
+            .detail
+            .contains("fenced out of its commit"));
+    }
+
+    #[test]
+    fn at_least_once_rerun_of_a_completed_tick_is_unjustified() {
+        // The first run completed: starting it again is a duplicate even under at-least-once.
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .node(10_100, "a", completed("j", 10, 1, 1))
+            .fault(10_500, "a", FaultKind::Crash)
+            .node(12_000, "b", started("j", 10, 2, 2))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        assert_eq!(verdict.violations[0].kind, "unjustified_rerun");
+        assert!(verdict.reruns.is_empty());
+    }
+
+    #[test]
+    fn at_least_once_rerun_of_a_failed_tick_is_unjustified() {
+        // A failed run is committed and never retried, so a crash after it excuses nothing.
+        let failed = NodeEvent::TickFailed {
+            job: job("j"),
+            tick: at(10),
+            token: FencingToken(1),
+            attempt: 1,
+            error: "boom".into(),
+        };
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .node(10_100, "a", failed)
+            .fault(10_500, "a", FaultKind::Crash)
+            .node(12_000, "b", started("j", 10, 2, 2))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        assert!(verdict.violations[0].detail.contains("failed (record 1)"));
+    }
+
+    #[test]
+    fn at_least_once_rerun_while_the_first_run_is_alive_is_unjustified() {
+        // Nothing ended the first run before the re-run: its later crash does not excuse it.
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .node(12_000, "b", started("j", 10, 2, 2))
+            .fault(13_000, "a", FaultKind::Crash)
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        let finding = &verdict.violations[0];
+        assert_eq!(finding.kind, "unjustified_rerun");
+        assert_eq!(finding.nodes, ["a", "b"]);
+        assert!(
+            finding.detail.contains("had not ended"),
+            "{}",
+            finding.detail
+        );
+    }
+
+    #[test]
+    fn revocation_of_another_token_does_not_justify_a_rerun() {
+        // Only the leadership the run started under ends it: an older token's revocation does not.
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 3, 1))
+            .node(10_500, "a", revoked(2))
+            .node(12_000, "b", started("j", 10, 4, 2))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+    }
+
+    #[test]
+    fn ticks_of_undefined_jobs_are_ignored() {
+        // The checker judges only the jobs the run defined.
+        let history = Builder::new()
+            .node(10_000, "a", started("other", 10, 1, 1))
+            .node(12_000, "b", started("other", 10, 2, 1))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtMostOnce);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+    }
+}

@@ -1,0 +1,84 @@
+//! Malformed scenario files are rejected with file, line, column and a one-line fix hint — never
+//! a panic, never silently ignored keys.
+
+use std::path::Path;
+
+use cronfence_sim::scenario::{parse, ScenarioError};
+
+const GOOD: &str = r#"
+description = "ok"
+duration = "1m"
+
+[[jobs]]
+id = "j"
+every = "1s"
+
+[expect]
+outcome = "pass"
+"#;
+
+fn error(text: &str) -> ScenarioError {
+    parse(Path::new("bad.toml"), text).expect_err("must be rejected")
+}
+
+#[test]
+fn a_good_file_loads() {
+    parse(Path::new("good.toml"), GOOD).expect("loads");
+}
+
+#[test]
+fn an_unknown_key_is_located_with_a_hint() {
+    let e = error(&GOOD.replace("duration = \"1m\"", "duration = \"1m\"\nnodez = 3"));
+    assert_eq!((e.line, e.column), (4, 1), "{e}");
+    assert!(e.message.contains("nodez"), "{e}");
+    assert!(e.hint.contains("spelling"), "{e}");
+    assert!(e.to_string().starts_with("bad.toml:4:1: "), "{e}");
+}
+
+#[test]
+fn a_bad_duration_is_located() {
+    let e = error(&GOOD.replace("every = \"1s\"", "every = \"one second\""));
+    assert_eq!(e.line, 7, "{e}");
+    assert!(e.hint.contains("30s"), "{e}");
+}
+
+#[test]
+fn a_zero_interval_is_refused() {
+    let e = error(&GOOD.replace("every = \"1s\"", "every = \"0s\""));
+    assert!(e.message.contains("interval"), "{e}");
+}
+
+#[test]
+fn an_unknown_fault_points_at_its_kind() {
+    let text = format!("{GOOD}\n[[faults]]\nfault = \"meteor\"\nat = \"10s\"\n");
+    let e = error(&text);
+    assert_eq!(e.line, 13, "{e}");
+    assert!(
+        e.message.contains("meteor") && e.hint.contains("crash"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_fault_missing_its_parameter_says_which() {
+    let text = format!("{GOOD}\n[[faults]]\nfault = \"clock_offset\"\nat = \"10s\"\n");
+    let e = error(&text);
+    assert!(e.message.contains("needs `offset`"), "{e}");
+}
+
+#[test]
+fn an_impossible_plan_is_refused() {
+    let text = format!("{GOOD}\n[[faults]]\nfault = \"crash\"\nat = \"2m\"\n");
+    let e = error(&text);
+    assert!(e.message.contains("outside the run"), "{e}");
+    let e = error(&format!(
+        "{GOOD}\n[[faults]]\nfault = \"crash\"\nnode = \"node-7\"\nat = \"10s\"\n"
+    ));
+    assert!(e.message.contains("node-7") && e.line == 14, "{e}");
+}
+
+#[test]
+fn an_expectation_that_contradicts_itself_is_refused() {
+    let e = error(&GOOD.replace("outcome = \"pass\"", "outcome = \"violations\""));
+    assert!(e.hint.contains("outcome"), "{e}");
+}

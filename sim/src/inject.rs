@@ -43,6 +43,9 @@ pub struct Injector {
     recorder: Recorder,
     time: WorldTime,
     down: Mutex<BTreeSet<String>>,
+    /// How many faults currently hold each switch (`kill:node`, `pause:node`, `clog:src:dst`):
+    /// overlapping faults of one kind act once, and are undone when the last one ends.
+    holds: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Injector {
@@ -64,6 +67,20 @@ impl Injector {
             recorder,
             time,
             down: Default::default(),
+            holds: Default::default(),
+        }
+    }
+
+    /// Counts a fault taking (`on`) or releasing a switch; true when the switch must flip.
+    fn flip(&self, switch: String, on: bool) -> bool {
+        let mut holds = self.holds.lock().expect("holds lock");
+        let count = holds.entry(switch).or_insert(0);
+        if on {
+            *count += 1;
+            *count == 1
+        } else {
+            *count = count.saturating_sub(1);
+            *count == 0
         }
     }
 
@@ -159,7 +176,8 @@ impl Injector {
             FaultKind::Crash => self.crash(&fault.node, on),
             FaultKind::Pause => {
                 let id = self.node_id(&fault.node);
-                if on {
+                if !self.flip(format!("pause:{}", fault.node), on) {
+                } else if on {
                     self.handle.pause(id)
                 } else {
                     self.handle.resume(id)
@@ -167,7 +185,8 @@ impl Injector {
             }
             FaultKind::Partition { direction } => self.partition(&fault.node, *direction, on),
             FaultKind::BackendRestart => {
-                if on {
+                if !self.flip("kill:backend".into(), on) {
+                } else if on {
                     self.handle.kill(self.backend)
                 } else {
                     self.handle.restart(self.backend)
@@ -187,6 +206,9 @@ impl Injector {
 
     fn crash(&self, node: &str, on: bool) {
         let id = self.node_id(node);
+        if !self.flip(format!("kill:{node}"), on) {
+            return;
+        }
         let mut down = self.down.lock().expect("down lock");
         if on {
             down.insert(node.to_string());
@@ -206,7 +228,8 @@ impl Injector {
             Direction::FromBackend => &[(b, n)],
         };
         for &(src, dst) in links {
-            if on {
+            if !self.flip(format!("clog:{src}:{dst}"), on) {
+            } else if on {
                 net.clog_link(src, dst)
             } else {
                 net.unclog_link(src, dst)

@@ -15,6 +15,7 @@
 //! | [`inject`] | playing faults into the world |
 //! | [`random`] | random fault plans drawn from a seed |
 //! | [`expect`] | judging a verdict against a scenario's expectation |
+//! | [`shrink`] | generated fault plans and their scenario TOML |
 //! | [`world`] | one scenario, one backend, one seed: run it, record, check |
 
 #![deny(missing_docs)]
@@ -31,5 +32,6 @@ pub mod net;
 #[cfg(madsim)]
 pub mod random;
 pub mod scenario;
+pub mod shrink;
 #[cfg(madsim)]
 pub mod world;

@@ -138,10 +138,18 @@ impl Execution {
         }];
         let mut backoff = self.ctx.backoff();
         loop {
-            let result = self
+            let call = self
                 .ctx
-                .call("commit runs", self.ctx.backend.commit(&self.fence, &commit))
-                .await;
+                .call("commit runs", self.ctx.backend.commit(&self.fence, &commit));
+            let mut revoked = self.revoked.clone();
+            let result = tokio::select! {
+                biased;
+                _ = revoked.wait_for(|r| r.is_some()) => {
+                    tracing::warn!(node = %self.ctx.config.name, job = %self.job.id, tick = %tick.at, "leadership lost before the commit got through; the tick will run again under the next leadership");
+                    return false;
+                }
+                result = call => result,
+            };
             match result {
                 Ok(()) => return true,
                 Err(Error::Fenced { .. }) => {

@@ -158,10 +158,17 @@ impl Leader<'_> {
             })
             .collect();
         let ctx = self.ctx;
-        match ctx
-            .call("claim ticks", ctx.backend.claim(&self.fence, &claims))
-            .await
-        {
+        let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));
+        // A claim may hang until its timeout; a revocation meanwhile ends leadership at once.
+        let result = tokio::select! {
+            biased;
+            reason = self.leadership.revoked() => {
+                self.record_unanswered(decisions);
+                return Err(Some(LeadEnd::Revoked(format!("{reason:?}"))));
+            }
+            result = call => result,
+        };
+        match result {
             Ok(()) => {}
             Err(Error::Fenced { .. }) => {
                 for d in decisions {
@@ -194,6 +201,35 @@ impl Leader<'_> {
             self.start(d);
         }
         Ok(())
+    }
+
+    /// Leadership was lost while a claim was unanswered: the backend may have applied it, so
+    /// every tick it held may be gone. Say so, so no tick of the batch vanishes unexplained.
+    fn record_unanswered(&self, decisions: &[Decision]) {
+        for d in decisions {
+            let job = &self.jobs[d.job].id;
+            let ticks = d.run.iter().map(|r| r.at).chain(d.skip.iter().copied());
+            for tick in ticks {
+                self.ctx.emit(NodeEvent::TicksAbandoned {
+                    job: job.clone(),
+                    first: tick,
+                    last: tick,
+                    count: 1,
+                    reason: AbandonReason::LeadershipLost,
+                    token: self.fence.token,
+                });
+            }
+            for a in &d.abandon {
+                self.ctx.emit(NodeEvent::TicksAbandoned {
+                    job: job.clone(),
+                    first: a.first,
+                    last: a.last,
+                    count: a.count,
+                    reason: a.reason,
+                    token: self.fence.token,
+                });
+            }
+        }
     }
 
     fn record(&self, d: &Decision) {

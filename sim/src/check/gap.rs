@@ -249,7 +249,6 @@ impl<'h> Outcomes<'h> {
                     let entry = self.claims.entry(key).or_default();
                     entry.push((granted, record, token.0, holder));
                 }
-                let _ = index;
             }
             BackendRecord::CommitApplied { .. } => {}
         }

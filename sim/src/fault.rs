@@ -121,6 +121,15 @@ pub enum FaultKind {
         /// How many writes.
         count: u32,
     },
+    /// The node's next `count` claims or commits are held in the network for `delay`, then
+    /// delivered (a stuck packet): the node has long given up on them by then.
+    DelayedWrite {
+        /// How many writes.
+        count: u32,
+        /// How long each is held.
+        #[serde(with = "dur::required")]
+        delay: SignedDuration,
+    },
     /// The backend process dies and restarts after `duration` with its state intact (as etcd's
     /// data survives on disk); lease TTLs restart from the moment it is back.
     BackendRestart,
@@ -162,6 +171,7 @@ impl FaultKind {
             FaultKind::BackendLatency { .. } => "backend_latency",
             FaultKind::BackendTimeout => "backend_timeout",
             FaultKind::AmbiguousCommit { .. } => "ambiguous_commit",
+            FaultKind::DelayedWrite { .. } => "delayed_write",
             FaultKind::BackendRestart => "backend_restart",
         }
     }

@@ -18,7 +18,7 @@ use madsim::task::NodeId;
 use crate::clock::{ClockModel, WorldTime};
 use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, Recorder, What};
-use crate::net::BackendFaults;
+use crate::net::{BackendFaults, HeldWrites};
 
 /// A fault as planned: its kind and target as written, not yet resolved.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +40,7 @@ pub struct Injector {
     backend: NodeId,
     clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
     backend_faults: Arc<Mutex<BackendFaults>>,
+    held: BTreeMap<String, HeldWrites>,
     recorder: Recorder,
     time: WorldTime,
     down: Mutex<BTreeSet<String>>,
@@ -55,6 +56,7 @@ impl Injector {
         backend: NodeId,
         clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
         backend_faults: Arc<Mutex<BackendFaults>>,
+        held: BTreeMap<String, HeldWrites>,
         recorder: Recorder,
         time: WorldTime,
     ) -> Self {
@@ -64,6 +66,7 @@ impl Injector {
             backend,
             clocks,
             backend_faults,
+            held,
             recorder,
             time,
             down: Default::default(),
@@ -184,6 +187,18 @@ impl Injector {
                 }
             }
             FaultKind::Partition { direction } => self.partition(&fault.node, *direction, on),
+            FaultKind::DelayedWrite { count, delay } => {
+                let held = self
+                    .held
+                    .get(&fault.node)
+                    .expect("every node has a network");
+                let mut held = held.lock().expect("held lock");
+                *held = if on {
+                    (*count, delay.unsigned_abs())
+                } else {
+                    (0, Duration::ZERO)
+                };
+            }
             FaultKind::BackendRestart => {
                 if !self.flip("kill:backend".into(), on) {
                 } else if on {

@@ -174,36 +174,61 @@ impl BackendService {
     }
 }
 
+/// Writes of one node held in the network: (how many more, for how long).
+pub type HeldWrites = Arc<Mutex<(u32, Duration)>>;
+
 /// A node's way to the backend service over the simulated network.
 pub struct SimTransport {
     server: SocketAddr,
-    endpoint: tokio::sync::OnceCell<Endpoint>,
+    endpoint: Arc<tokio::sync::OnceCell<Endpoint>>,
+    held: HeldWrites,
 }
 
 impl SimTransport {
-    /// A transport to the backend at [`BACKEND_ADDR`].
-    pub fn new() -> Self {
+    /// A transport to the backend at [`BACKEND_ADDR`]; `held` is the node's stuck-packet fault.
+    pub fn new(held: HeldWrites) -> Self {
         SimTransport {
             server: BACKEND_ADDR.parse().expect("valid address"),
-            endpoint: tokio::sync::OnceCell::new(),
+            endpoint: Default::default(),
+            held,
         }
     }
-}
 
-impl Default for SimTransport {
-    fn default() -> Self {
-        Self::new()
+    async fn endpoint(&self) -> Result<&Endpoint, TransportError> {
+        self.endpoint
+            .get_or_try_init(|| Endpoint::bind("0.0.0.0:0"))
+            .await
+            .map_err(|e| TransportError(format!("cannot bind a client endpoint: {e}")))
+    }
+
+    /// Takes one held write, if the fault is active: returns how long to hold it.
+    fn hold(&self, request: &Request) -> Option<Duration> {
+        if !matches!(request, Request::Claim { .. } | Request::Commit { .. }) {
+            return None;
+        }
+        let mut held = self.held.lock().expect("held lock");
+        if held.0 == 0 {
+            return None;
+        }
+        held.0 -= 1;
+        Some(held.1)
     }
 }
 
 #[async_trait::async_trait]
 impl Transport for SimTransport {
     async fn call(&self, request: Request) -> Result<Response, TransportError> {
-        let endpoint = self
-            .endpoint
-            .get_or_try_init(|| Endpoint::bind("0.0.0.0:0"))
-            .await
-            .map_err(|e| TransportError(format!("cannot bind a client endpoint: {e}")))?;
+        if let Some(delay) = self.hold(&request) {
+            // The packet is stuck: delivered after `delay`, its answer going nowhere.
+            let endpoint = self.endpoint().await?.clone();
+            let server = self.server;
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let _ = endpoint.call(server, Call(request)).await;
+            });
+            return std::future::pending().await;
+        }
+        let endpoint = self.endpoint().await?;
         endpoint
             .call(self.server, Call(request))
             .await

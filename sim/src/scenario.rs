@@ -185,8 +185,10 @@ pub struct FaultEntry {
     pub period: Option<SignedDuration>,
     /// Backend latency.
     pub latency: Option<SignedDuration>,
-    /// Ambiguous commits.
+    /// Ambiguous commits, delayed writes.
     pub count: Option<u32>,
+    /// Delayed writes: how long each is held.
+    pub delay: Option<SignedDuration>,
 }
 
 /// Random faults: one every `every` on average, of the listed kinds.
@@ -546,8 +548,9 @@ pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
         "backend_latency" => FaultKind::BackendLatency { latency: need(f.latency, "latency")? },
         "backend_timeout" => FaultKind::BackendTimeout,
         "ambiguous_commit" => FaultKind::AmbiguousCommit { count: f.count.unwrap_or(1) },
+        "delayed_write" => FaultKind::DelayedWrite { count: f.count.unwrap_or(1), delay: need(f.delay, "delay")? },
         "backend_restart" => FaultKind::BackendRestart,
-        other => return Err((span, format!("unknown fault `{other}`"), "use crash, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit or backend_restart")),
+        other => return Err((span, format!("unknown fault `{other}`"), "use crash, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit, delayed_write or backend_restart")),
     })
 }
 

@@ -20,7 +20,7 @@ use crate::check::{self, CheckInput, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
 use crate::history::{History, Recorder, What};
 use crate::inject::{Injector, Planned};
-use crate::net::{BackendService, SimTransport};
+use crate::net::{BackendService, HeldWrites, SimTransport};
 use crate::random;
 use crate::scenario::{fault_kind, BackendKind, Scenario};
 
@@ -114,14 +114,17 @@ async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
     let jobs = Arc::new(scenario.job_specs());
     let mut nodes = BTreeMap::new();
     let mut clocks = BTreeMap::new();
+    let mut held = BTreeMap::new();
     for i in 0..scenario.nodes {
         let name = format!("node-{i}");
         let model = Arc::new(Mutex::new(ClockModel::default()));
+        let writes: HeldWrites = Default::default();
         let process = Process {
             name: name.clone(),
             config: node_config(&name, scenario),
             jobs: jobs.clone(),
             clock: SimClock::new(time, model.clone()),
+            held: writes.clone(),
             recorder: recorder.clone(),
             time,
         };
@@ -132,13 +135,15 @@ async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
             .init(move || process.clone().run())
             .build();
         nodes.insert(name.clone(), node.id());
-        clocks.insert(name, model);
+        clocks.insert(name.clone(), model);
+        held.insert(name, writes);
     }
     let injector = Arc::new(Injector::new(
         nodes,
         backend.id(),
         clocks,
         backend_faults,
+        held,
         recorder.clone(),
         time,
     ));
@@ -164,6 +169,7 @@ struct Process {
     config: NodeConfig,
     jobs: Arc<BTreeMap<JobId, (JobSpec, SignedDuration)>>,
     clock: SimClock,
+    held: HeldWrites,
     recorder: Recorder,
     time: WorldTime,
 }
@@ -174,7 +180,7 @@ impl Process {
             request_timeout: self.config.request_timeout,
             ..MemoryConfig::default()
         };
-        let backend = MemoryBackend::over(Arc::new(SimTransport::new()), config);
+        let backend = MemoryBackend::over(Arc::new(SimTransport::new(self.held.clone())), config);
         let sink = Sink {
             node: self.name.clone(),
             clock: self.clock.clone(),

@@ -1,8 +1,8 @@
 //! A checker is trusted only once it has caught a broken scheduler. Here the backend's fencing is
-//! switched off (the scenario's test-only `[variant] fencing = false`) in the pause scenario: the
-//! paused leader wakes up with a stale token, and its claims and commits go through. The checkers
-//! must fail the scenario, and the replay command printed for a failing seed must reproduce the
-//! same findings from the file alone.
+//! switched off (the scenario's test-only `[variant] fencing = false`) in the stuck-packet
+//! scenario: a claim the old leader sent before it lost its lease arrives after a new leader was
+//! granted, and goes through. The checkers must fail the scenario, and the replay command printed
+//! for a failing seed must reproduce the same findings from the file alone.
 #![cfg(madsim)]
 
 use std::path::Path;
@@ -15,12 +15,12 @@ use cronfence_sim::{expect, world};
 #[test]
 fn disabling_fencing_is_caught_and_the_replay_reproduces_it() {
     let source =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/pause_longer_than_ttl.toml");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/stuck_claim_after_partition.toml");
     let text = std::fs::read_to_string(&source).unwrap();
     let broken = text.replace("[expect]", "[variant]\nfencing = false\n\n[expect]");
     let dir = std::env::temp_dir().join(format!("cronfence-unfenced-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("unfenced_pause.toml");
+    let path = dir.join("unfenced_stuck_claim.toml");
     std::fs::write(&path, broken).unwrap();
     let loaded = scenario::load(&path).unwrap();
 
@@ -71,7 +71,7 @@ fn disabling_fencing_is_caught_and_the_replay_reproduces_it() {
 #[test]
 fn with_fencing_the_same_scenario_passes() {
     let source =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/pause_longer_than_ttl.toml");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/stuck_claim_after_partition.toml");
     let loaded = scenario::load(&source).unwrap();
     for seed in 1..=5 {
         let run = world::run(&loaded.scenario, BackendKind::Memory, seed);

@@ -4,8 +4,9 @@
 //! lies in the checked window — and never just counts. Each expected tick that did not start must
 //! be covered by a `TicksAbandoned` whose reason the job's policies allow, by a `TickSkipped`
 //! under overlap `Forbid`, or (at most once) by a claim — recorded by the node, or applied by the
-//! backend even if its answer was lost — whose node crashed, was paused or lost
-//! that leadership before running it. Anything else is a violation. Findings are listed one per
+//! backend even if its answer was lost — whose node crashed, was paused or lost that leadership
+//! before running it, or by a drop the backend applied for a leadership lost before its node could
+//! record the reason. Anything else is a violation. Findings are listed one per
 //! tick up to [`LISTED_PER_KIND`] per job and kind, then summarised, so a window of millions of
 //! ticks stays readable. This module judges ticks that did not start; duplicates are the
 //! duplicate checker's.
@@ -57,6 +58,8 @@ struct Outcomes<'h> {
     /// Per tick, the claims: (position in history, record, token, claiming node). Claims the
     /// backend applied count too (their answer may never have reached the node).
     claims: BTreeMap<TickKey, Vec<(usize, &'h Record, u64, &'h str)>>,
+    /// Per tick, the drops the backend applied, in the same shape as `claims`.
+    drops: BTreeMap<TickKey, Vec<(usize, &'h Record, u64, &'h str)>>,
     /// Per (election, token), the node the backend granted it to, and where.
     holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
     /// Per node, in history order.
@@ -170,7 +173,14 @@ fn judge(
     }
     let claims = outcomes.claims.get(&key).map_or(&[][..], Vec::as_slice);
     if spec.delivery == Delivery::AtMostOnce {
-        if let Some(found) = lost_with_leader(job, tick, claims, outcomes) {
+        if let Some(found) = lost_with_leader(job, tick, claims, outcomes, "lost_with_leader") {
+            return Some((Bucket::Excused, found));
+        }
+    }
+    // A drop (skip or abandon) the backend applied for a leadership that was lost before its
+    // node could record why: the checkpoint moved past the tick under either delivery.
+    if let Some(drops) = outcomes.drops.get(&key) {
+        if let Some(found) = lost_with_leader(job, tick, drops, outcomes, "dropped_with_leader") {
             return Some((Bucket::Excused, found));
         }
     }
@@ -244,10 +254,15 @@ impl<'h> Outcomes<'h> {
                 };
                 // The claim may have been in flight when its node died, so any loss of that
                 // leadership after it was granted explains a tick it claimed and never started.
-                for claim in claims.iter().filter(|c| c.kind != ClaimKind::Drop) {
+                for claim in claims {
                     let key = (claim.job.clone(), claim.tick);
-                    let entry = self.claims.entry(key).or_default();
-                    entry.push((granted, record, token.0, holder));
+                    let map = match claim.kind {
+                        ClaimKind::Drop => &mut self.drops,
+                        _ => &mut self.claims,
+                    };
+                    map.entry(key)
+                        .or_default()
+                        .push((granted, record, token.0, holder));
                 }
             }
             BackendRecord::CommitApplied { .. } => {}
@@ -382,6 +397,7 @@ fn lost_with_leader(
     tick: Timestamp,
     claims: &[(usize, &Record, u64, &str)],
     outcomes: &Outcomes<'_>,
+    kind: &str,
 ) -> Option<Finding> {
     claims.iter().find_map(|&(index, record, token, node)| {
         let losses = outcomes.losses.get(node)?;
@@ -394,7 +410,7 @@ fn lost_with_leader(
             "claimed by {node} (token #{token}, record {}), which {} (record {}) before running it",
             record.seq, loss.what, loss.seq
         );
-        let mut finding = finding(job, tick, "lost_with_leader", &detail);
+        let mut finding = finding(job, tick, kind, &detail);
         finding.nodes.push(node.clone());
         finding.tokens.push(token);
         finding.records.extend([record.seq, loss.seq]);
@@ -443,194 +459,4 @@ fn finding(job: &JobId, tick: Timestamp, kind: &str, detail: &str) -> Finding {
 }
 
 #[cfg(test)]
-mod tests {
-    use cronfence::event::SkipReason;
-    use cronfence::FencingToken;
-
-    use super::*;
-    use crate::check::testkit::*;
-
-    fn abandon(first: i64, last: i64, reason: AbandonReason) -> NodeEvent {
-        NodeEvent::TicksAbandoned {
-            job: job("j"),
-            first: at(first),
-            last: at(last),
-            count: ((last - first) / 10 + 1) as u64,
-            reason,
-            token: FencingToken(2),
-        }
-    }
-
-    fn skip(tick: i64) -> NodeEvent {
-        NodeEvent::TickSkipped {
-            job: job("j"),
-            tick: at(tick),
-            reason: SkipReason::Overlap,
-            token: FencingToken(1),
-        }
-    }
-
-    /// The verdict for ticks 0, 10, 20 and 30 of job `j`.
-    fn verdict_of(history: &History, spec: JobSpec) -> Verdict {
-        let jobs = jobs("j", spec);
-        let mut verdict = Verdict::default();
-        check(input(history, &jobs, 0, 30), &mut verdict);
-        verdict
-    }
-
-    fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
-        findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
-    }
-
-    #[test]
-    fn a_tick_that_never_ran_is_missing() {
-        // Ticks 0, 10 and 30 started; 20 left no trace, so exactly it is reported.
-        let history = Builder::new()
-            .node(0, "a", started("j", 0, 1, 1))
-            .node(10_000, "a", started("j", 10, 1, 1))
-            .node(30_000, "a", started("j", 30, 1, 1))
-            .build();
-        let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
-        assert_eq!(kinds(&verdict.violations), [("missing_tick", Some(at(20)))]);
-    }
-
-    #[test]
-    fn every_expected_tick_started_passes() {
-        // The window is inclusive at both ends: ticks 0 and 30 count and both started.
-        let mut builder = Builder::new();
-        for tick in [0, 10, 20, 30] {
-            builder = builder.node(tick as u64 * 1_000, "a", started("j", tick, 1, 1));
-        }
-        let verdict = verdict_of(&builder.build(), every_10s(Delivery::AtMostOnce));
-        assert!(
-            verdict.violations.is_empty() && verdict.excused.is_empty(),
-            "{verdict:#?}"
-        );
-    }
-
-    #[test]
-    fn abandoning_for_a_reason_the_policy_never_gives_is_flagged() {
-        // Catch-up `all` never supersedes ticks, so "superseded" explains nothing.
-        let history = Builder::new()
-            .node(0, "a", started("j", 0, 1, 1))
-            .node(25_000, "b", abandon(10, 20, AbandonReason::Superseded))
-            .node(30_000, "b", started("j", 30, 2, 1))
-            .build();
-        let spec = every_10s_with(
-            Delivery::AtMostOnce,
-            CatchUp::All { max: 5 },
-            OverlapPolicy::Forbid,
-        );
-        let verdict = verdict_of(&history, spec);
-        let expected = [
-            ("unexplained_abandon", Some(at(10))),
-            ("unexplained_abandon", Some(at(20))),
-        ];
-        assert_eq!(kinds(&verdict.violations), expected);
-    }
-
-    #[test]
-    fn abandoning_for_the_policys_own_reason_is_excused() {
-        // Under catch-up `latest` a new leader supersedes older missed ticks; that is the policy.
-        let history = Builder::new()
-            .node(0, "a", started("j", 0, 1, 1))
-            .node(25_000, "b", abandon(10, 10, AbandonReason::Superseded))
-            .node(25_000, "b", started("j", 20, 2, 1))
-            .node(30_000, "b", started("j", 30, 2, 1))
-            .build();
-        let spec = every_10s_with(Delivery::AtMostOnce, CatchUp::Latest, OverlapPolicy::Forbid);
-        let verdict = verdict_of(&history, spec);
-        assert!(verdict.violations.is_empty(), "{verdict:#?}");
-        assert_eq!(kinds(&verdict.excused), [("abandoned", Some(at(10)))]);
-        assert!(verdict.excused[0].detail.contains("superseded"));
-    }
-
-    #[test]
-    fn overlap_skips_are_excused_only_under_forbid() {
-        // A skip is the Forbid policy's outcome; under Allow nothing should ever skip.
-        let history = Builder::new()
-            .node(0, "a", started("j", 0, 1, 1))
-            .node(10_000, "a", skip(10))
-            .node(20_000, "a", started("j", 20, 1, 1))
-            .node(30_000, "a", started("j", 30, 1, 1))
-            .build();
-        let forbid = verdict_of(&history, every_10s(Delivery::AtMostOnce));
-        assert!(forbid.violations.is_empty(), "{forbid:#?}");
-        assert_eq!(kinds(&forbid.excused), [("skipped_overlap", Some(at(10)))]);
-        let allow = every_10s_with(
-            Delivery::AtMostOnce,
-            CatchUp::All { max: 5 },
-            OverlapPolicy::Allow,
-        );
-        let allow = verdict_of(&history, allow);
-        assert_eq!(
-            kinds(&allow.violations),
-            [("unexplained_skip", Some(at(10)))]
-        );
-    }
-
-    #[test]
-    fn at_most_once_tick_claimed_by_a_leader_that_crashed_is_excused() {
-        // The claim was the checkpoint and its node died before running it: lost, as promised.
-        let history = Builder::new()
-            .node(0, "a", started("j", 0, 1, 1))
-            .node(10_000, "a", claimed("j", 10, 1))
-            .fault(10_001, "a", FaultKind::Crash)
-            .node(15_000, "b", won(2))
-            .node(20_000, "b", started("j", 20, 2, 1))
-            .node(30_000, "b", started("j", 30, 2, 1))
-            .build();
-        let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
-        assert!(verdict.violations.is_empty(), "{verdict:#?}");
-        assert_eq!(
-            kinds(&verdict.excused),
-            [("lost_with_leader", Some(at(10)))]
-        );
-        assert_eq!(verdict.excused[0].records, [1, 2]);
-    }
-
-    #[test]
-    fn at_least_once_tick_lost_with_its_leader_must_run_again() {
-        // At least once, a crash mid-claim is no excuse: the next leader owes the tick.
-        let history = Builder::new()
-            .node(0, "a", started("j", 0, 1, 1))
-            .node(10_000, "a", claimed("j", 10, 1))
-            .fault(10_001, "a", FaultKind::Crash)
-            .node(20_000, "b", started("j", 20, 2, 1))
-            .node(30_000, "b", started("j", 30, 2, 1))
-            .build();
-        let verdict = verdict_of(&history, every_10s(Delivery::AtLeastOnce));
-        assert_eq!(kinds(&verdict.violations), [("missing_tick", Some(at(10)))]);
-        assert_eq!(verdict.violations[0].nodes, ["a"]);
-    }
-
-    #[test]
-    fn a_claim_is_not_excused_by_a_crash_before_it() {
-        // Only a loss after the claim explains it; a crash before the claim explains nothing.
-        let history = Builder::new()
-            .fault(5_000, "a", FaultKind::Pause)
-            .node(10_000, "a", claimed("j", 10, 1))
-            .build();
-        let jobs = jobs("j", every_10s(Delivery::AtMostOnce));
-        let mut verdict = Verdict::default();
-        check(input(&history, &jobs, 10, 10), &mut verdict);
-        assert_eq!(kinds(&verdict.violations), [("missing_tick", Some(at(10)))]);
-    }
-
-    #[test]
-    fn a_long_outage_is_listed_up_to_a_limit_then_summarised() {
-        // 10 001 missing ticks: the first 1 000 are listed, the rest are one summary finding.
-        let history = Builder::new().build();
-        let jobs = jobs("j", every_10s(Delivery::AtMostOnce));
-        let mut verdict = Verdict::default();
-        check(input(&history, &jobs, 0, 100_000), &mut verdict);
-        assert_eq!(verdict.violations.len(), 1_001);
-        let last = &verdict.violations[1_000];
-        assert_eq!(last.tick, Some(at(10_000)));
-        assert!(
-            last.detail.starts_with("9001 more ticks"),
-            "{}",
-            last.detail
-        );
-    }
-}
+mod tests;

@@ -58,12 +58,22 @@ struct Outcomes<'h> {
     /// Per tick, the claims: (position in history, record, token, claiming node). Claims the
     /// backend applied count too (their answer may never have reached the node).
     claims: BTreeMap<TickKey, Vec<(usize, &'h Record, u64, &'h str)>>,
-    /// Per tick, the drops the backend applied, in the same shape as `claims`.
-    drops: BTreeMap<TickKey, Vec<(usize, &'h Record, u64, &'h str)>>,
+    /// Per job, the drops the backend applied: a drop at tick X moves the checkpoint past every
+    /// tick after the job's previous applied claim, so it covers `(previous, X]`.
+    drops: BTreeMap<JobId, Vec<DropRange<'h>>>,
+    /// Per job, the newest tick of any claim the backend applied.
+    newest_applied: BTreeMap<JobId, Timestamp>,
     /// Per (election, token), the node the backend granted it to, and where.
     holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
     /// Per node, in history order.
     losses: BTreeMap<&'h str, Vec<Loss>>,
+}
+
+/// The ticks one applied drop moved the checkpoint past, and who dropped them.
+struct DropRange<'h> {
+    after: Option<Timestamp>,
+    upto: Timestamp,
+    claim: (usize, &'h Record, u64, &'h str),
 }
 
 /// Where a finding goes.
@@ -179,10 +189,16 @@ fn judge(
     }
     // A drop (skip or abandon) the backend applied for a leadership that was lost before its
     // node could record why: the checkpoint moved past the tick under either delivery.
-    if let Some(drops) = outcomes.drops.get(&key) {
-        if let Some(found) = lost_with_leader(job, tick, drops, outcomes, "dropped_with_leader") {
-            return Some((Bucket::Excused, found));
-        }
+    let drops: Vec<_> = outcomes
+        .drops
+        .get(job)
+        .into_iter()
+        .flatten()
+        .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
+        .map(|d| d.claim)
+        .collect();
+    if let Some(found) = lost_with_leader(job, tick, &drops, outcomes, "dropped_with_leader") {
+        return Some((Bucket::Excused, found));
     }
     let mut finding = finding(
         job,
@@ -255,14 +271,21 @@ impl<'h> Outcomes<'h> {
                 // The claim may have been in flight when its node died, so any loss of that
                 // leadership after it was granted explains a tick it claimed and never started.
                 for claim in claims {
-                    let key = (claim.job.clone(), claim.tick);
-                    let map = match claim.kind {
-                        ClaimKind::Drop => &mut self.drops,
-                        _ => &mut self.claims,
-                    };
-                    map.entry(key)
-                        .or_default()
-                        .push((granted, record, token.0, holder));
+                    let entry = (granted, record, token.0, holder);
+                    let previous = self.newest_applied.get(&claim.job).copied();
+                    if claim.kind == ClaimKind::Drop {
+                        let range = DropRange {
+                            after: previous,
+                            upto: claim.tick,
+                            claim: entry,
+                        };
+                        self.drops.entry(claim.job.clone()).or_default().push(range);
+                    } else {
+                        let key = (claim.job.clone(), claim.tick);
+                        self.claims.entry(key).or_default().push(entry);
+                    }
+                    let newest = previous.map_or(claim.tick, |p| p.max(claim.tick));
+                    self.newest_applied.insert(claim.job.clone(), newest);
                 }
             }
             BackendRecord::CommitApplied { .. } => {}

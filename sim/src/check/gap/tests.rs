@@ -188,3 +188,83 @@ fn a_long_outage_is_listed_up_to_a_limit_then_summarised() {
         last.detail
     );
 }
+
+fn backend_grant(token: u64, holder: &str) -> BackendRecord {
+    BackendRecord::LeadershipGranted {
+        election: election(),
+        token: FencingToken(token),
+        holder: holder.into(),
+    }
+}
+
+fn backend_claim(tick: i64, token: u64, kind: ClaimKind) -> BackendRecord {
+    BackendRecord::ClaimApplied {
+        election: election(),
+        token: FencingToken(token),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(tick),
+            spec_version: 1,
+            kind,
+        }],
+    }
+}
+
+#[test]
+fn a_drop_applied_for_a_leader_that_crashed_before_recording_it_is_excused() {
+    // The backend applied a's drop of tick 10, but a crashed before its answer arrived: the tick
+    // is gone under either delivery, and the backend's record is the explanation.
+    for delivery in [Delivery::AtMostOnce, Delivery::AtLeastOnce] {
+        let history = Builder::new()
+            .backend(0, backend_grant(1, "a"))
+            .node(0, "a", started("j", 0, 1, 1))
+            .backend(10_000, backend_claim(10, 1, ClaimKind::Drop))
+            .fault(10_001, "a", FaultKind::Crash)
+            .node(20_000, "b", started("j", 20, 2, 1))
+            .node(30_000, "b", started("j", 30, 2, 1))
+            .build();
+        let verdict = verdict_of(&history, every_10s(delivery));
+        assert!(verdict.violations.is_empty(), "{delivery:?}: {verdict:#?}");
+        assert_eq!(
+            kinds(&verdict.excused),
+            [("dropped_with_leader", Some(at(10)))]
+        );
+    }
+}
+
+#[test]
+fn a_drop_applied_for_a_leader_that_carried_on_is_not_excused() {
+    // The same drop with no loss of leadership afterwards: the node should have said why.
+    let history = Builder::new()
+        .backend(0, backend_grant(1, "a"))
+        .node(0, "a", started("j", 0, 1, 1))
+        .backend(10_000, backend_claim(10, 1, ClaimKind::Drop))
+        .node(20_000, "a", started("j", 20, 1, 1))
+        .node(30_000, "a", started("j", 30, 1, 1))
+        .build();
+    let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
+    assert_eq!(kinds(&verdict.violations), [("missing_tick", Some(at(10)))]);
+}
+
+#[test]
+fn one_applied_drop_covers_every_tick_since_the_previous_claim() {
+    // Forbid skips of ticks 10 and 20 reach the backend as one drop at 20 (the checkpoint moves
+    // past both); its leader crashed before recording the skips, so both ticks are explained.
+    let history = Builder::new()
+        .backend(0, backend_grant(1, "a"))
+        .backend(0, backend_claim(0, 1, ClaimKind::Run { attempt: 1 }))
+        .node(0, "a", started("j", 0, 1, 1))
+        .backend(20_000, backend_claim(20, 1, ClaimKind::Drop))
+        .fault(20_001, "a", FaultKind::Crash)
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
+    assert!(verdict.violations.is_empty(), "{verdict:#?}");
+    assert_eq!(
+        kinds(&verdict.excused),
+        [
+            ("dropped_with_leader", Some(at(10))),
+            ("dropped_with_leader", Some(at(20)))
+        ]
+    );
+}

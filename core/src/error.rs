@@ -136,6 +136,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// The backend refused this client for a reason retrying cannot fix (credentials, TLS, a
+    /// malformed endpoint).
+    #[error("backend `{backend}` refused `{operation}`: {reason}\n  fix: {hint}")]
+    BackendRejected {
+        /// Which backend (its endpoint).
+        backend: String,
+        /// The operation refused.
+        operation: &'static str,
+        /// What the backend or transport said.
+        reason: String,
+        /// How to fix it.
+        hint: String,
+    },
+
     /// Every call to the backend has failed for longer than the configured bound.
     #[error(
         "backend `{backend}` unreachable for {down_for:?} (bound {bound:?}); still retrying. \

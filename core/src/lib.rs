@@ -45,6 +45,7 @@
 //! | [`event`] | `NodeEvent`s for histories and observers |
 //! | [`runner`] | `Node`: registration, sessions, campaigns, leading, executions |
 //! | [`memory`] | the in-memory backend (the embedded default) |
+//! | [`etcd`] | the etcd backend (simulated etcd under madsim, real etcd otherwise) |
 //! | [`error`] | the crate's one error type |
 
 #![deny(missing_docs)]
@@ -52,6 +53,7 @@
 pub mod clock;
 pub mod elector;
 pub mod error;
+pub mod etcd;
 pub mod event;
 pub mod job;
 pub mod memory;

@@ -1,0 +1,165 @@
+//! The etcd backend as an [`Elector`]: the standard v3 election protocol.
+//!
+//! A campaign puts `<election>/<lease>` with the node's value and waits until it is the oldest
+//! key of the election, exactly as `etcdctl elect` does, so etcd tools see and take part in the
+//! same elections. The leader key's revision is the fencing token: etcd revisions only grow, and
+//! each win creates a new key. The leader key is remembered so fenced writes can compare it.
+
+use std::time::Duration;
+
+use etcd_client::{LeaderKey, ResignOptions};
+
+use super::{keys, EtcdBackend};
+use crate::elector::{ElectionName, Elector, FencingToken, LeaderInfo, Leadership, Session};
+use crate::error::{Error, Result};
+
+#[async_trait::async_trait]
+impl Elector for EtcdBackend {
+    fn name(&self) -> String {
+        self.inner.config.name()
+    }
+
+    async fn open_session(&self, ttl: Duration) -> Result<Session> {
+        self.grant_session(ttl).await
+    }
+
+    async fn close_session(&self, session: &Session) -> Result<()> {
+        let mut leases = self.client().lease_client();
+        match self
+            .bounded("revoke lease", leases.revoke(session.lease as i64))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(Error::BackendUnavailable { reason, .. }) if reason.contains("lease not found") => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn campaign(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<Leadership> {
+        let name = keys::election(&self.inner.config.prefix, election);
+        let mut elections = self.client().election_client();
+        // No request timeout: a campaign waits server-side until it wins. The runner abandons
+        // it when the session is lost or the node stops.
+        let won = elections
+            .campaign(name, value, session.lease as i64)
+            .await
+            .map_err(|e| super::classify(&self.inner.config.name(), "campaign", &e))?;
+        let key = won
+            .leader()
+            .cloned()
+            .ok_or_else(|| Error::BackendUnavailable {
+                backend: self.inner.config.name(),
+                operation: "campaign",
+                reason: "the server answered a campaign without a leader key".into(),
+            })?;
+        let token = FencingToken(key.rev() as u64);
+        self.inner
+            .leader_keys
+            .lock()
+            .expect("leader keys lock")
+            .insert((election.clone(), token.0), key.key().to_vec());
+        Ok(Leadership::new(
+            election.clone(),
+            token,
+            value.to_string(),
+            session,
+        ))
+    }
+
+    async fn resign(&self, leadership: &Leadership) -> Result<()> {
+        let Some(key) = self.leader_key(&leadership.election, leadership.token) else {
+            return Ok(());
+        };
+        let name = keys::election(&self.inner.config.prefix, &leadership.election);
+        let leader = LeaderKey::new()
+            .with_name(name)
+            .with_key(key)
+            .with_rev(leadership.token.0 as i64)
+            .with_lease(leadership.lease as i64);
+        let mut elections = self.client().election_client();
+        let resigned = elections.resign(Some(ResignOptions::new().with_leader(leader)));
+        match self.bounded("resign", resigned).await {
+            Ok(_) => Ok(()),
+            // The key is already gone: nothing left to resign.
+            Err(Error::BackendUnavailable { reason, .. })
+                if reason.contains("session expired") || reason.contains("not leader") =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
+        let name = keys::election(&self.inner.config.prefix, election);
+        let mut elections = self.client().election_client();
+        match self.bounded("read leader", elections.leader(name)).await {
+            Ok(response) => Ok(response.kv().map(|kv| LeaderInfo {
+                value: String::from_utf8_lossy(kv.value()).into_owned(),
+                token: FencingToken(kv.create_revision() as u64),
+            })),
+            Err(Error::BackendUnavailable { reason, .. }) if reason.contains("no leader") => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn observe(
+        &self,
+        election: &ElectionName,
+        seen: Option<&LeaderInfo>,
+    ) -> Result<Option<LeaderInfo>> {
+        let current = self.leader(election).await?;
+        if current.as_ref() != seen {
+            return Ok(current);
+        }
+        let name = keys::election(&self.inner.config.prefix, election);
+        let mut elections = self.client().election_client();
+        let mut stream = self
+            .bounded("observe leader", elections.observe(name))
+            .await?;
+        let deadline = tokio::time::Instant::now() + self.inner.config.observe_wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = match tokio::time::timeout(left, stream.message()).await {
+                Err(_) => return Ok(current),
+                Ok(message) => message.map_err(|e| {
+                    super::classify(&self.inner.config.name(), "observe leader", &e)
+                })?,
+            };
+            let Some(response) = message else {
+                return Ok(current);
+            };
+            let observed = response.kv().map(|kv| LeaderInfo {
+                value: String::from_utf8_lossy(kv.value()).into_owned(),
+                token: FencingToken(kv.create_revision() as u64),
+            });
+            if observed.as_ref() != seen {
+                return Ok(observed);
+            }
+        }
+    }
+}
+
+impl EtcdBackend {
+    pub(super) fn leader_key(
+        &self,
+        election: &ElectionName,
+        token: FencingToken,
+    ) -> Option<Vec<u8>> {
+        self.inner
+            .leader_keys
+            .lock()
+            .expect("leader keys lock")
+            .get(&(election.clone(), token.0))
+            .cloned()
+    }
+}

@@ -80,6 +80,14 @@ pub enum NodeEvent {
         /// The token given up.
         token: FencingToken,
     },
+    /// A claim batch is about to be sent: the backend may apply it even if this node never
+    /// hears back (it crashes, or loses its leadership while waiting).
+    ClaimsSent {
+        /// The claiming token.
+        token: FencingToken,
+        /// The claims, as sent.
+        claims: Vec<crate::store::Claim>,
+    },
     /// A tick was claimed for running.
     TickClaimed {
         /// The job.

@@ -15,6 +15,7 @@ use madsim::net::NetSim;
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
 
+use crate::backend::{BackendNode, EtcdDump};
 use crate::clock::{ClockModel, WorldTime};
 use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, Recorder, What};
@@ -38,6 +39,7 @@ pub struct Injector {
     handle: Handle,
     nodes: BTreeMap<String, NodeId>,
     backend: NodeId,
+    etcd_dump: Option<EtcdDump>,
     clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
     backend_faults: Arc<Mutex<BackendFaults>>,
     held: BTreeMap<String, HeldWrites>,
@@ -53,9 +55,8 @@ impl Injector {
     /// An injector over the world's nodes, backend, clocks and history.
     pub fn new(
         nodes: BTreeMap<String, NodeId>,
-        backend: NodeId,
+        backend: BackendNode,
         clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
-        backend_faults: Arc<Mutex<BackendFaults>>,
         held: BTreeMap<String, HeldWrites>,
         recorder: Recorder,
         time: WorldTime,
@@ -63,9 +64,10 @@ impl Injector {
         Injector {
             handle: Handle::current(),
             nodes,
-            backend,
+            backend: backend.id,
+            etcd_dump: backend.etcd_dump,
             clocks,
-            backend_faults,
+            backend_faults: backend.faults,
             held,
             recorder,
             time,
@@ -93,6 +95,9 @@ impl Injector {
         for planned in plan {
             tokio::time::sleep_until(self.time.instant(planned.at)).await;
             let fault = self.resolve(&planned);
+            if let (FaultKind::BackendRestart, Some(dump)) = (&fault.kind, &self.etcd_dump) {
+                crate::backend::dump_etcd(dump).await;
+            }
             self.start(&fault);
             if let Some(duration) = planned.duration {
                 let injector = self.clone();
@@ -282,6 +287,14 @@ impl Injector {
                     latency.unsigned_abs()
                 } else {
                     Duration::ZERO
+                }
+            }
+            FaultKind::BackendTimeout if self.etcd_dump.is_some() => {
+                let net = NetSim::current();
+                if on {
+                    net.clog_node(self.backend)
+                } else {
+                    net.unclog_node(self.backend)
                 }
             }
             FaultKind::BackendTimeout => faults.unresponsive = on,

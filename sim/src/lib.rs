@@ -6,6 +6,7 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`backend`] | the backend node (memory service or simulated etcd) and nodes' clients |
 //! | [`check`] | the checkers: no duplicate, no gap, fencing, timeliness |
 //! | [`fault`] | the fault vocabulary |
 //! | [`history`] | the recorded history (JSON lines) |
@@ -20,6 +21,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(madsim)]
+pub mod backend;
 pub mod check;
 pub mod clock;
 pub mod expect;

@@ -64,9 +64,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         history,
     } = cli.command;
     let loaded = scenario::load(&path)?;
-    let backend = match backend.as_str() {
-        "memory" => scenario::BackendKind::Memory,
-        other => anyhow::bail!("unknown backend `{other}`; this build knows: memory"),
+    let Some(backend) = scenario::BackendKind::parse(&backend) else {
+        anyhow::bail!("unknown backend `{backend}`; this build knows: memory, etcd-sim");
     };
     let run = world::run(&loaded.scenario, backend, seed);
     if let Some(file) = history {

@@ -30,6 +30,8 @@ pub struct Scenario {
     /// The backends to run against.
     #[serde(default = "defaults::backends")]
     pub backends: Vec<BackendKind>,
+    /// Why the scenario does not run on `etcd-sim`, when `backends` leaves it out.
+    pub not_on_etcd_sim: Option<String>,
     /// Simulated time to run.
     pub duration: SignedDuration,
     /// Seeds: a count (seeds 1..=n) or an explicit list.
@@ -65,12 +67,35 @@ pub struct Scenario {
 pub enum BackendKind {
     /// The in-memory backend, as a service on its own node.
     Memory,
+    /// madsim's simulated etcd server, on its own node, reached through the etcd backend.
+    EtcdSim,
+}
+
+impl BackendKind {
+    /// Parses `memory` or `etcd-sim`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "memory" => Some(BackendKind::Memory),
+            "etcd-sim" => Some(BackendKind::EtcdSim),
+            _ => None,
+        }
+    }
+
+    /// Fault kinds this backend cannot be given: the simulated etcd server cannot be slowed,
+    /// made to apply a write whose answer is lost, or sit behind the stuck-packet transport.
+    pub fn unsupported(self) -> &'static [&'static str] {
+        match self {
+            BackendKind::Memory => &[],
+            BackendKind::EtcdSim => &["backend_latency", "ambiguous_commit", "delayed_write"],
+        }
+    }
 }
 
 impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             BackendKind::Memory => "memory",
+            BackendKind::EtcdSim => "etcd-sim",
         })
     }
 }
@@ -254,7 +279,7 @@ mod defaults {
         3
     }
     pub fn backends() -> Vec<BackendKind> {
-        vec![BackendKind::Memory]
+        vec![BackendKind::Memory, BackendKind::EtcdSim]
     }
     pub fn start() -> Timestamp {
         "2027-01-01T00:00:00Z".parse().expect("valid")
@@ -402,8 +427,31 @@ fn validate(s: &Scenario) -> Result<(), Invalid> {
         job_spec(job, s.start)
             .map_err(|(span, m, h)| (span, format!("job `{}`: {m}", job.id), h))?;
     }
+    let on_etcd = s.backends.contains(&BackendKind::EtcdSim);
+    if !on_etcd && s.not_on_etcd_sim.is_none() {
+        return err(
+            "the scenario leaves out etcd-sim without saying why".into(),
+            "add etcd-sim to backends, or not_on_etcd_sim = \"the reason\"",
+        );
+    }
     for fault in &s.faults {
         fault_kind(fault)?;
+        for backend in &s.backends {
+            if backend
+                .unsupported()
+                .contains(&fault.fault.get_ref().as_str())
+            {
+                let message = format!(
+                    "fault `{}` cannot be injected on {backend}",
+                    fault.fault.get_ref()
+                );
+                return Err((
+                    Some(fault.fault.span()),
+                    message,
+                    "drop that backend from `backends` and say why in not_on_etcd_sim",
+                ));
+            }
+        }
         if fault.at.is_negative() || fault.at >= s.duration {
             return Err((
                 Some(fault.fault.span()),
@@ -426,6 +474,15 @@ fn validate(s: &Scenario) -> Result<(), Invalid> {
             );
         }
         for kind in &random.kinds {
+            if s.backends
+                .iter()
+                .any(|b| b.unsupported().contains(&kind.as_str()))
+            {
+                return err(
+                    format!("[random] kind `{kind}` cannot be injected on every listed backend"),
+                    "drop that backend from `backends` and say why in not_on_etcd_sim",
+                );
+            }
             if !RANDOM_KINDS.contains(&kind.as_str()) {
                 return err(format!("[random] kind `{kind}` cannot be drawn at random"), "use crash, pause, partition, clock_offset, backend_latency, ambiguous_commit or backend_restart");
             }

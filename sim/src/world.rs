@@ -10,17 +10,14 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
-use cronfence::memory::{MemoryConfig, MemoryHost};
-use cronfence::{
-    Clock, EventSink, Job, JobId, JobSpec, MemoryBackend, Node, NodeConfig, NodeEvent,
-};
+use cronfence::{Clock, EventSink, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent};
 use jiff::SignedDuration;
 
 use crate::check::{self, CheckInput, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
 use crate::history::{History, Recorder, What};
 use crate::inject::{Injector, Planned};
-use crate::net::{BackendService, HeldWrites, SimTransport};
+use crate::net::HeldWrites;
 use crate::random;
 use crate::scenario::{fault_kind, BackendKind, Scenario};
 
@@ -44,7 +41,7 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
     let plan = fault_plan(scenario, seed);
     let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     let (scenario_c, plan_c) = (scenario.clone(), plan.clone());
-    let history = runtime.block_on(async move { world(&scenario_c, plan_c).await });
+    let history = runtime.block_on(async move { world(&scenario_c, backend, plan_c).await });
     let jobs: BTreeMap<JobId, JobSpec> = scenario
         .job_specs()
         .into_iter()
@@ -95,22 +92,11 @@ pub fn fault_plan(scenario: &Scenario, seed: u64) -> Vec<Planned> {
     plan
 }
 
-async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
+async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> History {
     let recorder = Recorder::new();
     let time = WorldTime::new(scenario.start);
     let handle = madsim::runtime::Handle::current();
-    let host = MemoryHost::new();
-    if !scenario.variant.fencing {
-        host.disable_fencing_for_checker_validation();
-    }
-    let service = BackendService::new(host, recorder.clone(), time);
-    let backend_faults = service.faults();
-    let backend = handle
-        .create_node()
-        .name("backend")
-        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)))
-        .init(move || service.clone().serve_forever())
-        .build();
+    let backend = crate::backend::start(kind, scenario, &recorder, time);
     let jobs = Arc::new(scenario.job_specs());
     let mut nodes = BTreeMap::new();
     let mut clocks = BTreeMap::new();
@@ -125,6 +111,7 @@ async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
             jobs: jobs.clone(),
             clock: SimClock::new(time, model.clone()),
             held: writes.clone(),
+            backend: kind,
             recorder: recorder.clone(),
             time,
         };
@@ -140,9 +127,8 @@ async fn world(scenario: &Scenario, plan: Vec<Planned>) -> History {
     }
     let injector = Arc::new(Injector::new(
         nodes,
-        backend.id(),
+        backend,
         clocks,
-        backend_faults,
         held,
         recorder.clone(),
         time,
@@ -170,24 +156,23 @@ struct Process {
     jobs: Arc<BTreeMap<JobId, (JobSpec, SignedDuration)>>,
     clock: SimClock,
     held: HeldWrites,
+    backend: BackendKind,
     recorder: Recorder,
     time: WorldTime,
 }
 
 impl Process {
     async fn run(self) {
-        let config = MemoryConfig {
-            request_timeout: self.config.request_timeout,
-            ..MemoryConfig::default()
-        };
-        let backend = MemoryBackend::over(Arc::new(SimTransport::new(self.held.clone())), config);
+        let timeout = self.config.request_timeout;
+        let backend =
+            crate::backend::client(self.backend, &self.name, self.held.clone(), timeout).await;
         let sink = Sink {
             node: self.name.clone(),
             clock: self.clock.clone(),
             recorder: self.recorder.clone(),
             time: self.time,
         };
-        let mut node = Node::new(self.config.clone(), backend)
+        let mut node = Node::with_backend(self.config.clone(), backend)
             .clock(Arc::new(self.clock.clone()))
             .events(Arc::new(sink));
         for (id, (spec, run_time)) in self.jobs.iter() {

@@ -2,7 +2,7 @@
 //!
 //! | key | holds |
 //! |---|---|
-//! | `P/election/<name>` | the election prefix (the v3 election API adds `/<lease>` per candidate) |
+//! | `P/election/<name>/` | the election's etcd name; the v3 election API adds `/<lease>` per candidate. The trailing `/` keeps one election's keys from being a prefix of another's (`job-1` of `job-10`), which the simulated server's prefix watches would mix up |
 //! | `P/jobs/<job>/spec` | the registered job definition (JSON) |
 //! | `P/jobs/<job>/checkpoint` | the job's checkpoint (JSON) |
 //! | `P/probe` | never written: read once at connect to prove access |
@@ -10,9 +10,9 @@
 use crate::elector::ElectionName;
 use crate::job::JobId;
 
-/// The election prefix of `name`.
+/// The etcd election name of `name` (what `etcdctl elect` must be given to join it).
 pub fn election(prefix: &str, name: &ElectionName) -> String {
-    format!("{prefix}/election/{name}")
+    format!("{prefix}/election/{name}/")
 }
 
 /// The registered definition of `job`.

@@ -158,6 +158,10 @@ impl Leader<'_> {
             })
             .collect();
         let ctx = self.ctx;
+        ctx.emit(NodeEvent::ClaimsSent {
+            token: self.fence.token,
+            claims: claims.clone(),
+        });
         let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));
         // A claim may hang until its timeout; a revocation meanwhile ends leadership at once.
         let result = tokio::select! {

@@ -4,7 +4,8 @@
 //! lies in the checked window — and never just counts. Each expected tick that did not start must
 //! be covered by a `TicksAbandoned` whose reason the job's policies allow, by a `TickSkipped`
 //! under overlap `Forbid`, or (at most once) by a claim — recorded by the node, or applied by the
-//! backend even if its answer was lost — whose node crashed, was paused or lost that leadership
+//! backend or sent by the node even if its answer was lost — whose node crashed, was paused or
+//! lost that leadership
 //! before running it, or by a drop the backend applied for a leadership lost before its node could
 //! record the reason. Anything else is a violation. Findings are listed one per
 //! tick up to [`LISTED_PER_KIND`] per job and kind, then summarised, so a window of millions of
@@ -14,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cronfence::plan::AbandonReason;
-use cronfence::{CatchUp, ClaimKind, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
+use cronfence::{CatchUp, Claim, ClaimKind, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
 use super::{CheckInput, Checker, Finding, Verdict};
@@ -270,29 +271,33 @@ impl<'h> Outcomes<'h> {
                 };
                 // The claim may have been in flight when its node died, so any loss of that
                 // leadership after it was granted explains a tick it claimed and never started.
-                for claim in claims {
-                    let entry = (granted, record, token.0, holder);
-                    let previous = self.newest_applied.get(&claim.job).copied();
-                    if claim.kind == ClaimKind::Drop {
-                        let range = DropRange {
-                            after: previous,
-                            upto: claim.tick,
-                            claim: entry,
-                        };
-                        self.drops.entry(claim.job.clone()).or_default().push(range);
-                    } else {
-                        let key = (claim.job.clone(), claim.tick);
-                        self.claims.entry(key).or_default().push(entry);
-                    }
-                    let newest = previous.map_or(claim.tick, |p| p.max(claim.tick));
-                    self.newest_applied.insert(claim.job.clone(), newest);
-                }
+                self.add_claims(claims, (granted, record, token.0, holder));
             }
             BackendRecord::CommitApplied { .. } => {}
         }
     }
 
-    fn on_node_event(&mut self, index: usize, record: &'h Record, event: &NodeEvent) {
+    /// Claims that may have been applied: runs go to `claims`, drops become drop ranges.
+    fn add_claims(&mut self, claims: &'h [Claim], entry: (usize, &'h Record, u64, &'h str)) {
+        for claim in claims {
+            let previous = self.newest_applied.get(&claim.job).copied();
+            if claim.kind == ClaimKind::Drop {
+                let range = DropRange {
+                    after: previous,
+                    upto: claim.tick,
+                    claim: entry,
+                };
+                self.drops.entry(claim.job.clone()).or_default().push(range);
+            } else {
+                let key = (claim.job.clone(), claim.tick);
+                self.claims.entry(key).or_default().push(entry);
+            }
+            let newest = previous.map_or(claim.tick, |p| p.max(claim.tick));
+            self.newest_applied.insert(claim.job.clone(), newest);
+        }
+    }
+
+    fn on_node_event(&mut self, index: usize, record: &'h Record, event: &'h NodeEvent) {
         match event {
             NodeEvent::TickStarted { job, tick, .. } => {
                 self.started.insert((job.clone(), *tick));
@@ -315,6 +320,9 @@ impl<'h> Outcomes<'h> {
             }
             NodeEvent::TickSkipped { job, tick, .. } => {
                 self.skipped.entry((job.clone(), *tick)).or_insert(record);
+            }
+            NodeEvent::ClaimsSent { token, claims } => {
+                self.add_claims(claims, (index, record, token.0, record.node.as_str()));
             }
             NodeEvent::TickClaimed {
                 job, tick, token, ..

@@ -1,0 +1,158 @@
+//! The backend of a world: which service runs on the backend node, and how nodes reach it.
+//!
+//! `memory`: the real in-memory backend as a [`BackendService`] on its own node, reached through
+//! [`SimTransport`] (and recording its applied changes into the history). `etcd-sim`: madsim's
+//! simulated etcd server on its own node, reached through the real etcd backend of the core. A
+//! restarted etcd node comes back with the data it had (a dump taken when it was killed), as a
+//! real etcd recovers its data from disk.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cronfence::etcd::{EtcdBackend, EtcdConfig};
+use cronfence::memory::{MemoryConfig, MemoryHost};
+use cronfence::{Backend, MemoryBackend};
+use madsim::runtime::Handle;
+use madsim::task::NodeId;
+
+use crate::clock::WorldTime;
+use crate::history::Recorder;
+use crate::net::{BackendFaults, BackendService, HeldWrites, SimTransport};
+use crate::scenario::{BackendKind, Scenario};
+
+/// The simulated etcd server's address.
+pub const ETCD_ADDR: &str = "10.0.0.253:2379";
+
+/// The last dump of the simulated etcd server's data, loaded when it restarts, and the operator
+/// node that takes it (the world's main task has no address on the simulated network).
+#[derive(Clone)]
+pub struct EtcdDump {
+    data: Arc<Mutex<Option<String>>>,
+    operator: madsim::runtime::NodeHandle,
+}
+
+/// The backend node of a world.
+pub struct BackendNode {
+    /// The madsim node.
+    pub id: NodeId,
+    /// Switches for memory-backend faults (unused on etcd-sim).
+    pub faults: Arc<Mutex<BackendFaults>>,
+    /// The etcd server's data across restarts (etcd-sim only).
+    pub etcd_dump: Option<EtcdDump>,
+}
+
+/// Starts the backend node of `kind`.
+pub fn start(
+    kind: BackendKind,
+    scenario: &Scenario,
+    recorder: &Recorder,
+    time: WorldTime,
+) -> BackendNode {
+    let handle = Handle::current();
+    match kind {
+        BackendKind::Memory => {
+            let host = MemoryHost::new();
+            if !scenario.variant.fencing {
+                host.disable_fencing_for_checker_validation();
+            }
+            let service = BackendService::new(host, recorder.clone(), time);
+            let faults = service.faults();
+            let node = handle
+                .create_node()
+                .name("backend")
+                .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 254)))
+                .init(move || service.clone().serve_forever())
+                .build();
+            BackendNode {
+                id: node.id(),
+                faults,
+                etcd_dump: None,
+            }
+        }
+        BackendKind::EtcdSim => {
+            let operator = handle
+                .create_node()
+                .name("operator")
+                .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 252)))
+                .build();
+            let dump = EtcdDump {
+                data: Default::default(),
+                operator,
+            };
+            let data = dump.data.clone();
+            let node = handle
+                .create_node()
+                .name("etcd")
+                .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 253)))
+                .init(move || {
+                    let mut server = etcd_client::SimServer::builder();
+                    if let Some(data) = data.lock().expect("dump lock").clone() {
+                        server = server.load(data);
+                    }
+                    async move {
+                        let addr: SocketAddr = ETCD_ADDR.parse().expect("valid address");
+                        server
+                            .serve(addr)
+                            .await
+                            .expect("the etcd address is free on its node");
+                    }
+                })
+                .build();
+            BackendNode {
+                id: node.id(),
+                faults: Default::default(),
+                etcd_dump: Some(dump),
+            }
+        }
+    }
+}
+
+/// Takes a dump of the simulated etcd server's data (called just before it is killed).
+pub async fn dump_etcd(into: &EtcdDump) {
+    let dumped = into.operator.spawn(async move {
+        let mut client = etcd_client::Client::connect([ETCD_ADDR], None).await.ok()?;
+        tokio::time::timeout(Duration::from_secs(1), client.dump())
+            .await
+            .ok()?
+            .ok()
+    });
+    match dumped.await {
+        Ok(Some(data)) => *into.data.lock().expect("dump lock") = Some(data),
+        _ => tracing::warn!("could not dump the simulated etcd; it restarts empty"),
+    }
+}
+
+/// A node's client of the backend; for etcd, connects (retrying while etcd is unreachable).
+pub async fn client(
+    kind: BackendKind,
+    node: &str,
+    held: HeldWrites,
+    request_timeout: Duration,
+) -> Arc<dyn Backend> {
+    match kind {
+        BackendKind::Memory => {
+            let config = MemoryConfig {
+                request_timeout,
+                ..MemoryConfig::default()
+            };
+            Arc::new(MemoryBackend::over(
+                Arc::new(SimTransport::new(held)),
+                config,
+            ))
+        }
+        BackendKind::EtcdSim => {
+            let mut config = EtcdConfig::new([ETCD_ADDR]);
+            config.request_timeout = request_timeout;
+            loop {
+                match EtcdBackend::connect(config.clone()).await {
+                    Ok(backend) => return Arc::new(backend),
+                    Err(error) => {
+                        tracing::warn!(node, %error, "cannot connect to etcd; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Real etcd servers for tests: started on loopback with random free ports and temporary data
+//! directories, killed when the [`Cluster`] is dropped — also when the test panics.
+//!
+//! The binary is `ETCD_BIN` or `etcd` from `PATH` (Debian's `etcd-server`); `scripts/setup`
+//! installs it. A member can be killed with SIGKILL and restarted on its data, and the raft leader
+//! can be found through `etcdctl endpoint status`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// One etcd member.
+struct Member {
+    name: String,
+    client: String,
+    peer: String,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+/// A running etcd cluster of one or more members.
+pub struct Cluster {
+    members: Vec<Member>,
+    initial_cluster: String,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The etcd binary to run.
+pub fn etcd_bin() -> String {
+    std::env::var("ETCD_BIN").unwrap_or_else(|_| "etcd".into())
+}
+
+impl Cluster {
+    /// Starts `n` members and waits until every one is healthy.
+    pub fn start(n: usize) -> Result<Self> {
+        Self::start_with(n, &[])
+    }
+
+    /// Starts `n` members with extra flags for every member.
+    pub fn start_with(n: usize, extra: &[&str]) -> Result<Self> {
+        let mut members = Vec::new();
+        for i in 0..n {
+            members.push(Member {
+                name: format!("m{i}"),
+                client: format!("http://127.0.0.1:{}", free_port()?),
+                peer: format!("http://127.0.0.1:{}", free_port()?),
+                dir: tempfile::tempdir()?,
+                child: None,
+            });
+        }
+        let initial_cluster = members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut cluster = Cluster {
+            members,
+            initial_cluster,
+        };
+        for i in 0..n {
+            cluster.spawn(i, "new", extra)?;
+        }
+        for i in 0..n {
+            cluster.wait_healthy(i)?;
+        }
+        Ok(cluster)
+    }
+
+    fn spawn(&mut self, i: usize, state: &str, extra: &[&str]) -> Result<()> {
+        let initial_cluster = self.initial_cluster.clone();
+        let m = &mut self.members[i];
+        let data = m.dir.path().join("data");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(m.dir.path().join("etcd.log"))?;
+        let child = Command::new(etcd_bin())
+            .args(["--name", &m.name, "--data-dir"])
+            .arg(&data)
+            .args([
+                "--listen-client-urls",
+                &m.client,
+                "--advertise-client-urls",
+                &m.client,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &m.peer,
+                "--initial-advertise-peer-urls",
+                &m.peer,
+            ])
+            .args([
+                "--initial-cluster",
+                &initial_cluster,
+                "--initial-cluster-state",
+                state,
+            ])
+            .args([
+                "--initial-cluster-token",
+                "cronfence-test",
+                "--log-level",
+                "error",
+            ])
+            .args(extra)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting `{}` (install etcd-server, or set ETCD_BIN)",
+                    etcd_bin()
+                )
+            })?;
+        m.child = Some(child);
+        Ok(())
+    }
+
+    fn wait_healthy(&mut self, i: usize) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new("etcdctl")
+                .args([
+                    "--endpoints",
+                    &self.members[i].client,
+                    "--command-timeout=1s",
+                    "endpoint",
+                    "health",
+                ])
+                .output()
+                .context("running etcdctl (install etcd-client)")?;
+            if out.status.success() {
+                return Ok(());
+            }
+            if let Some(child) = self.members[i].child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    bail!(
+                        "etcd member {i} exited with {status}; log:\n{}",
+                        self.log(i)
+                    );
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "etcd member {i} not healthy after 30 s; log:\n{}",
+                    self.log(i)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The member's log so far.
+    pub fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(self.members[i].dir.path().join("etcd.log")).unwrap_or_default()
+    }
+
+    /// Every member's client URL.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.client.clone()).collect()
+    }
+
+    /// One member's client URL.
+    pub fn endpoint(&self, i: usize) -> String {
+        self.members[i].client.clone()
+    }
+
+    /// Kills member `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.members[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Restarts a killed member on its data directory.
+    pub fn restart(&mut self, i: usize) -> Result<()> {
+        self.spawn(i, "existing", &[])?;
+        self.wait_healthy(i)
+    }
+
+    /// The index of the raft leader, from `etcdctl endpoint status`.
+    pub fn leader(&self) -> Result<usize> {
+        let live: Vec<usize> = (0..self.members.len())
+            .filter(|i| self.members[*i].child.is_some())
+            .collect();
+        let endpoints = live
+            .iter()
+            .map(|i| self.members[*i].client.clone())
+            .collect::<Vec<_>>()
+            .join(",");
+        let out = Command::new("etcdctl")
+            .args([
+                "--endpoints",
+                &endpoints,
+                "endpoint",
+                "status",
+                "-w",
+                "fields",
+            ])
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // Each member reports `"MemberID" : n` and `"Leader" : n`; the leader is the member whose
+        // id equals the leader id it reports.
+        let mut member_ids = Vec::new();
+        let mut leader_id = None;
+        for line in text.lines() {
+            let value = line.split(':').nth(1).map(|v| v.trim().to_string());
+            if line.starts_with("\"MemberID\"") {
+                member_ids.push(value.unwrap_or_default());
+            } else if line.starts_with("\"Leader\"") {
+                leader_id = value;
+            }
+        }
+        let leader_id = leader_id.context("etcdctl endpoint status reported no leader")?;
+        let pos = member_ids
+            .iter()
+            .position(|m| *m == leader_id)
+            .context("the leader is not among the live members")?;
+        Ok(live[pos])
+    }
+
+    /// The directory for extra files of this cluster (certificates, logs).
+    pub fn dir(&self) -> PathBuf {
+        self.members[0].dir.path().to_path_buf()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for i in 0..self.members.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Runs `etcdctl` against `endpoints` with `args`, returning stdout (an error carries stderr).
+pub fn etcdctl(endpoints: &[String], args: &[&str]) -> Result<String> {
+    let out = Command::new("etcdctl")
+        .arg("--endpoints")
+        .arg(endpoints.join(","))
+        .args(args)
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "etcdctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

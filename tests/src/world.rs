@@ -192,13 +192,17 @@ impl RealWorld {
         self.record_fault(self.fault(kind, name, None), started);
     }
 
-    /// Stops every node and checks the history: ticks scheduled in `[start + warmup, now − cooldown]`.
-    pub fn finish(mut self, warmup: Duration, cooldown: Duration) -> (History, Verdict) {
+    fn stop_all(&mut self) {
         for node in self.nodes.values_mut() {
             if let Some(runtime) = node.runtime.take() {
                 runtime.shutdown_background();
             }
         }
+    }
+
+    /// Stops every node and checks the history: ticks scheduled in `[start + warmup, now − cooldown]`.
+    pub fn finish(mut self, warmup: Duration, cooldown: Duration) -> (History, Verdict) {
+        self.stop_all();
         let history = self.recorder.snapshot();
         let (_, now) = self.time.now();
         let from = self.time.start_wall + SignedDuration::try_from(warmup).expect("short");
@@ -209,5 +213,12 @@ impl RealWorld {
             window: (from, to),
         });
         (history, verdict)
+    }
+}
+
+impl Drop for RealWorld {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which an async test may not do; shutting down does not.
+        self.stop_all();
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, BackendKind, Scenario};
 
 /// One generated fault: kind (with its parameters, as TOML key = value lines), target, timing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,9 +25,11 @@ pub struct GenFault {
     pub duration_s: u32,
 }
 
-/// A seed and a fault plan on the base scenario.
+/// A seed and a fault plan on the base scenario, for one backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlanCase {
+    /// The backend the plan runs on.
+    pub backend: BackendKind,
     /// The world's seed.
     pub seed: u64,
     /// The faults.
@@ -58,9 +60,17 @@ run_time = "300ms"
 impl PlanCase {
     /// The case as a complete scenario file expecting `pass`.
     pub fn to_toml(&self) -> String {
+        let backends = match self.backend {
+            BackendKind::Memory => {
+                "backends = [\"memory\"]\nnot_on_etcd_sim = \"generated for memory\""
+            }
+            BackendKind::EtcdSim => {
+                "backends = [\"etcd-sim\"]\nnot_on_etcd_sim = \"(generated for etcd-sim)\""
+            }
+        };
         let mut out = BASE.replacen(
             "nodes = 3",
-            &format!("nodes = 3\nseeds = [{}]", self.seed),
+            &format!("nodes = 3\n{backends}\nseeds = [{}]", self.seed),
             1,
         );
         for f in &self.faults {

@@ -4,8 +4,9 @@
 //! is the minimal plan as a scenario file: save it under `scenarios/` and replay it with
 //! `cargo run -p cronfence-sim -- run <file> --seed <seed>`.
 //!
-//! `CRONFENCE_PLAN_CASES` sets how many plans run (default 24); the proptest seed is fixed, so the
-//! same plans run every time.
+//! `CRONFENCE_PLAN_CASES` sets how many plans run per backend (default 24 on memory, 12 on
+//! etcd-sim, whose plans leave out the faults it cannot suffer); the proptest seed is fixed, so
+//! the same plans run every time.
 #![cfg(madsim)]
 
 use cronfence_sim::expect;
@@ -15,7 +16,7 @@ use cronfence_sim::world;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
-fn fault() -> impl Strategy<Value = GenFault> {
+fn fault(backend: BackendKind) -> impl Strategy<Value = GenFault> {
     let kind = prop_oneof![
         Just(("crash", vec![])),
         Just(("pause", vec![])),
@@ -27,7 +28,10 @@ fn fault() -> impl Strategy<Value = GenFault> {
         Just(("backend_timeout", vec![])),
         (1u32..4).prop_map(|n| ("ambiguous_commit", vec![format!("count = {n}")])),
         Just(("backend_restart", vec![])),
-    ];
+    ]
+    .prop_filter("a fault the backend can suffer", move |(kind, _)| {
+        !backend.unsupported().contains(kind)
+    });
     let node = prop_oneof![
         Just("leader".to_string()),
         Just("follower".to_string()),
@@ -44,17 +48,31 @@ fn fault() -> impl Strategy<Value = GenFault> {
     })
 }
 
-fn case() -> impl Strategy<Value = PlanCase> {
-    (1u64..10_000, prop::collection::vec(fault(), 0..6))
-        .prop_map(|(seed, faults)| PlanCase { seed, faults })
+fn case(backend: BackendKind) -> impl Strategy<Value = PlanCase> {
+    (1u64..10_000, prop::collection::vec(fault(backend), 0..6)).prop_map(move |(seed, faults)| {
+        PlanCase {
+            backend,
+            seed,
+            faults,
+        }
+    })
 }
 
 #[test]
-fn random_fault_plans_never_break_a_guarantee() {
+fn random_fault_plans_never_break_a_guarantee_on_memory() {
+    sweep(BackendKind::Memory, 24);
+}
+
+#[test]
+fn random_fault_plans_never_break_a_guarantee_on_etcd_sim() {
+    sweep(BackendKind::EtcdSim, 12);
+}
+
+fn sweep(backend: BackendKind, default_cases: u32) {
     let cases = std::env::var("CRONFENCE_PLAN_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(24);
+        .unwrap_or(default_cases);
     let config = Config {
         cases,
         rng_seed: RngSeed::Fixed(0xc0ffee),
@@ -62,9 +80,9 @@ fn random_fault_plans_never_break_a_guarantee() {
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&case(), |case| {
+    let result = runner.run(&case(backend), |case| {
         let scenario = case.scenario();
-        let run = world::run(&scenario, BackendKind::Memory, case.seed);
+        let run = world::run(&scenario, case.backend, case.seed);
         prop_assert!(
             run.verdict.passed(),
             "a guarantee broke; minimal plan so far (save as scenarios/<name>.toml):\n\n{}\nfindings:\n{}",
@@ -82,6 +100,7 @@ fn random_fault_plans_never_break_a_guarantee() {
 fn a_generated_plan_is_a_valid_replayable_scenario() {
     // The printed TOML must load and describe exactly the plan that ran.
     let case = PlanCase {
+        backend: BackendKind::Memory,
         seed: 42,
         faults: vec![GenFault {
             fault: "clock_offset",

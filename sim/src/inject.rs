@@ -96,6 +96,10 @@ impl Injector {
             tokio::time::sleep_until(self.time.instant(planned.at)).await;
             let fault = self.resolve(&planned);
             if let (FaultKind::BackendRestart, Some(dump)) = (&fault.kind, &self.etcd_dump) {
+                // Cut the nodes off first and let messages in flight land, so the dump holds
+                // every write etcd acknowledged: a restarted etcd loses nothing it confirmed.
+                self.isolate_backend(true);
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 crate::backend::dump_etcd(dump).await;
             }
             self.start(&fault);
@@ -209,11 +213,22 @@ impl Injector {
                 } else if on {
                     self.handle.kill(self.backend)
                 } else {
-                    self.handle.restart(self.backend)
+                    self.handle.restart(self.backend);
+                    if self.etcd_dump.is_some() {
+                        self.isolate_backend(false);
+                    }
                 }
             }
             kind if kind.is_clock() => self.clock(&fault.node, kind, on),
             kind => self.backend_fault(kind, on),
+        }
+    }
+
+    /// Cuts (or restores) every node's links to the backend, counted like partitions.
+    fn isolate_backend(&self, on: bool) {
+        let names: Vec<String> = self.nodes.keys().cloned().collect();
+        for name in names {
+            self.partition(&name, Direction::Both, on);
         }
     }
 

@@ -304,13 +304,11 @@ impl Injector {
                     Duration::ZERO
                 }
             }
+            // Cut every node's links rather than the etcd node itself, so the operator can still
+            // dump its data if it is restarted meanwhile.
             FaultKind::BackendTimeout if self.etcd_dump.is_some() => {
-                let net = NetSim::current();
-                if on {
-                    net.clog_node(self.backend)
-                } else {
-                    net.unclog_node(self.backend)
-                }
+                drop(faults);
+                self.isolate_backend(on);
             }
             FaultKind::BackendTimeout => faults.unresponsive = on,
             FaultKind::AmbiguousCommit { count } if on => faults.ambiguous_writes += count,

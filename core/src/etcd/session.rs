@@ -2,8 +2,10 @@
 //!
 //! As with the in-memory backend, the lease is *proven* until one TTL after the last renewal the
 //! server answered was sent; when renewals keep failing past that, or the server reports the lease
-//! gone (TTL 0), the session is lost and every leadership on it is revoked. A broken keepalive
-//! stream is reopened on the next renewal. etcd counts TTLs in whole seconds, so a TTL is rounded
+//! gone (TTL 0), the session is lost and every leadership on it is revoked — a [`MARGIN`] early,
+//! because etcd servers expire leases on a periodic check (the simulated server counts TTLs down
+//! in whole seconds, so it may expire a lease up to a second before its TTL has passed). A broken
+//! keepalive stream is reopened on the next renewal. etcd counts TTLs in whole seconds, so a TTL is rounded
 //! up; a server that raises it to its minimum is reported as `LeaseTtlTooShort`.
 
 use std::time::Duration;
@@ -18,6 +20,9 @@ use crate::error::{Error, Result};
 
 /// The pause between renewals after a failed one.
 const RETRY_GAP: Duration = Duration::from_millis(250);
+
+/// How much earlier than its TTL a lease stops counting as proven (at most a quarter of the TTL).
+pub const MARGIN: Duration = Duration::from_secs(1);
 
 impl EtcdBackend {
     pub(super) async fn grant_session(&self, ttl: Duration) -> Result<Session> {
@@ -73,13 +78,14 @@ enum Renewal {
 impl Keeper {
     async fn run(mut self, granted_sent: Instant) {
         let period = self.ttl / 3;
-        let mut proven_until = granted_sent + self.ttl;
+        let proof = self.ttl - MARGIN.min(self.ttl / 4);
+        let mut proven_until = granted_sent + proof;
         let mut next = granted_sent + period;
         loop {
             tokio::time::sleep_until(next.min(proven_until)).await;
             let sent = Instant::now();
             if sent >= proven_until {
-                let silent_for = sent - (proven_until - self.ttl);
+                let silent_for = sent - (proven_until - proof);
                 return self.lose(Revocation::Unprovable { silent_for });
             }
             let limit = (sent + self.request_timeout).min(proven_until);
@@ -89,7 +95,7 @@ impl Keeper {
             };
             match renewal {
                 Renewal::Renewed => {
-                    proven_until = sent + self.ttl;
+                    proven_until = sent + proof;
                     next = sent + period;
                 }
                 Renewal::Gone => return self.lose(Revocation::LeaseExpired),

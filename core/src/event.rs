@@ -88,6 +88,13 @@ pub enum NodeEvent {
         /// The claims, as sent.
         claims: Vec<crate::store::Claim>,
     },
+    /// A commit batch is about to be sent (at-least-once runs).
+    CommitsSent {
+        /// The committing token.
+        token: FencingToken,
+        /// The commits, as sent.
+        commits: Vec<crate::store::Commit>,
+    },
     /// A tick was claimed for running.
     TickClaimed {
         /// The job.

@@ -138,6 +138,10 @@ impl Execution {
         }];
         let mut backoff = self.ctx.backoff();
         loop {
+            self.ctx.emit(NodeEvent::CommitsSent {
+                token: self.fence.token,
+                commits: commit.to_vec(),
+            });
             let call = self
                 .ctx
                 .call("commit runs", self.ctx.backend.commit(&self.fence, &commit));

@@ -7,8 +7,9 @@
 //! its election is one violation. Histories of backends that cannot be observed inside have no
 //! backend records at all; then the checker falls back to what nodes recorded: a `TickClaimed`
 //! (or, at least once, a `TickCompleted` or `TickFailed`, which follow a successful commit) with a
-//! token older than one a different node had won in the same election strictly before, in true
-//! time; an operation's election is that of its node's latest win with the token. This
+//! token older than one a different node had won in the same election strictly before the
+//! operation was *sent* (its `ClaimsSent`/`CommitsSent` record; the backend may apply it any time
+//! after), in true time; an operation's election is that of its node's latest win with the token. This
 //! module judges tokens only; what ran is the duplicate and gap checkers' business.
 
 use std::collections::BTreeMap;
@@ -102,9 +103,24 @@ fn check_node_records(input: CheckInput<'_>, verdict: &mut Verdict) {
     let mut wins: BTreeMap<&ElectionName, Vec<Grant<'_>>> = BTreeMap::new();
     // A node's most recent win with a token says which election its operations with it are in.
     let mut elections: BTreeMap<(&str, u64), &ElectionName> = BTreeMap::new();
+    // When each operation was last sent: the backend may have applied it any time after that,
+    // so only a newer win recorded before the *send* makes a recorded success stale.
+    let mut sent: BTreeMap<(&str, u64, &JobId, Timestamp, &str), Timestamp> = BTreeMap::new();
     for (record, event) in input.history.node_events() {
         let node = record.node.as_str();
         let (job, tick, token, batch) = match event {
+            NodeEvent::ClaimsSent { token, claims } => {
+                for c in claims {
+                    sent.insert((node, token.0, &c.job, c.tick, "claim"), record.true_time);
+                }
+                continue;
+            }
+            NodeEvent::CommitsSent { token, commits } => {
+                for c in commits {
+                    sent.insert((node, token.0, &c.job, c.tick, "commit"), record.true_time);
+                }
+                continue;
+            }
             NodeEvent::CampaignWon { election, token } => {
                 elections.insert((node, token.0), election);
                 wins.entry(election).or_default().push(Grant {
@@ -129,7 +145,11 @@ fn check_node_records(input: CheckInput<'_>, verdict: &mut Verdict) {
         let Some(election) = elections.get(&(node, token)).copied() else {
             continue;
         };
-        let cutoff = record.true_time.as_nanosecond() - FALLBACK_TOLERANCE_NS;
+        let at = sent
+            .get(&(node, token, job, *tick, batch))
+            .copied()
+            .unwrap_or(record.true_time);
+        let cutoff = at.as_nanosecond() - FALLBACK_TOLERANCE_NS;
         let newer = wins.get(election).and_then(|list| {
             list.iter()
                 .filter(|w| w.token > token && w.holder != node)
@@ -385,6 +405,29 @@ mod tests {
         assert_eq!(finding.nodes, ["a", "b"]);
         assert_eq!(finding.tokens, [1, 2]);
         assert_eq!(finding.records, [1, 2]);
+    }
+
+    #[test]
+    fn a_claim_sent_before_a_newer_win_but_answered_after_it_is_not_stale() {
+        // a sent its claim at 9 s, was paused, and recorded the success at 11 s, after b won at
+        // 10 s: the backend applied it when it arrived, before b's grant, so nothing was stale.
+        let sent = NodeEvent::ClaimsSent {
+            token: FencingToken(1),
+            claims: vec![Claim {
+                job: job("j"),
+                tick: at(10),
+                spec_version: 1,
+                kind: cronfence::ClaimKind::Run { attempt: 1 },
+            }],
+        };
+        let history = Builder::new()
+            .node(0, "a", won(1))
+            .node(9_000, "a", sent)
+            .node(10_000, "b", won(2))
+            .node(11_000, "a", claimed("j", 10, 1))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtMostOnce);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
     }
 
     #[test]

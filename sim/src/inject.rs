@@ -76,6 +76,15 @@ impl Injector {
         }
     }
 
+    /// True while some fault holds `switch`.
+    fn holding(&self, switch: &str) -> bool {
+        self.holds
+            .lock()
+            .expect("holds lock")
+            .get(switch)
+            .is_some_and(|c| *c > 0)
+    }
+
     /// Counts a fault taking (`on`) or releasing a switch; true when the switch must flip.
     fn flip(&self, switch: String, on: bool) -> bool {
         let mut holds = self.holds.lock().expect("holds lock");
@@ -98,9 +107,13 @@ impl Injector {
             if let (FaultKind::BackendRestart, Some(dump)) = (&fault.kind, &self.etcd_dump) {
                 // Cut the nodes off first and let messages in flight land, so the dump holds
                 // every write etcd acknowledged: a restarted etcd loses nothing it confirmed.
-                self.isolate_backend(true);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                crate::backend::dump_etcd(dump).await;
+                // A backend that is already down has the data of its last dump.
+                if !self.holding("kill:backend") {
+                    self.isolate_backend(true);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    crate::backend::dump_etcd(dump).await;
+                    self.isolate_backend(false);
+                }
             }
             self.start(&fault);
             if let Some(duration) = planned.duration {
@@ -214,9 +227,6 @@ impl Injector {
                     self.handle.kill(self.backend)
                 } else {
                     self.handle.restart(self.backend);
-                    if self.etcd_dump.is_some() {
-                        self.isolate_backend(false);
-                    }
                 }
             }
             kind if kind.is_clock() => self.clock(&fault.node, kind, on),

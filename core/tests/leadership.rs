@@ -159,14 +159,18 @@ async fn a_newer_spec_version_takes_the_job_from_a_running_older_leader() {
         .start();
     b.ready().await.unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    assert!(matches!(
-        a.status().rejected.as_slice(),
-        [Error::SpecSuperseded {
-            registered: 2,
-            local: 1,
-            ..
-        }]
-    ));
+    let rejected = a.status().rejected;
+    assert!(
+        matches!(
+            rejected.as_slice(),
+            [Error::SpecSuperseded {
+                registered: 2,
+                local: 1,
+                ..
+            }]
+        ),
+        "{rejected:?}"
+    );
     let runs = runs.lock().unwrap();
     let switched = runs
         .iter()

@@ -5,7 +5,9 @@
 //! with a hint). The classification reads the client's error text, which is the only part of
 //! the error both the real and the simulated client share.
 
-use super::{EtcdConfig, TlsFiles};
+use super::EtcdConfig;
+#[cfg(not(madsim))]
+use super::TlsFiles;
 use crate::error::Error;
 
 /// Classifies a failed request.
@@ -85,12 +87,13 @@ pub(super) fn connect_failed(config: &EtcdConfig, error: &etcd_client::Error) ->
     }
 }
 
-/// TLS options from PEM files; unreadable files are rejected with their path.
+/// Adds TLS from PEM files to `options`; unreadable files are rejected with their path.
 #[cfg(not(madsim))]
-pub(super) fn tls_options(
+pub(super) fn with_tls(
+    options: etcd_client::ConnectOptions,
     config: &EtcdConfig,
     tls: &TlsFiles,
-) -> Result<etcd_client::TlsOptions, Error> {
+) -> Result<etcd_client::ConnectOptions, Error> {
     let read = |path: &std::path::Path| {
         std::fs::read(path).map_err(|e| Error::BackendRejected {
             backend: config.name(),
@@ -99,14 +102,11 @@ pub(super) fn tls_options(
             hint: "point EtcdConfig::tls at readable PEM files".into(),
         })
     };
-    let mut options = etcd_client::TlsOptions::new()
-        .ca_certificate(etcd_client::Certificate::from_pem(read(&tls.ca)?));
+    let ca = etcd_client::Certificate::from_pem(read(&tls.ca)?);
+    let mut tls_options = etcd_client::TlsOptions::new().ca_certificate(ca);
     if let Some((cert, key)) = &tls.identity {
-        options = options.identity(etcd_client::Identity::from_pem(read(cert)?, read(key)?));
+        tls_options =
+            tls_options.identity(etcd_client::Identity::from_pem(read(cert)?, read(key)?));
     }
-    Ok(options)
+    Ok(options.with_tls(tls_options))
 }
-
-#[cfg(madsim)]
-#[allow(dead_code)]
-pub(super) fn tls_options(_config: &EtcdConfig, _tls: &TlsFiles) {}

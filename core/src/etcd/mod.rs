@@ -172,7 +172,7 @@ fn connect_options(config: &EtcdConfig) -> Result<ConnectOptions> {
         options = options.with_user(user.clone(), password.clone());
     }
     if let Some(tls) = &config.tls {
-        options = options.with_tls(errors::tls_options(config, tls)?);
+        options = errors::with_tls(options, config, tls)?;
     }
     Ok(options)
 }

@@ -81,6 +81,7 @@ pub(crate) async fn campaign_loop(
                 // Like a rejection at registration: stay out of this election for good, so the
                 // nodes carrying the new definition run all of its jobs.
                 ctx.reject(error);
+                ctx.retire(election);
                 resign(ctx, &leadership).await;
                 return;
             }

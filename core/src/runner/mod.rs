@@ -96,6 +96,8 @@ pub(crate) struct NodeCtx {
     health: health::Health,
     status: watch::Sender<NodeStatus>,
     shutdown: watch::Receiver<bool>,
+    /// Elections this node left for good (a job of theirs was superseded).
+    retired: std::sync::Mutex<std::collections::BTreeSet<ElectionName>>,
 }
 
 impl NodeCtx {
@@ -118,6 +120,21 @@ impl NodeCtx {
             error: error.to_string(),
         });
         self.status.send_modify(|s| s.rejected.push(error));
+    }
+
+    /// Leaves `election` for good.
+    pub(crate) fn retire(&self, election: &ElectionName) {
+        self.retired
+            .lock()
+            .expect("retired lock")
+            .insert(election.clone());
+    }
+
+    fn retired(&self, election: &ElectionName) -> bool {
+        self.retired
+            .lock()
+            .expect("retired lock")
+            .contains(election)
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -200,6 +217,7 @@ impl Node {
             health: Default::default(),
             status: status_tx,
             shutdown: stop_rx,
+            retired: Default::default(),
         });
         let watchdog = tokio::spawn({
             let ctx = ctx.clone();
@@ -323,11 +341,19 @@ async fn keep_sessions(ctx: &Arc<NodeCtx>, elections: BTreeMap<ElectionName, Vec
         .into_iter()
         .map(|(name, jobs)| (name, Arc::new(jobs)))
         .collect();
-    if elections.is_empty() {
-        ctx.stop_requested().await;
-        return;
-    }
-    while !ctx.stopping() {
+    loop {
+        let live: Vec<_> = elections
+            .iter()
+            .filter(|(name, _)| !ctx.retired(name))
+            .cloned()
+            .collect();
+        if live.is_empty() {
+            ctx.stop_requested().await;
+            return;
+        }
+        if ctx.stopping() {
+            return;
+        }
         let ttl = ctx.config.lease_ttl;
         let Ok(session) = ctx
             .retry("open session", || ctx.backend.open_session(ttl))
@@ -340,7 +366,7 @@ async fn keep_sessions(ctx: &Arc<NodeCtx>, elections: BTreeMap<ElectionName, Vec
             return;
         };
         let session = Arc::new(session);
-        let tasks: Vec<_> = elections
+        let tasks: Vec<_> = live
             .iter()
             .map(|(name, jobs)| {
                 let (ctx, session, name, jobs) =

@@ -223,32 +223,27 @@ impl Leader<'_> {
                     token: self.fence.token,
                 });
             }
-            for a in &d.abandon {
-                self.ctx.emit(NodeEvent::TicksAbandoned {
-                    job: job.clone(),
-                    first: a.first,
-                    last: a.last,
-                    count: a.count,
-                    reason: a.reason,
-                    token: self.fence.token,
-                });
-            }
+            self.record_abandons(d);
+        }
+    }
+
+    fn record_abandons(&self, d: &Decision) {
+        for a in &d.abandon {
+            self.ctx.emit(NodeEvent::TicksAbandoned {
+                job: self.jobs[d.job].id.clone(),
+                first: a.first,
+                last: a.last,
+                count: a.count,
+                reason: a.reason,
+                token: self.fence.token,
+            });
         }
     }
 
     fn record(&self, d: &Decision) {
         let job = &self.jobs[d.job].id;
         let token = self.fence.token;
-        for a in &d.abandon {
-            self.ctx.emit(NodeEvent::TicksAbandoned {
-                job: job.clone(),
-                first: a.first,
-                last: a.last,
-                count: a.count,
-                reason: a.reason,
-                token,
-            });
-        }
+        self.record_abandons(d);
         for &tick in &d.skip {
             self.ctx.emit(NodeEvent::TickSkipped {
                 job: job.clone(),

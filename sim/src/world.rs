@@ -145,6 +145,8 @@ fn node_config(name: &str, scenario: &Scenario) -> NodeConfig {
     config.request_timeout = s.request_timeout.unsigned_abs();
     config.unreachable_after = s.unreachable_after.unsigned_abs();
     config.scope = s.scope;
+    config.broken.no_catch_up = !scenario.variant.catch_up;
+    config.broken.claim_after_run = !scenario.variant.claim_before_run;
     config
 }
 

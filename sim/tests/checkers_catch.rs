@@ -82,3 +82,45 @@ fn with_fencing_the_same_scenario_passes() {
         );
     }
 }
+
+/// Runs `scenario` with `variant` lines added, over seeds 1..=`seeds`, and returns the first
+/// failing run's violation kinds and its seed.
+fn first_caught(scenario: &str, variant: &str, seeds: u64) -> Option<(u64, Vec<String>)> {
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../scenarios/{scenario}.toml"));
+    let text = std::fs::read_to_string(&source).unwrap();
+    let broken = text.replace("[expect]", &format!("[variant]\n{variant}\n\n[expect]"));
+    let parsed = scenario::parse(&source, &broken).unwrap();
+    (1..=seeds).find_map(|seed| {
+        let run = world::run(&parsed, BackendKind::Memory, seed);
+        (!run.verdict.passed()).then(|| {
+            (
+                seed,
+                run.verdict
+                    .violations
+                    .iter()
+                    .map(|f| f.kind.clone())
+                    .collect(),
+            )
+        })
+    })
+}
+
+#[test]
+fn dropping_missed_ticks_silently_is_caught_by_the_gap_checker() {
+    // A minute with no node up: the new leader skips the missed ticks without a word.
+    let (seed, kinds) = first_caught("all_nodes_down_catch_up_all", "catch_up = false", 3)
+        .expect("caught within 3 seeds");
+    println!("no catch-up caught at seed {seed}: {kinds:?}");
+    assert!(kinds.iter().any(|k| k == "missing_tick"), "{kinds:?}");
+}
+
+#[test]
+fn claiming_after_the_run_is_caught_by_the_duplicate_checker() {
+    // At most once, claimed only after running: the leader dies mid-run, the tick was never
+    // claimed, and the next leader runs it again.
+    let (seed, kinds) = first_caught("crash_mid_run_at_most_once", "claim_before_run = false", 5)
+        .expect("caught within 5 seeds");
+    println!("claim-after-run caught at seed {seed}: {kinds:?}");
+    assert!(kinds.iter().any(|k| k == "duplicate_start"), "{kinds:?}");
+}

@@ -140,6 +140,7 @@ pub struct Planner {
     queue: BTreeSet<(Timestamp, usize)>,
     leader_since: Timestamp,
     newest_claim: Option<Timestamp>,
+    silent_misses: bool,
 }
 
 impl Planner {
@@ -156,6 +157,7 @@ impl Planner {
             queue: BTreeSet::new(),
             leader_since,
             newest_claim: None,
+            silent_misses: false,
         };
         for (idx, ((id, spec), cp)) in jobs.into_iter().zip(checkpoints).enumerate() {
             debug_assert_eq!(id, cp.job, "checkpoint order matches job order");
@@ -176,6 +178,14 @@ impl Planner {
             planner.requeue(idx);
         }
         planner
+    }
+
+    /// **Test-only:** drop missed ticks silently (no catch-up, no record), a known-bad variant
+    /// the simulator's gap checker must catch.
+    #[doc(hidden)]
+    pub fn without_catch_up(mut self) -> Self {
+        self.silent_misses = true;
+        self
     }
 
     /// The number of jobs.
@@ -314,9 +324,14 @@ impl Planner {
             CatchUp::Latest => (1, AbandonReason::Superseded),
             CatchUp::Skip => (u64::from(current), AbandonReason::MisfireSkipped),
         };
+        let (keep, reason) = if self.silent_misses {
+            (u64::from(current), None)
+        } else {
+            (keep, Some(reason))
+        };
         let dropped = total - keep;
         let mut kept = due.clone().skip(dropped as usize);
-        if dropped > 0 {
+        if let (true, Some(reason)) = (dropped > 0, reason) {
             let first = due
                 .clone()
                 .next()

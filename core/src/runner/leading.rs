@@ -57,6 +57,8 @@ struct Leader<'a> {
     next_execution: u64,
     ended_tx: mpsc::UnboundedSender<Ended>,
     ended_rx: mpsc::UnboundedReceiver<Ended>,
+    /// Known-bad variant `claim_after_run`: claims held until their execution ends.
+    deferred: BTreeMap<u64, Vec<crate::store::Claim>>,
 }
 
 /// Leads `leadership` over `jobs` until it ends.
@@ -79,7 +81,10 @@ pub(crate) async fn lead(ctx: &Arc<NodeCtx>, mut leadership: Leadership, jobs: &
         .iter()
         .map(|j| (j.id.clone(), j.spec.clone()))
         .collect();
-    let planner = Planner::new(specs, checkpoints, ctx.clock.now());
+    let mut planner = Planner::new(specs, checkpoints, ctx.clock.now());
+    if ctx.config.broken.no_catch_up {
+        planner = planner.without_catch_up();
+    }
     let (ended_tx, ended_rx) = mpsc::unbounded_channel();
     let mut leader = Leader {
         ctx,
@@ -91,6 +96,7 @@ pub(crate) async fn lead(ctx: &Arc<NodeCtx>, mut leadership: Leadership, jobs: &
         next_execution: 0,
         ended_tx,
         ended_rx,
+        deferred: BTreeMap::new(),
     };
     let end = leader.run().await;
     if matches!(end, LeadEnd::Shutdown) {
@@ -133,7 +139,11 @@ impl Leader<'_> {
                 biased;
                 _ = self.ctx.stop_requested() => return LeadEnd::Shutdown,
                 reason = self.leadership.revoked() => return LeadEnd::Revoked(format!("{reason:?}")),
-                Some(ended) = self.ended_rx.recv() => self.ended(ended),
+                Some(ended) = self.ended_rx.recv() => {
+                    let id = ended.id;
+                    self.ended(ended);
+                    self.claim_deferred(id).await;
+                }
                 _ = tokio::time::sleep(delay) => {}
             }
         }
@@ -158,6 +168,10 @@ impl Leader<'_> {
             })
             .collect();
         let ctx = self.ctx;
+        if ctx.config.broken.claim_after_run {
+            self.run_then_claim(decisions);
+            return Ok(());
+        }
         ctx.emit(NodeEvent::ClaimsSent {
             token: self.fence.token,
             claims: claims.clone(),
@@ -262,7 +276,39 @@ impl Leader<'_> {
         }
     }
 
-    fn start(&mut self, d: &Decision) {
+    /// Known-bad variant: start the runs now and claim each execution's ticks when it ends.
+    fn run_then_claim(&mut self, decisions: &[Decision]) {
+        self.planner.advance(decisions);
+        for d in decisions {
+            let (id, spec) = self.planner.job(d.job);
+            let claims = d.claims(id, spec);
+            self.record(d);
+            match self.start(d).last() {
+                Some(execution) => {
+                    self.deferred.insert(*execution, claims);
+                }
+                None => {
+                    self.deferred.insert(u64::MAX, claims);
+                }
+            }
+        }
+    }
+
+    async fn claim_deferred(&mut self, execution: u64) {
+        let mut claims = self.deferred.remove(&execution).unwrap_or_default();
+        claims.extend(self.deferred.remove(&u64::MAX).unwrap_or_default());
+        if claims.is_empty() {
+            return;
+        }
+        let ctx = self.ctx;
+        let _ = ctx
+            .call("claim ticks", ctx.backend.claim(&self.fence, &claims))
+            .await;
+    }
+
+    /// Starts the executions a decision calls for; returns their ids.
+    fn start(&mut self, d: &Decision) -> Vec<u64> {
+        let mut started = Vec::new();
         if d.cancel_running {
             for running in self.running.remove(&d.job).unwrap_or_default() {
                 running.cancel.send_replace(Some(AbandonReason::Replaced));
@@ -294,7 +340,9 @@ impl Leader<'_> {
                 .or_default()
                 .push(Running { id, cancel });
             tokio::spawn(execution.run());
+            started.push(id);
         }
+        started
     }
 
     fn ended(&mut self, ended: Ended) {

@@ -53,6 +53,20 @@ pub struct NodeConfig {
     /// its clock catches up (default 60 s): its clock went backwards, and another node should
     /// lead rather than nobody running ticks until it recovers.
     pub clock_lag_limit: Duration,
+    /// **Test-only:** deliberately broken behaviours, all off by default (see [`Broken`]).
+    #[doc(hidden)]
+    pub broken: Broken,
+}
+
+/// Deliberately broken behaviours, so the simulator can prove its checkers catch a broken
+/// scheduler. **Never for production**; every field is off by default.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Broken {
+    /// Missed ticks are dropped silently: no catch-up and no record of the loss.
+    pub no_catch_up: bool,
+    /// At-most-once ticks are claimed after they ran instead of before.
+    pub claim_after_run: bool,
 }
 
 impl NodeConfig {
@@ -70,6 +84,7 @@ impl NodeConfig {
             clock_recheck: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             clock_lag_limit: Duration::from_secs(60),
+            broken: Broken::default(),
         }
     }
 }

@@ -234,11 +234,19 @@ pub struct RandomPlan {
 pub struct Variant {
     /// `false` makes the backend accept claims and commits without checking fence or checkpoint.
     pub fencing: bool,
+    /// `false` makes leaders drop missed ticks silently (no catch-up, no record).
+    pub catch_up: bool,
+    /// `false` makes leaders claim at-most-once ticks after running them instead of before.
+    pub claim_before_run: bool,
 }
 
 impl Default for Variant {
     fn default() -> Self {
-        Variant { fencing: true }
+        Variant {
+            fencing: true,
+            catch_up: true,
+            claim_before_run: true,
+        }
     }
 }
 

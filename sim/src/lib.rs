@@ -9,6 +9,7 @@
 //! | [`backend`] | the backend node (memory service or simulated etcd) and nodes' clients |
 //! | [`check`] | the checkers: no duplicate, no gap, fencing, timeliness |
 //! | [`fault`] | the fault vocabulary |
+//! | [`gomicro`] | a model of go-micro v2's `sync.Cron`, for the pitfall scenarios |
 //! | [`history`] | the recorded history (JSON lines) |
 //! | [`scenario`] | scenario files: format, loading, located errors |
 //! | [`clock`] | true time and each node's faulty clock |
@@ -27,6 +28,8 @@ pub mod check;
 pub mod clock;
 pub mod expect;
 pub mod fault;
+#[cfg(madsim)]
+pub mod gomicro;
 pub mod history;
 #[cfg(madsim)]
 pub mod inject;

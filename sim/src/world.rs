@@ -112,6 +112,7 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
             clock: SimClock::new(time, model.clone()),
             held: writes.clone(),
             backend: kind,
+            go_micro: scenario.go_micro.clone(),
             recorder: recorder.clone(),
             time,
         };
@@ -159,6 +160,7 @@ struct Process {
     clock: SimClock,
     held: HeldWrites,
     backend: BackendKind,
+    go_micro: Option<crate::scenario::GoMicroSettings>,
     recorder: Recorder,
     time: WorldTime,
 }
@@ -174,6 +176,9 @@ impl Process {
             recorder: self.recorder.clone(),
             time: self.time,
         };
+        if let Some(settings) = &self.go_micro {
+            return self.run_go_micro(backend, Arc::new(sink), settings).await;
+        }
         let mut node = Node::with_backend(self.config.clone(), backend)
             .clock(Arc::new(self.clock.clone()))
             .events(Arc::new(sink));
@@ -187,6 +192,40 @@ impl Process {
             node = node.job(job).expect("scenario job ids are unique");
         }
         let _running = node.start();
+        std::future::pending::<()>().await;
+    }
+}
+
+impl Process {
+    /// The go-micro model instead of cronfence: one `sync.Cron` job per scenario job.
+    async fn run_go_micro(
+        &self,
+        backend: Arc<dyn cronfence::Backend>,
+        sink: Arc<dyn EventSink>,
+        settings: &crate::scenario::GoMicroSettings,
+    ) {
+        let start = match settings.start_after_boot {
+            Some(d) => crate::gomicro::StartTime::AfterBoot(d),
+            None => crate::gomicro::StartTime::Zero,
+        };
+        for (id, (spec, run_time)) in self.jobs.iter() {
+            let cronfence::Schedule::Every { interval, .. } = &spec.schedule else {
+                continue;
+            };
+            let model = crate::gomicro::GoMicro {
+                node: self.name.clone(),
+                backend: backend.clone(),
+                clock: Arc::new(self.clock.clone()),
+                sink: sink.clone(),
+                job: id.clone(),
+                reference: spec.schedule.clone(),
+                interval: interval.get().unsigned_abs(),
+                start,
+                command: settings.command.clone(),
+                run_time: run_time.unsigned_abs(),
+            };
+            tokio::spawn(model.run());
+        }
         std::future::pending::<()>().await;
     }
 }

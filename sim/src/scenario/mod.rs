@@ -56,6 +56,8 @@ pub struct Scenario {
     /// Test-only switches that break cronfence on purpose, to show the checkers catch it.
     #[serde(default)]
     pub variant: Variant,
+    /// Run go-micro v2's `sync.Cron` model instead of cronfence (pitfall scenarios).
+    pub go_micro: Option<GoMicroSettings>,
     /// The expected outcome.
     pub expect: Expect,
 }
@@ -228,6 +230,17 @@ pub struct RandomPlan {
     pub max_duration: SignedDuration,
 }
 
+/// How the go-micro model's nodes set `Schedule.Time`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoMicroSettings {
+    /// `time.Now().Add(start_after_boot)` on each node; omitted: the zero time.
+    pub start_after_boot: Option<SignedDuration>,
+    /// `Command.Name` (default `foo`, as in the article).
+    #[serde(default = "defaults::command")]
+    pub command: String,
+}
+
 /// Deliberately broken variants (test-only; everything is sound by default).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -299,6 +312,9 @@ mod defaults {
     }
     pub fn run_time() -> SignedDuration {
         SignedDuration::from_millis(10)
+    }
+    pub fn command() -> String {
+        "foo".into()
     }
     pub fn max_fault() -> SignedDuration {
         SignedDuration::from_secs(30)

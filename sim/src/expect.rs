@@ -1,16 +1,42 @@
 //! Judging a verdict against a scenario's `[expect]` section.
 //!
 //! `outcome = "pass"` demands no violation at all; `outcome = "violations"` demands that every
-//! listed violation kind appears (a pitfall scenario fails if its violation disappears). The
+//! listed violation kind appears (a pitfall scenario fails if its violation disappears);
+//! `records` and `no_records` demand that events do or do not appear in the history (a silent
+//! hang is one that records no error). The
 //! explanation of a mismatch lists the findings, so a failing test says what happened.
 
 use std::fmt::Write;
 
 use crate::check::{Finding, Verdict};
+use crate::history::History;
 use crate::scenario::Scenario;
 
-/// `Ok` when `verdict` is what `scenario` expects; otherwise why not.
-pub fn judge(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
+/// `Ok` when `verdict` and `history` are what `scenario` expects; otherwise why not.
+pub fn judge(scenario: &Scenario, verdict: &Verdict, history: &History) -> Result<(), String> {
+    judge_verdict(scenario, verdict)?;
+    let recorded = |name: &str| {
+        history.records.iter().any(|r| {
+            serde_json::to_value(&r.what)
+                .ok()
+                .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(|e| e == name))
+                .unwrap_or(false)
+        })
+    };
+    if let Some(missing) = scenario.expect.records.iter().find(|e| !recorded(e)) {
+        return Err(format!(
+            "expected a `{missing}` event in the history; there is none"
+        ));
+    }
+    if let Some(present) = scenario.expect.no_records.iter().find(|e| recorded(e)) {
+        return Err(format!(
+            "expected no `{present}` event in the history; there is one"
+        ));
+    }
+    Ok(())
+}
+
+fn judge_verdict(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
     match scenario.expect.outcome.get_ref().as_str() {
         "pass" if verdict.passed() => Ok(()),
         "pass" => Err(format!(

@@ -93,7 +93,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         "timeliness: {}",
         serde_json::to_string(&run.verdict.timeliness)?
     );
-    match expect::judge(&loaded.scenario, &run.verdict) {
+    match expect::judge(&loaded.scenario, &run.verdict, &run.history) {
         Ok(()) => {
             println!("as expected ({})", loaded.scenario.expect.outcome.get_ref());
             Ok(ExitCode::SUCCESS)

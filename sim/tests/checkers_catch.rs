@@ -26,7 +26,7 @@ fn disabling_fencing_is_caught_and_the_replay_reproduces_it() {
 
     let failing = (1..=5)
         .map(|seed| world::run(&loaded.scenario, BackendKind::Memory, seed))
-        .find(|run| expect::judge(&loaded.scenario, &run.verdict).is_err())
+        .find(|run| expect::judge(&loaded.scenario, &run.verdict, &run.history).is_err())
         .expect("some seed of five must fail without fencing");
     assert!(
         failing

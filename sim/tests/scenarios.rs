@@ -58,7 +58,8 @@ fn run(loaded: &Loaded, backend: scenario::BackendKind) -> Result<(), Failed> {
     let mut failures = Vec::new();
     for seed in seeds(loaded) {
         let run = world::run(&loaded.scenario, backend, seed);
-        if let Err(why) = cronfence_sim::expect::judge(&loaded.scenario, &run.verdict) {
+        if let Err(why) = cronfence_sim::expect::judge(&loaded.scenario, &run.verdict, &run.history)
+        {
             failures.push(format!(
                 "seed {seed}: {why}\n  replay: cargo run -p cronfence-sim -- run {} --backend {backend} --seed {seed}",
                 loaded.path.display()

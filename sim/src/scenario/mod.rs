@@ -291,6 +291,12 @@ pub struct Expect {
     /// The violation kinds a pitfall scenario must show.
     #[serde(default)]
     pub violations: Vec<String>,
+    /// History events (by their `event` name) that must appear at least once.
+    #[serde(default)]
+    pub records: Vec<String>,
+    /// History events that must never appear (a silent hang records no error).
+    #[serde(default)]
+    pub no_records: Vec<String>,
 }
 
 mod defaults {

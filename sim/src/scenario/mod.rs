@@ -297,6 +297,8 @@ pub struct Expect {
     /// History events that must never appear (a silent hang records no error).
     #[serde(default)]
     pub no_records: Vec<String>,
+    /// The median lateness of first starts must be at least this (a shifted tick phase).
+    pub lateness_p50_at_least: Option<SignedDuration>,
 }
 
 mod defaults {

@@ -56,6 +56,7 @@ pub mod error;
 pub mod etcd;
 pub mod event;
 pub mod job;
+mod lease;
 pub mod memory;
 pub mod plan;
 pub mod policy;

@@ -101,10 +101,7 @@ impl Elector for EtcdBackend {
         let name = keys::election(&self.inner.config.prefix, election);
         let mut elections = self.client().election_client();
         match self.bounded("read leader", elections.leader(name)).await {
-            Ok(response) => Ok(response.kv().map(|kv| LeaderInfo {
-                value: String::from_utf8_lossy(kv.value()).into_owned(),
-                token: FencingToken(kv.create_revision() as u64),
-            })),
+            Ok(response) => Ok(response.kv().map(leader_info)),
             Err(Error::BackendUnavailable { reason, .. }) if reason.contains("no leader") => {
                 Ok(None)
             }
@@ -138,14 +135,19 @@ impl Elector for EtcdBackend {
             let Some(response) = message else {
                 return Ok(current);
             };
-            let observed = response.kv().map(|kv| LeaderInfo {
-                value: String::from_utf8_lossy(kv.value()).into_owned(),
-                token: FencingToken(kv.create_revision() as u64),
-            });
+            let observed = response.kv().map(leader_info);
             if observed.as_ref() != seen {
                 return Ok(observed);
             }
         }
+    }
+}
+
+/// The leader an election's oldest key names: its value, and its revision as the token.
+fn leader_info(kv: &etcd_client::KeyValue) -> LeaderInfo {
+    LeaderInfo {
+        value: String::from_utf8_lossy(kv.value()).into_owned(),
+        token: FencingToken(kv.create_revision() as u64),
     }
 }
 

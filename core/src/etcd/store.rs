@@ -37,6 +37,16 @@ pub(super) struct StoredCheckpoint {
     claimed_by: Option<u64>,
 }
 
+impl StoredCheckpoint {
+    /// The checkpoint of a job registered at `now` that never ran.
+    fn registered(now: Timestamp) -> Self {
+        StoredCheckpoint {
+            registered_at: Some(now),
+            ..Default::default()
+        }
+    }
+}
+
 /// What this client last read or wrote for one job.
 #[derive(Clone, Debug)]
 pub(super) struct CachedJob {
@@ -367,10 +377,7 @@ impl JobRegistry for EtcdBackend {
                         keys::spec(self.prefix(), job),
                         keys::checkpoint(self.prefix(), job),
                     );
-                    let initial = StoredCheckpoint {
-                        registered_at: Some(now),
-                        ..Default::default()
-                    };
+                    let initial = StoredCheckpoint::registered(now);
                     TxnOp::txn(
                         Txn::new()
                             .when(vec![Compare::value(
@@ -412,10 +419,7 @@ impl EtcdBackend {
     ) -> Result<Registration> {
         let spec_json = json(spec);
         if !inner.succeeded() {
-            let initial = StoredCheckpoint {
-                registered_at: Some(now),
-                ..Default::default()
-            };
+            let initial = StoredCheckpoint::registered(now);
             self.cache(job, spec_json, json(&initial))?;
             return Ok(Registration::Created);
         }

@@ -9,8 +9,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::signal;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::job::JobId;
@@ -100,7 +100,7 @@ pub struct Session {
     pub lease: u64,
     /// The lease's time-to-live.
     pub ttl: Duration,
-    lost: watch::Receiver<Option<Revocation>>,
+    lost: signal::Receiver<Option<Revocation>>,
     keepalive: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -110,7 +110,7 @@ impl Session {
     pub fn new(
         lease: u64,
         ttl: Duration,
-        lost: watch::Receiver<Option<Revocation>>,
+        lost: signal::Receiver<Option<Revocation>>,
         keepalive: Option<tokio::task::JoinHandle<()>>,
     ) -> Self {
         Session {
@@ -127,7 +127,7 @@ impl Session {
     }
 
     /// A receiver that changes when the session is lost.
-    pub fn lost_signal(&self) -> watch::Receiver<Option<Revocation>> {
+    pub fn lost_signal(&self) -> signal::Receiver<Option<Revocation>> {
         self.lost.clone()
     }
 }
@@ -151,7 +151,7 @@ pub struct Leadership {
     pub value: String,
     /// The session lease the leadership hangs on.
     pub lease: u64,
-    revoked: watch::Receiver<Option<Revocation>>,
+    revoked: signal::Receiver<Option<Revocation>>,
 }
 
 impl Leadership {
@@ -187,7 +187,7 @@ impl Leadership {
     }
 
     /// A receiver that carries the revocation once it happens.
-    pub fn revocation_signal(&self) -> watch::Receiver<Option<Revocation>> {
+    pub fn revocation_signal(&self) -> signal::Receiver<Option<Revocation>> {
         self.revoked.clone()
     }
 

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use crate::signal;
 use tokio::time::Instant;
 
 use crate::elector::{Revocation, Session};
@@ -52,13 +52,13 @@ pub(crate) struct LeaseTerms {
 
 /// Starts keeping a lease alive with `renew`; the returned session is lost when the proof ends.
 pub(crate) fn keep(renew: impl Renew, terms: LeaseTerms) -> Session {
-    let (lost_tx, lost_rx) = watch::channel(None);
+    let (lost_tx, lost_rx) = signal::channel(None);
     let (lease, ttl) = (terms.lease, terms.ttl);
     let task = tokio::spawn(run(renew, terms, lost_tx));
     Session::new(lease, ttl, lost_rx, Some(task))
 }
 
-async fn run(mut renew: impl Renew, t: LeaseTerms, lost: watch::Sender<Option<Revocation>>) {
+async fn run(mut renew: impl Renew, t: LeaseTerms, lost: signal::Sender<Option<Revocation>>) {
     let period = t.ttl / 3;
     let proof = t.ttl - t.margin;
     let mut proven_until = t.granted_sent + proof;

@@ -62,6 +62,7 @@ pub mod plan;
 pub mod policy;
 pub mod runner;
 pub mod schedule;
+pub mod signal;
 pub mod store;
 
 pub use clock::{Clock, SystemClock};

@@ -37,11 +37,22 @@ pub struct Run {
 }
 
 /// Runs `scenario` on `backend` with `seed` in a fresh deterministic runtime.
+///
+/// The runtime runs on a thread of its own: std's `HashMap` seeds are per thread and set once,
+/// and only a thread whose first map is made inside the runtime gets seeds drawn from `seed`
+/// (madsim sets them when the runtime is built). Reusing a thread would make every `HashMap`
+/// inside the simulation (madsim's and the simulated etcd server's) iterate in an order that
+/// depends on what ran on that thread before.
 pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
     let plan = fault_plan(scenario, seed);
-    let runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     let (scenario_c, plan_c) = (scenario.clone(), plan.clone());
-    let history = runtime.block_on(async move { world(&scenario_c, backend, plan_c).await });
+    let history = std::thread::spawn(move || {
+        let runtime =
+            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+        runtime.block_on(async move { world(&scenario_c, backend, plan_c).await })
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let jobs: BTreeMap<JobId, JobSpec> = scenario
         .job_specs()
         .into_iter()

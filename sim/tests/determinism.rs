@@ -48,3 +48,23 @@ fn a_history_survives_its_json_lines() {
     let back = cronfence_sim::history::History::from_jsonl(&text).expect("parses");
     assert_eq!(back.to_jsonl(), text);
 }
+
+/// Many elections whose leaders wake at the same instants, on both backends, run twice in a row on
+/// one thread: this is what caught `HashMap` seeds leaking from one run into the next (each run
+/// now gets a thread of its own).
+#[test]
+fn back_to_back_runs_on_one_thread_agree() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/per_job_elections.toml");
+    let mut s = scenario::load(&path).expect("the scenario loads").scenario;
+    s.duration = jiff::SignedDuration::from_secs(60);
+    for backend in [BackendKind::Memory, BackendKind::EtcdSim] {
+        let first = world::run(&s, backend, 3).history;
+        let second = world::run(&s, backend, 3).history;
+        assert_eq!(
+            first.hash(),
+            second.hash(),
+            "replay with: cargo run -p cronfence-sim -- run scenarios/per_job_elections.toml \
+             --backend {backend} --seed 3"
+        );
+    }
+}

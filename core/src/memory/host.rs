@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use crate::signal;
 use tokio::time::Instant;
 
 use super::protocol::{Request, Response};
@@ -33,7 +33,7 @@ pub trait Transport: Send + Sync {
 pub struct MemoryHost {
     state: Mutex<MemoryState>,
     epoch: Instant,
-    changes: watch::Sender<u64>,
+    changes: signal::Sender<u64>,
 }
 
 impl MemoryHost {
@@ -42,7 +42,7 @@ impl MemoryHost {
         Arc::new(MemoryHost {
             state: Mutex::new(MemoryState::new()),
             epoch: Instant::now(),
-            changes: watch::Sender::new(0),
+            changes: signal::Sender::new(0),
         })
     }
 
@@ -115,6 +115,7 @@ impl MemoryHost {
                 .map(|at| (self.epoch + at).min(deadline))
                 .unwrap_or(deadline);
             tokio::select! {
+                biased;
                 _ = changes.changed() => {}
                 _ = tokio::time::sleep_until(wake) => {}
             }

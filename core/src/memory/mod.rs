@@ -250,6 +250,7 @@ impl Elector for MemoryBackend {
                 other => return Err(unexpected(other, "campaign")),
             };
             tokio::select! {
+                biased;
                 observed = self.observe(election, Some(&leader)) => { observed?; }
                 _ = lost.changed() => {}
             }

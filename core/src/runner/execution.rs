@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+
+use crate::signal;
 
 use super::NodeCtx;
 use crate::elector::{Fence, Revocation};
@@ -35,8 +37,8 @@ pub(crate) struct Execution {
     pub(crate) fence: Fence,
     pub(crate) ticks: Vec<TickRun>,
     /// Set to the reason when the execution must stop (`Replaced` or `Shutdown`).
-    pub(crate) cancel: watch::Receiver<Option<AbandonReason>>,
-    pub(crate) revoked: watch::Receiver<Option<Revocation>>,
+    pub(crate) cancel: signal::Receiver<Option<AbandonReason>>,
+    pub(crate) revoked: signal::Receiver<Option<Revocation>>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
 }
 
@@ -85,7 +87,7 @@ impl Execution {
         let command = (self.job.command)(context);
         let result = tokio::select! {
             biased;
-            reason = self.cancel.wait_for(|c| c.is_some()) => Err(reason.map(|r| *r).ok().flatten()),
+            reason = self.cancel.wait_for(|c| c.is_some()) => Err(reason.ok().flatten()),
             result = command => Ok(result),
         };
         let (outcome, event) = match result {

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+
+use crate::signal;
 use tokio::time::Instant;
 
 use super::execution::{Ended, Execution};
@@ -44,7 +46,7 @@ pub(crate) enum LeadEnd {
 
 struct Running {
     id: u64,
-    cancel: watch::Sender<Option<AbandonReason>>,
+    cancel: signal::Sender<Option<AbandonReason>>,
 }
 
 struct Leader<'a> {
@@ -321,7 +323,7 @@ impl Leader<'_> {
             d.run.iter().map(|r| vec![*r]).collect()
         };
         for ticks in batches.into_iter().filter(|t| !t.is_empty()) {
-            let (cancel, cancel_rx) = watch::channel(None);
+            let (cancel, cancel_rx) = signal::channel(None);
             let id = self.next_execution;
             self.next_execution += 1;
             let execution = Execution {

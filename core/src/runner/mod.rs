@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use crate::signal;
 
 use crate::clock::{Clock, SystemClock};
 use crate::elector::{ElectionName, ElectionScope, Session};
@@ -109,8 +109,8 @@ pub(crate) struct NodeCtx {
     pub(crate) clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     health: health::Health,
-    status: watch::Sender<NodeStatus>,
-    shutdown: watch::Receiver<bool>,
+    status: signal::Sender<NodeStatus>,
+    shutdown: signal::Receiver<bool>,
     /// Elections this node left for good (a job of theirs was superseded).
     retired: std::sync::Mutex<std::collections::BTreeSet<ElectionName>>,
 }
@@ -153,7 +153,7 @@ impl NodeCtx {
     }
 
     pub(crate) fn stopping(&self) -> bool {
-        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
+        self.shutdown.borrow() || self.shutdown.has_changed().is_err()
     }
 
     /// Resolves once shutdown has been requested.
@@ -222,8 +222,8 @@ impl Node {
 
     /// Starts the node's tasks and returns at once.
     pub fn start(self) -> RunningNode {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let (status_tx, status_rx) = watch::channel(NodeStatus::default());
+        let (stop_tx, stop_rx) = signal::channel(false);
+        let (status_tx, status_rx) = signal::channel(NodeStatus::default());
         let ctx = Arc::new(NodeCtx {
             config: self.config,
             backend: self.backend,
@@ -250,8 +250,8 @@ impl Node {
 /// A started node. Dropping it stops the node (without waiting for the graceful steps to end);
 /// call [`RunningNode::shutdown`] to wait for them.
 pub struct RunningNode {
-    status: watch::Receiver<NodeStatus>,
-    stop: watch::Sender<bool>,
+    status: signal::Receiver<NodeStatus>,
+    stop: signal::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -282,7 +282,7 @@ impl RunningNode {
     }
 
     /// A receiver that changes whenever the status does.
-    pub fn status_signal(&self) -> watch::Receiver<NodeStatus> {
+    pub fn status_signal(&self) -> signal::Receiver<NodeStatus> {
         self.status.clone()
     }
 

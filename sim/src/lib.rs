@@ -18,6 +18,10 @@
 //! | [`random`] | random fault plans drawn from a seed |
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
+//! | [`suite`] | the scenario suite: finding files, expanding cases, running them on all cores |
+//! | [`report`] | failover reports: summary table, HTML page, SVG timelines |
+//! | [`regress`] | the backend regression check against committed baselines |
+//! | [`cli`] | the `cronfence` command line |
 //! | [`world`] | one scenario, one backend, one seed: run it, record, check |
 
 #![deny(missing_docs)]
@@ -25,6 +29,7 @@
 #[cfg(madsim)]
 pub mod backend;
 pub mod check;
+pub mod cli;
 pub mod clock;
 pub mod expect;
 pub mod fault;
@@ -37,7 +42,10 @@ pub mod inject;
 pub mod net;
 #[cfg(madsim)]
 pub mod random;
+pub mod regress;
+pub mod report;
 pub mod scenario;
 pub mod shrink;
+pub mod suite;
 #[cfg(madsim)]
 pub mod world;

@@ -1,0 +1,167 @@
+//! The `cronfence` command line: `report` (the main job), `run` (one scenario, one seed: the
+//! replay command) and `regress` (outcomes against committed baselines).
+//!
+//! This module holds the argument definitions and the dispatch; each command lives in its own
+//! file. Exit codes: 0 when everything is as expected, 1 when a scenario missed its expectation or
+//! a regression was found, 2 for errors (bad arguments, files that cannot be read or written).
+
+mod progress;
+#[cfg(madsim)]
+mod regress;
+#[cfg(madsim)]
+mod report;
+#[cfg(madsim)]
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use progress::Progress;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cronfence",
+    version,
+    about = "Deterministic failover simulation, reports and regression checks for cronfence"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the scenario suite in the simulator and write a failover report (HTML, Markdown, JSON).
+    Report {
+        /// Scenario files or folders (default: every file in `scenarios/`).
+        scenarios: Vec<PathBuf>,
+        /// The folder the report's run folder is created in.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+        /// The run folder's name (default: the UTC time, e.g. `run-20261125-093000`).
+        #[arg(long)]
+        name: Option<String>,
+        /// Backends to run on (default: every backend each scenario lists).
+        #[arg(long, value_delimiter = ',')]
+        backend: Vec<String>,
+        /// Run seeds 1..=N of every scenario instead of its own seeds.
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// Run one scenario with one seed and print what the checkers found.
+    Run {
+        /// The scenario file (any path).
+        scenario: PathBuf,
+        /// The backend to run against.
+        #[arg(long, default_value = "memory")]
+        backend: String,
+        /// The seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the history (JSON lines) to this file.
+        #[arg(long)]
+        history: Option<PathBuf>,
+    },
+    /// Compare every scenario's outcome with the committed baselines; `--bless` rewrites them.
+    Regress {
+        /// Scenario files or folders (default: every file in `scenarios/`).
+        scenarios: Vec<PathBuf>,
+        /// Backends to check (default: memory and etcd-sim).
+        #[arg(long, value_delimiter = ',')]
+        backend: Vec<String>,
+        /// The folder holding `<backend>.toml` baselines.
+        #[arg(long, default_value = "reports/baselines")]
+        baseline: PathBuf,
+        /// Write the current outcomes as the new baselines instead of comparing.
+        #[arg(long)]
+        bless: bool,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+}
+
+/// Runs the command; `Err` is an error to print (exit code 2).
+pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    #[cfg(madsim)]
+    {
+        match cli.command {
+            Command::Report {
+                scenarios,
+                out,
+                name,
+                backend,
+                seeds,
+                jobs,
+            } => report::main(report::Args {
+                scenarios,
+                out,
+                name,
+                backends: backends(&backend)?,
+                seeds,
+                threads: threads(jobs),
+            }),
+            Command::Run {
+                scenario,
+                backend,
+                seed,
+                history,
+            } => run::main(&scenario, &backend, seed, history.as_deref()),
+            Command::Regress {
+                scenarios,
+                backend,
+                baseline,
+                bless,
+                jobs,
+            } => regress::main(regress::Args {
+                scenarios,
+                backends: backends(&backend)?,
+                baseline,
+                bless,
+                threads: threads(jobs),
+            }),
+        }
+    }
+    #[cfg(not(madsim))]
+    {
+        let _ = cli;
+        anyhow::bail!(
+            "this is the real build; the simulator needs the default (madsim) build: \
+             run `cargo run -p cronfence-sim -- ...` without a real-build alias"
+        )
+    }
+}
+
+/// The `--backend` values, parsed; `None` when none were given.
+#[cfg(madsim)]
+fn backends(names: &[String]) -> anyhow::Result<Option<Vec<crate::scenario::BackendKind>>> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    names
+        .iter()
+        .map(|n| {
+            crate::scenario::BackendKind::parse(n).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown backend `{n}`; the simulator knows `memory` and `etcd-sim` \
+                     (real etcd runs in the real build's tests)"
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Some)
+}
+
+#[cfg(madsim)]
+fn threads(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}

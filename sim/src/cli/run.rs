@@ -1,0 +1,60 @@
+//! `cronfence run SCENARIO [--backend B] [--seed S] [--history FILE]`: one scenario file (any
+//! path), one seed; prints the verdict and the timeliness figures, optionally writes the history
+//! as JSON lines, and exits 1 when the scenario's expectation is not met. Failing tests and
+//! reports print this command to replay a seed.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::{expect, scenario, world};
+
+/// Runs the command.
+pub fn main(
+    path: &Path,
+    backend: &str,
+    seed: u64,
+    history: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let loaded = scenario::load(path)?;
+    let Some(backend) = scenario::BackendKind::parse(backend) else {
+        anyhow::bail!("unknown backend `{backend}`; the simulator knows `memory` and `etcd-sim`");
+    };
+    let run = world::run(&loaded.scenario, backend, seed);
+    if let Some(file) = history {
+        std::fs::write(file, run.history.to_jsonl())
+            .with_context(|| format!("writing {}", file.display()))?;
+        println!(
+            "history: {} ({} records)",
+            file.display(),
+            run.history.records.len()
+        );
+    }
+    println!(
+        "{} on {backend}, seed {seed}: {} records, {} faults",
+        loaded.name,
+        run.history.records.len(),
+        run.plan.len()
+    );
+    println!("violations:\n{}", expect::list(&run.verdict.violations));
+    println!(
+        "excused: {}, at-least-once reruns: {}",
+        run.verdict.excused.len(),
+        run.verdict.reruns.len()
+    );
+    println!(
+        "timeliness: {}",
+        serde_json::to_string(&run.verdict.timeliness)?
+    );
+    match expect::judge(&loaded.scenario, &run.verdict, &run.history) {
+        Ok(()) => {
+            println!("as expected ({})", loaded.scenario.expect.outcome.get_ref());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("NOT as expected: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -21,6 +21,31 @@ pub enum Error {
         interval: jiff::SignedDuration,
     },
 
+    /// A cron expression could not be parsed; `field` names the part that is wrong.
+    #[error(
+        "invalid cron expression {expr:?}: the {field} is wrong ({problem}); allowed: {allowed}"
+    )]
+    InvalidCron {
+        /// The rejected expression.
+        expr: String,
+        /// The field at fault, e.g. "hour field `25`", or "expression" for its overall shape.
+        field: String,
+        /// croner's account of the problem.
+        problem: String,
+        /// What the field accepts.
+        allowed: String,
+    },
+
+    /// A time zone name is not in the bundled IANA tz database.
+    #[error(
+        "unknown time zone {zone:?}: use an IANA name such as \"Europe/Berlin\", \
+         \"America/New_York\" or \"UTC\""
+    )]
+    UnknownTimeZone {
+        /// The rejected name.
+        zone: String,
+    },
+
     /// A job id was empty, too long or used characters outside `[A-Za-z0-9._:-]`.
     #[error("invalid job id {id:?}: {reason}")]
     InvalidJobId {

@@ -35,7 +35,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`schedule`] | `Schedule`: exact tick ↔ instant math |
+//! | [`schedule`] | `Schedule`: exact tick ↔ instant math; cron expressions in IANA zones with a DST policy |
 //! | [`job`] | `JobId`, `JobSpec` (the agreed definition), `Job`, `TickContext` |
 //! | [`policy`] | misfire (catch-up), overlap and delivery policies |
 //! | [`elector`] | the `Elector` trait, sessions, `Leadership`, fencing tokens |

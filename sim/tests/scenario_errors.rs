@@ -82,3 +82,41 @@ fn an_expectation_that_contradicts_itself_is_refused() {
     let e = error(&GOOD.replace("outcome = \"pass\"", "outcome = \"violations\""));
     assert!(e.hint.contains("outcome"), "{e}");
 }
+
+#[test]
+fn a_bad_cron_field_is_located_and_named() {
+    // The error points at the expression and names the field and what it allows.
+    let e = error(&GOOD.replace("every = \"1s\"", "cron = \"0 25 * * *\""));
+    assert_eq!(e.line, 7, "{e}");
+    assert!(
+        e.message.contains("hour field `25`") && e.message.contains("0-23"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_zone_points_at_tz() {
+    let e = error(&GOOD.replace(
+        "every = \"1s\"",
+        "cron = \"0 9 * * *\"\ntz = \"Mars/Olympus\"",
+    ));
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.message.contains("Mars/Olympus"), "{e}");
+    assert!(e.hint.contains("IANA"), "{e}");
+}
+
+#[test]
+fn every_and_cron_together_are_refused() {
+    let e = error(&GOOD.replace("every = \"1s\"", "every = \"1s\"\ncron = \"* * * * *\""));
+    assert!(e.message.contains("not both"), "{e}");
+}
+
+#[test]
+fn a_bad_dst_policy_lists_the_allowed_values() {
+    let e = error(&GOOD.replace(
+        "every = \"1s\"",
+        "cron = \"30 2 * * *\"\ndst_fold = \"twice\"",
+    ));
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.hint.contains("\"both\""), "{e}");
+}

@@ -46,6 +46,8 @@ pub enum AbandonReason {
     Replaced,
     /// Claimed, but the node shut down before it started.
     Shutdown,
+    /// A cron tick whose local time fell into a DST gap, under `GapPolicy::Skip`.
+    DstGap,
 }
 
 /// Consecutive ticks of one job given up for one reason.
@@ -307,18 +309,17 @@ impl Planner {
         late: &dyn Fn(Timestamp) -> bool,
         d: &mut Decision,
     ) {
-        let due = job.spec.schedule.due_ticks(job.cursor, now);
-        let total = due.len() as u64;
+        let schedule = &job.spec.schedule;
+        let mut due = schedule.due_ticks(job.cursor, now);
         let Some(newest) = due.clone().next_back() else {
             return;
         };
         d.cursor = newest;
         let current = newest >= self.leader_since;
-        let missed = if current { total - 1 } else { total };
-        // How many of the newest due ticks the misfire policy keeps.
+        // How many of the newest due ticks the misfire policy keeps (the current one included).
         let (keep, reason) = match job.spec.misfire.catch_up {
             CatchUp::All { max } => (
-                u64::from(current) + missed.min(u64::from(max)),
+                u64::from(current) + u64::from(max),
                 AbandonReason::CatchUpLimit,
             ),
             CatchUp::Latest => (1, AbandonReason::Superseded),
@@ -329,34 +330,40 @@ impl Planner {
         } else {
             (keep, Some(reason))
         };
-        let dropped = total - keep;
-        let mut kept = due.clone().skip(dropped as usize);
-        if let (true, Some(reason)) = (dropped > 0, reason) {
-            let first = due
-                .clone()
-                .next()
-                .expect("dropped > 0 means due is not empty");
-            let last = due.clone().nth(dropped as usize - 1).expect("within range");
+        // Walk back from the newest: bounded by `keep`, however long the outage was.
+        let mut kept = Vec::new();
+        while (kept.len() as u64) < keep {
+            match due.next_back() {
+                Some(at) => kept.push(at),
+                None => break,
+            }
+        }
+        kept.reverse();
+        // What is left of `due` is dropped; only its ends and its size are needed.
+        if let (Some(last), Some(reason)) = (due.clone().next_back(), reason) {
+            let first = due.clone().next().expect("a last tick means a first");
             d.abandon.push(Abandoned {
                 first,
                 last,
-                count: dropped,
+                count: due.len() as u64,
                 reason,
             });
         }
         // Lateness only grows with age, so late ticks are a prefix of the kept ones.
         let mut late_range: Option<Abandoned> = None;
-        for at in kept.by_ref() {
-            if late(at) {
+        let mut on_time = false;
+        for at in kept {
+            if schedule.skipped_by_dst(at) {
+                d.abandon.push(single(at, AbandonReason::DstGap));
+            } else if !on_time && late(at) {
                 let range = late_range.get_or_insert(single(at, AbandonReason::DeadlineExceeded));
                 range.last = at;
                 range.count += u64::from(range.first != at);
             } else {
+                on_time = true;
                 d.run.push(TickRun { at, attempt: 1 });
-                break;
             }
         }
-        d.run.extend(kept.map(|at| TickRun { at, attempt: 1 }));
         d.abandon.extend(late_range);
     }
 }

@@ -282,3 +282,62 @@ impl WithMisfire for JobSpec {
         self
     }
 }
+
+fn cron_planner(schedule: Schedule, misfire: MisfirePolicy, since: &str, last: &str) -> Planner {
+    let id = JobId::new("cron").unwrap();
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    let cp = Checkpoint {
+        job: id.clone(),
+        registered_at: at("2027-01-01T00:00:00Z"),
+        last_claimed: Some(at(last)),
+        in_flight: vec![],
+    };
+    let spec = JobSpec::new(schedule).with_misfire(misfire);
+    Planner::new(vec![(id, spec)], vec![cp], at(since))
+}
+
+#[test]
+fn a_three_day_outage_of_a_cron_job_catches_up_the_newest_max_and_counts_the_rest() {
+    // `*/15` in New York, last claimed Friday 00:00 UTC, leader from Monday 00:00:01 UTC:
+    // 3 days × 96 ticks = 288 missed; `all(10)` runs the newest 10 and reports 278 by count.
+    let every_15 = Schedule::cron("*/15 * * * *", "America/New_York").unwrap();
+    let p = cron_planner(
+        every_15,
+        MisfirePolicy::all(10),
+        "2027-01-04T00:00:01Z",
+        "2027-01-01T00:00:00Z",
+    );
+    let d = p.poll("2027-01-04T00:00:01Z".parse().unwrap()).remove(0);
+    assert_eq!(d.run.len(), 10);
+    assert_eq!(d.run[9].at.to_string(), "2027-01-04T00:00:00Z");
+    assert_eq!(d.abandon.len(), 1);
+    assert_eq!(d.abandon[0].count, 278);
+    assert_eq!(d.abandon[0].first.to_string(), "2027-01-01T00:15:00Z");
+    assert_eq!(d.abandon[0].reason, AbandonReason::CatchUpLimit);
+}
+
+#[test]
+fn a_cron_tick_in_a_dst_gap_is_abandoned_with_a_reason_under_gap_skip() {
+    use crate::schedule::{DstPolicy, FoldPolicy, GapPolicy};
+    let dst = DstPolicy {
+        fold: FoldPolicy::Once,
+        gap: GapPolicy::Skip,
+    };
+    let nightly = Schedule::cron_with_dst("30 2 * * *", "Europe/Berlin", dst).unwrap();
+    let mut p = cron_planner(
+        nightly,
+        MisfirePolicy::all(10),
+        "2027-03-27T12:00:00Z",
+        "2027-03-27T01:30:00Z",
+    );
+    let gap_tick: Timestamp = "2027-03-28T01:00:00Z".parse().unwrap();
+    assert_eq!(p.next_deadline(), Some(gap_tick));
+    let d = p.poll(gap_tick).remove(0);
+    assert!(d.run.is_empty(), "skipped, not run");
+    assert_eq!(d.abandon, vec![single(gap_tick, AbandonReason::DstGap)]);
+    p.advance(&[d]);
+    assert_eq!(
+        p.next_deadline().unwrap().to_string(),
+        "2027-03-29T00:30:00Z"
+    );
+}

@@ -173,7 +173,9 @@ fn judge(
         return None;
     }
     if let Some(first) = covering.first() {
-        let allowed = covering.iter().find(|a| reason_allowed(a.reason, spec));
+        let allowed = covering
+            .iter()
+            .find(|a| reason_allowed(a.reason, spec, tick));
         return Some(match allowed {
             Some(a) => abandoned(job, tick, a, spec, Bucket::Excused),
             None => abandoned(job, tick, first, spec, Bucket::Violation),
@@ -346,8 +348,9 @@ impl<'h> Outcomes<'h> {
     }
 }
 
-/// True when the job's policies can give up a tick for `reason`.
-fn reason_allowed(reason: AbandonReason, spec: &JobSpec) -> bool {
+/// True when the job's policies can give up `tick` for `reason` (a DST-gap skip only for a tick
+/// the schedule itself marks as one).
+fn reason_allowed(reason: AbandonReason, spec: &JobSpec, tick: Timestamp) -> bool {
     match reason {
         AbandonReason::CatchUpLimit => matches!(spec.misfire.catch_up, CatchUp::All { .. }),
         AbandonReason::Superseded => spec.misfire.catch_up == CatchUp::Latest,
@@ -355,6 +358,7 @@ fn reason_allowed(reason: AbandonReason, spec: &JobSpec) -> bool {
         AbandonReason::DeadlineExceeded => spec.misfire.starting_deadline.is_some(),
         AbandonReason::Replaced => spec.overlap == OverlapPolicy::Replace,
         AbandonReason::LeadershipLost | AbandonReason::Shutdown => true,
+        AbandonReason::DstGap => spec.schedule.skipped_by_dst(tick),
     }
 }
 
@@ -368,6 +372,7 @@ fn reason_name(reason: AbandonReason) -> &'static str {
         AbandonReason::LeadershipLost => "leadership_lost",
         AbandonReason::Replaced => "replaced",
         AbandonReason::Shutdown => "shutdown",
+        AbandonReason::DstGap => "dst_gap",
     }
 }
 

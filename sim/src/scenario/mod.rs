@@ -158,10 +158,18 @@ impl Default for NodeSettings {
 pub struct JobEntry {
     /// The job id.
     pub id: String,
-    /// The interval.
-    pub every: SignedDuration,
-    /// Tick 0; defaults to the scenario's start.
+    /// The interval (an interval job; exactly one of `every` and `cron`).
+    pub every: Option<SignedDuration>,
+    /// Tick 0 of an interval job; defaults to the scenario's start.
     pub anchor: Option<Timestamp>,
+    /// A cron expression (a cron job), e.g. `"30 2 * * *"`.
+    pub cron: Option<Spanned<String>>,
+    /// The IANA zone a cron expression is read in (default `UTC`).
+    pub tz: Option<Spanned<String>>,
+    /// DST fold policy of a cron job: `once` (default) or `both`.
+    pub dst_fold: Option<Spanned<String>>,
+    /// DST gap policy of a cron job: `run_after_gap` (default) or `skip`.
+    pub dst_gap: Option<Spanned<String>>,
     /// `all`, `latest` or `skip`.
     #[serde(default = "defaults::catch_up")]
     pub catch_up: Spanned<String>,
@@ -299,6 +307,10 @@ pub struct Expect {
     pub no_records: Vec<String>,
     /// The median lateness of first starts must be at least this (a shifted tick phase).
     pub lateness_p50_at_least: Option<SignedDuration>,
+    /// Every cron job starts exactly one tick per local day (in its zone) that has an expected
+    /// tick: no DST duplicate, no DST gap.
+    #[serde(default)]
+    pub one_run_per_local_day: bool,
 }
 
 mod defaults {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use cronfence::schedule::{DstPolicy, FoldPolicy, GapPolicy};
 use cronfence::{JobId, JobSpec, MisfirePolicy, Schedule};
 use jiff::{SignedDuration, Timestamp};
 use toml::Spanned;
@@ -144,15 +145,98 @@ fn check_target(node: &Spanned<String>, nodes: usize) -> Result<(), Invalid> {
     }
 }
 
+/// The schedule an entry describes: `every` (with `anchor`), or `cron` (with `tz`, `dst_fold`,
+/// `dst_gap`), never both.
+fn schedule(job: &JobEntry, start: Timestamp) -> Result<Schedule, Invalid> {
+    let cron_only = [&job.tz, &job.dst_fold, &job.dst_gap];
+    match (job.every, &job.cron) {
+        (Some(every), None) => {
+            if let Some(key) = cron_only.iter().find_map(|k| k.as_ref()) {
+                return Err((
+                    Some(key.span()),
+                    "`tz`, `dst_fold` and `dst_gap` belong to cron jobs".into(),
+                    "remove the key, or give the job `cron = \"...\"` instead of `every`",
+                ));
+            }
+            Schedule::every(job.anchor.unwrap_or(start), every).map_err(|e| {
+                (
+                    None,
+                    e.to_string(),
+                    "use a positive interval, e.g. every = \"1s\"",
+                )
+            })
+        }
+        (None, Some(expr)) => cron_schedule(job, expr),
+        (Some(_), Some(expr)) => Err((
+            Some(expr.span()),
+            "a job has either `every` or `cron`, not both".into(),
+            "remove one of them",
+        )),
+        (None, None) => Err((
+            None,
+            "a job needs `every` or `cron`".into(),
+            "add every = \"1s\" or cron = \"*/15 * * * *\"",
+        )),
+    }
+}
+
+fn cron_schedule(job: &JobEntry, expr: &Spanned<String>) -> Result<Schedule, Invalid> {
+    if job.anchor.is_some() {
+        return Err((
+            Some(expr.span()),
+            "`anchor` belongs to interval jobs".into(),
+            "remove `anchor`: a cron job's ticks come from its expression",
+        ));
+    }
+    let fold = match job
+        .dst_fold
+        .as_ref()
+        .map(|v| (v.get_ref().as_str(), v.span()))
+    {
+        None | Some(("once", _)) => FoldPolicy::Once,
+        Some(("both", _)) => FoldPolicy::Both,
+        Some((other, span)) => {
+            return Err((
+                Some(span),
+                format!("dst_fold = \"{other}\" is not a policy"),
+                "use \"once\" or \"both\"",
+            ))
+        }
+    };
+    let gap = match job
+        .dst_gap
+        .as_ref()
+        .map(|v| (v.get_ref().as_str(), v.span()))
+    {
+        None | Some(("run_after_gap", _)) => GapPolicy::RunAfterGap,
+        Some(("skip", _)) => GapPolicy::Skip,
+        Some((other, span)) => {
+            return Err((
+                Some(span),
+                format!("dst_gap = \"{other}\" is not a policy"),
+                "use \"run_after_gap\" or \"skip\"",
+            ))
+        }
+    };
+    let tz = job.tz.as_ref().map_or("UTC", |t| t.get_ref().as_str());
+    Schedule::cron_with_dst(expr.get_ref(), tz, DstPolicy { fold, gap }).map_err(|e| {
+        let (span, hint) = match e {
+            cronfence::Error::UnknownTimeZone { .. } => (
+                job.tz.as_ref().map(|t| t.span()),
+                "use an IANA zone name such as \"Europe/Berlin\" or \"UTC\"",
+            ),
+            _ => (
+                Some(expr.span()),
+                "fix the field the message names; scenarios/README.md shows the cron format",
+            ),
+        };
+        (span, e.to_string(), hint)
+    })
+}
+
 /// The job definition (and its replicas' ids) an entry describes.
 pub fn job_spec(job: &JobEntry, start: Timestamp) -> Result<(Vec<JobId>, JobSpec), Invalid> {
-    let schedule = Schedule::every(job.anchor.unwrap_or(start), job.every).map_err(|e| {
-        (
-            None,
-            e.to_string(),
-            "use a positive interval, e.g. every = \"1s\"",
-        )
-    })?;
+    let schedule = schedule(job, start)?;
     let mut misfire = match job.catch_up.get_ref().as_str() {
         "all" => MisfirePolicy::all(job.max_catch_up),
         "latest" => MisfirePolicy::latest(),

@@ -1,5 +1,6 @@
 //! The `cronfence` binary: parses the command line and hands it to [`cronfence_sim::cli`].
-//! `RUST_LOG` controls tracing output (on stderr).
+//! `RUST_LOG` controls tracing output on stderr: the simulated nodes' own logs (their errors are
+//! mostly the injected faults at work) stay off unless it is set, e.g. `RUST_LOG=info`.
 
 use std::process::ExitCode;
 
@@ -8,7 +9,10 @@ use cronfence_sim::cli::{self, Cli};
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match cli::main(Cli::parse()) {

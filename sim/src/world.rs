@@ -53,11 +53,7 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let jobs: BTreeMap<JobId, JobSpec> = scenario
-        .job_specs()
-        .into_iter()
-        .map(|(id, (spec, _))| (id, spec))
-        .collect();
+    let jobs = checked_jobs(scenario, &history);
     let window = (
         scenario.start + scenario.check.warmup,
         scenario.start + scenario.duration - scenario.check.cooldown,
@@ -74,6 +70,31 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
         verdict,
         plan,
     }
+}
+
+/// The definitions the checkers judge by: each job as the backend registered it. Nodes define a
+/// `tz = "local"` job in their own zones; the registry keeps the first registrant's and refuses the
+/// others (`JobRejected`), so the definition of a node that never recorded a refusal is the one.
+fn checked_jobs(scenario: &Scenario, history: &History) -> BTreeMap<JobId, JobSpec> {
+    let mut jobs: BTreeMap<JobId, JobSpec> = scenario
+        .job_specs()
+        .into_iter()
+        .map(|(id, (spec, _))| (id, spec))
+        .collect();
+    let refused = |node: &str, id: &JobId| {
+        history.node_events().any(|(record, event)| {
+            record.node == node && matches!(event, NodeEvent::JobRejected { job, .. } if job == id)
+        })
+    };
+    for (id, kept) in jobs.iter_mut() {
+        let registrant = (0..scenario.node.zones.len())
+            .find(|&node| !refused(&format!("node-{node}"), id))
+            .and_then(|node| scenario.job_specs_on(node).remove(id));
+        if let Some((spec, _)) = registrant {
+            *kept = spec;
+        }
+    }
+    jobs
 }
 
 /// The scenario's explicit faults plus those its random plan draws for `seed`, in start order.
@@ -108,7 +129,6 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
     let time = WorldTime::new(scenario.start);
     let handle = madsim::runtime::Handle::current();
     let backend = crate::backend::start(kind, scenario, &recorder, time);
-    let jobs = Arc::new(scenario.job_specs());
     let mut nodes = BTreeMap::new();
     let mut clocks = BTreeMap::new();
     let mut held = BTreeMap::new();
@@ -119,7 +139,7 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
         let process = Process {
             name: name.clone(),
             config: node_config(&name, scenario),
-            jobs: jobs.clone(),
+            jobs: Arc::new(scenario.job_specs_on(i)),
             clock: SimClock::new(time, model.clone()),
             held: writes.clone(),
             backend: kind,

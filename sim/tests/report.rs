@@ -15,14 +15,16 @@ use cronfence_sim::report::Report;
 use cronfence_sim::suite;
 use scraper::{Html, Selector};
 
-/// Two scenarios (one passing with a crash, one go-micro pitfall with violations), both backends,
-/// seeds 1 and 2: eight runs, made once for every test here.
+/// Three scenarios (one passing with a crash, one go-micro pitfall with violations, a nightly cron
+/// job on the autumn DST fold), both backends, seeds 1 and 2: twelve runs, made once for every
+/// test here.
 fn report() -> &'static Report {
     static REPORT: OnceLock<Report> = OnceLock::new();
     REPORT.get_or_init(|| {
         let paths = [
             "../scenarios/leader_crash.toml",
             "../scenarios/gomicro_partition.toml",
+            "../scenarios/dst_berlin_autumn_fold.toml",
         ]
         .map(PathBuf::from);
         let found = suite::discover(&paths).expect("the scenarios load");
@@ -68,7 +70,7 @@ fn the_page_parses_cleanly_and_fetches_nothing() {
 fn the_summary_table_has_a_row_per_scenario_and_backend_linking_to_its_section() {
     let html = Html::parse_document(&report().html);
     let rows = select(&html, "table#summary tbody tr");
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 6);
     for row in rows {
         let link = select_in(row, "a").remove(0);
         let target = link.value().attr("href").unwrap();
@@ -90,7 +92,7 @@ fn select_in<'a>(element: scraper::ElementRef<'a>, css: &str) -> Vec<scraper::El
 fn every_section_draws_a_timeline_with_a_lane_per_node_and_what_happened() {
     let html = Html::parse_document(&report().html);
     let sections = select(&html, "section.scenario");
-    assert_eq!(sections.len(), 4);
+    assert_eq!(sections.len(), 6);
     for section in sections {
         let id = section.value().id().unwrap().to_string();
         let svg = select_in(section, "svg.timeline");
@@ -104,7 +106,7 @@ fn every_section_draws_a_timeline_with_a_lane_per_node_and_what_happened() {
             !select_in(svg[0], "rect.leader").is_empty(),
             "{id}: leaders"
         );
-        assert!(select_in(svg[0], "line.run").len() > 5, "{id}: runs");
+        assert!(!select_in(svg[0], "line.run").is_empty(), "{id}: runs");
         let faults = select_in(svg[0], "rect.fault");
         assert!(!faults.is_empty(), "{id}: the crash or partition is shaded");
         assert!(
@@ -128,4 +130,30 @@ fn violations_are_highlighted_and_listed_with_their_replay_command() {
     );
     let clean = select(&html, "section#leader_crash--memory").remove(0);
     assert!(select_in(clean, "svg g.violation").is_empty());
+}
+
+#[test]
+fn the_fold_day_shows_one_run_of_the_nightly_job() {
+    let html = Html::parse_document(&report().html);
+    for backend in ["memory", "etcd-sim"] {
+        let section =
+            select(&html, &format!("section#dst_berlin_autumn_fold--{backend}")).remove(0);
+        let rows = select_in(section, "table.local-days tbody tr");
+        assert_eq!(rows.len(), 1, "{backend}: one local day");
+        let cells: Vec<String> = select_in(rows[0], "td")
+            .iter()
+            .map(|td| td.text().collect())
+            .collect();
+        assert_eq!(cells[0], "2027-10-31");
+        assert!(cells[1].starts_with("autumn fold"), "{cells:?}");
+        assert_eq!(
+            (cells[2].as_str(), cells[3].as_str()),
+            ("1", "1"),
+            "{cells:?}"
+        );
+        assert!(
+            cells[4].starts_with("02:30:00 CEST (00:30:00Z)"),
+            "{cells:?}"
+        );
+    }
 }

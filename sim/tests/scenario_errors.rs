@@ -120,3 +120,25 @@ fn a_bad_dst_policy_lists_the_allowed_values() {
     assert_eq!(e.line, 8, "{e}");
     assert!(e.hint.contains("\"both\""), "{e}");
 }
+
+#[test]
+fn a_local_zone_needs_the_nodes_zones() {
+    let e = error(&GOOD.replace("every = \"1s\"", "cron = \"0 9 * * *\"\ntz = \"local\""));
+    assert_eq!(e.line, 8, "{e}");
+    assert!(e.message.contains("[node] zones"), "{e}");
+}
+
+#[test]
+fn node_zones_are_one_valid_zone_per_node() {
+    let few = error(&GOOD.replace(
+        "duration = \"1m\"",
+        "duration = \"1m\"\n[node]\nzones = [\"UTC\"]",
+    ));
+    assert!(few.message.contains("1 zones for 3 nodes"), "{few}");
+    let bad = error(&GOOD.replace(
+        "duration = \"1m\"",
+        "duration = \"1m\"\n[node]\nzones = [\"UTC\", \"Mars/Olympus\", \"UTC\"]",
+    ));
+    assert!(bad.message.contains("Mars/Olympus"), "{bad}");
+    assert!(bad.hint.contains("Asia/Tokyo"), "{bad}");
+}

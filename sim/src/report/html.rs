@@ -31,6 +31,8 @@ pub struct Section<'a> {
     pub nodes: Vec<String>,
     /// The simulated duration, in nanoseconds.
     pub duration_ns: u64,
+    /// Runs per local day of the drawn seed's cron jobs.
+    pub local_days: Vec<super::days::JobDays>,
     /// Every seed's violations, with the replay command of its seed.
     pub violations: Vec<(u64, &'a Finding, String)>,
 }
@@ -184,6 +186,7 @@ fn write_section(out: &mut String, s: &Section<'_>) {
         duration_ns: s.duration_ns,
         nodes: s.nodes.clone(),
     }));
+    local_days(out, s);
     failovers(out, s);
     violations(out, s);
     out.push_str("</section>");
@@ -264,4 +267,51 @@ fn violations(out: &mut String, s: &Section<'_>) {
             s.violations.len() - SHOWN
         );
     }
+}
+
+fn local_days(out: &mut String, s: &Section<'_>) {
+    for job in &s.local_days {
+        let _ = write!(
+            out,
+            "<table class=\"local-days\"><caption>Runs per local day of {} (<code>{}</code> in {}), \
+             seed {}</caption><thead><tr><th>local date</th><th>DST</th><th>ticks due</th>\
+             <th>runs</th><th>started (local time, UTC, node)</th></tr></thead><tbody>",
+            escape(&job.job),
+            escape(&job.expr),
+            escape(&job.zone),
+            s.seed
+        );
+        for day in &job.days {
+            let mismatch = day.runs.len() != day.expected;
+            let _ = write!(
+                out,
+                "<tr{cls}><td>{date}</td><td>{dst}</td><td class=\"num\">{due}</td>\
+                 <td class=\"num\">{runs}</td><td>{list}</td></tr>",
+                cls = if mismatch {
+                    " class=\"unexpected\""
+                } else {
+                    ""
+                },
+                date = day.date,
+                dst = escape(day.transition.as_deref().unwrap_or("")),
+                due = day.expected,
+                runs = day.runs.len(),
+                list = escape(&abbreviate(&day.runs)),
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+}
+
+/// The runs of a day, the first and last few when there are many.
+fn abbreviate(runs: &[String]) -> String {
+    if runs.len() <= 6 {
+        return runs.join("; ");
+    }
+    format!(
+        "{}; … {} more …; {}",
+        runs[..3].join("; "),
+        runs.len() - 6,
+        runs[runs.len() - 3..].join("; ")
+    )
 }

@@ -139,6 +139,11 @@ pub struct NodeSettings {
     pub unreachable_after: SignedDuration,
     /// Per group or per job elections.
     pub scope: ElectionScope,
+    /// Each node's local zone (its machine's `TZ`), one per node, or none. cronfence never reads
+    /// it; only a job with `tz = "local"` takes it, which the registry then refuses on every node
+    /// whose zone differs from the first registrant's.
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 impl Default for NodeSettings {
@@ -148,6 +153,7 @@ impl Default for NodeSettings {
             request_timeout: SignedDuration::from_secs(2),
             unreachable_after: SignedDuration::from_secs(5),
             scope: ElectionScope::Group,
+            zones: Vec::new(),
         }
     }
 }
@@ -443,9 +449,15 @@ pub use validate::{fault_kind, job_spec, RANDOM_KINDS};
 impl Scenario {
     /// Every job the scenario schedules, with its definition and run time.
     pub fn job_specs(&self) -> BTreeMap<JobId, (JobSpec, SignedDuration)> {
+        self.job_specs_on(0)
+    }
+
+    /// The jobs as node `node` defines them: a `tz = "local"` job takes that node's zone.
+    pub fn job_specs_on(&self, node: usize) -> BTreeMap<JobId, (JobSpec, SignedDuration)> {
+        let local = self.node.zones.get(node).map(String::as_str);
         let mut out = BTreeMap::new();
         for job in &self.jobs {
-            let (ids, spec) = job_spec(job, self.start).expect("validated on load");
+            let (ids, spec) = job_spec(job, self.start, local).expect("validated on load");
             for id in ids {
                 out.insert(id, (spec.clone(), job.run_time));
             }

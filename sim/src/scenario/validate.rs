@@ -38,6 +38,27 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
             "give a count (seeds = 5) or a list (seeds = [1, 2])",
         );
     }
+    if !s.node.zones.is_empty() && s.node.zones.len() != s.nodes {
+        return err(
+            format!(
+                "[node] zones names {} zones for {} nodes",
+                s.node.zones.len(),
+                s.nodes
+            ),
+            "give one IANA zone per node, or leave zones out",
+        );
+    }
+    if let Some(bad) = s
+        .node
+        .zones
+        .iter()
+        .find(|z| cronfence::schedule::Zone::get(z).is_err())
+    {
+        return err(
+            format!("[node] zones: `{bad}` is not an IANA time zone"),
+            "use names such as \"Europe/Berlin\", \"Asia/Tokyo\" or \"UTC\"",
+        );
+    }
     if s.check.warmup + s.check.cooldown >= s.duration {
         return err(
             "warmup + cooldown leave no checked window".into(),
@@ -45,7 +66,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
         );
     }
     for job in &s.jobs {
-        job_spec(job, s.start)
+        job_spec(job, s.start, s.node.zones.first().map(String::as_str))
             .map_err(|(span, m, h)| (span, format!("job `{}`: {m}", job.id), h))?;
     }
     let on_etcd = s.backends.contains(&BackendKind::EtcdSim);
@@ -147,7 +168,7 @@ fn check_target(node: &Spanned<String>, nodes: usize) -> Result<(), Invalid> {
 
 /// The schedule an entry describes: `every` (with `anchor`), or `cron` (with `tz`, `dst_fold`,
 /// `dst_gap`), never both.
-fn schedule(job: &JobEntry, start: Timestamp) -> Result<Schedule, Invalid> {
+fn schedule(job: &JobEntry, start: Timestamp, local: Option<&str>) -> Result<Schedule, Invalid> {
     let cron_only = [&job.tz, &job.dst_fold, &job.dst_gap];
     match (job.every, &job.cron) {
         (Some(every), None) => {
@@ -166,7 +187,7 @@ fn schedule(job: &JobEntry, start: Timestamp) -> Result<Schedule, Invalid> {
                 )
             })
         }
-        (None, Some(expr)) => cron_schedule(job, expr),
+        (None, Some(expr)) => cron_schedule(job, expr, local),
         (Some(_), Some(expr)) => Err((
             Some(expr.span()),
             "a job has either `every` or `cron`, not both".into(),
@@ -180,7 +201,11 @@ fn schedule(job: &JobEntry, start: Timestamp) -> Result<Schedule, Invalid> {
     }
 }
 
-fn cron_schedule(job: &JobEntry, expr: &Spanned<String>) -> Result<Schedule, Invalid> {
+fn cron_schedule(
+    job: &JobEntry,
+    expr: &Spanned<String>,
+    local: Option<&str>,
+) -> Result<Schedule, Invalid> {
     if job.anchor.is_some() {
         return Err((
             Some(expr.span()),
@@ -218,7 +243,15 @@ fn cron_schedule(job: &JobEntry, expr: &Spanned<String>) -> Result<Schedule, Inv
             ))
         }
     };
-    let tz = job.tz.as_ref().map_or("UTC", |t| t.get_ref().as_str());
+    let tz = match job.tz.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
+        None => "UTC",
+        Some(("local", span)) => local.ok_or((
+            Some(span),
+            "tz = \"local\" means each node's own zone, and [node] zones is not set".into(),
+            "add [node] zones = [\"Asia/Tokyo\", ...] (one per node), or name an IANA zone",
+        ))?,
+        Some((name, _)) => name,
+    };
     Schedule::cron_with_dst(expr.get_ref(), tz, DstPolicy { fold, gap }).map_err(|e| {
         let (span, hint) = match e {
             cronfence::Error::UnknownTimeZone { .. } => (
@@ -234,9 +267,14 @@ fn cron_schedule(job: &JobEntry, expr: &Spanned<String>) -> Result<Schedule, Inv
     })
 }
 
-/// The job definition (and its replicas' ids) an entry describes.
-pub fn job_spec(job: &JobEntry, start: Timestamp) -> Result<(Vec<JobId>, JobSpec), Invalid> {
-    let schedule = schedule(job, start)?;
+/// The job definition (and its replicas' ids) an entry describes; `local` is the defining
+/// node's zone, which a `tz = "local"` cron job takes.
+pub fn job_spec(
+    job: &JobEntry,
+    start: Timestamp,
+    local: Option<&str>,
+) -> Result<(Vec<JobId>, JobSpec), Invalid> {
+    let schedule = schedule(job, start, local)?;
     let mut misfire = match job.catch_up.get_ref().as_str() {
         "all" => MisfirePolicy::all(job.max_catch_up),
         "latest" => MisfirePolicy::latest(),

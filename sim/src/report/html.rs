@@ -60,7 +60,7 @@ th{background:#eef}td.num{text-align:right}\
 tr.unexpected td{background:#fdd}.bad{color:#c00;font-weight:bold}.ok{color:#2e7d32}\
 section{margin-top:2.2em;border-top:2px solid #ccd;padding-top:.6em}\
 code{background:#f3f3f3;padding:1px 4px}.legend span{margin-right:1.2em}\
-.sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-right:4px}";
+.sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin-right:4px;opacity:.8}";
 
 /// The whole page.
 pub fn page(summary: &Summary, sections: &[Section<'_>]) -> String {

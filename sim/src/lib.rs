@@ -18,6 +18,7 @@
 //! | [`random`] | random fault plans drawn from a seed |
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
+//! | `real` | the real build: a real-time world on real etcd, and the real-time suite |
 //! | [`suite`] | the scenario suite: finding files, expanding cases, running them on all cores |
 //! | [`report`] | failover reports: summary table, HTML page, SVG timelines |
 //! | [`regress`] | the backend regression check against committed baselines |
@@ -42,6 +43,8 @@ pub mod inject;
 pub mod net;
 #[cfg(madsim)]
 pub mod random;
+#[cfg(not(madsim))]
+pub mod real;
 pub mod regress;
 pub mod report;
 pub mod scenario;

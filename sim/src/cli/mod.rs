@@ -5,7 +5,10 @@
 //! file. Exit codes: 0 when everything is as expected, 1 when a scenario missed its expectation or
 //! a regression was found, 2 for errors (bad arguments, files that cannot be read or written).
 
+mod baseline;
 mod progress;
+#[cfg(not(madsim))]
+mod real;
 #[cfg(madsim)]
 mod regress;
 #[cfg(madsim)]
@@ -74,9 +77,19 @@ pub enum Command {
     Regress {
         /// Scenario files or folders (default: every file in `scenarios/`).
         scenarios: Vec<PathBuf>,
-        /// Backends to check (default: memory and etcd-sim).
+        /// Backends to check (default: memory and etcd-sim). `etcd` (real build only) runs the
+        /// real-time suite against `--endpoints`.
         #[arg(long, value_delimiter = ',')]
         backend: Vec<String>,
+        /// With `--backend etcd`: the cluster's client URLs.
+        #[arg(long, value_delimiter = ',')]
+        endpoints: Vec<String>,
+        /// With `--backend etcd`: the key prefix runs write under.
+        #[arg(long, default_value = "/cronfence-regress")]
+        prefix: String,
+        /// With `--backend etcd`: the longest scenario to play in real time.
+        #[arg(long, default_value = "5m")]
+        max_duration: jiff::SignedDuration,
         /// The folder holding `<backend>.toml` baselines.
         #[arg(long, default_value = "reports/baselines")]
         baseline: PathBuf,
@@ -121,6 +134,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 baseline,
                 bless,
                 jobs,
+                ..
             } => regress::main(regress::Args {
                 scenarios,
                 backends: backends(&backend)?,
@@ -132,11 +146,30 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     #[cfg(not(madsim))]
     {
-        let _ = cli;
-        anyhow::bail!(
-            "this is the real build; the simulator needs the default (madsim) build: \
-             run `cargo run -p cronfence-sim -- ...` without a real-build alias"
-        )
+        match cli.command {
+            Command::Regress {
+                scenarios,
+                backend,
+                endpoints,
+                prefix,
+                max_duration,
+                baseline,
+                bless,
+                ..
+            } if backend == ["etcd"] => real::main(real::Args {
+                scenarios,
+                endpoints,
+                prefix,
+                max_duration: max_duration.unsigned_abs(),
+                baseline,
+                bless,
+            }),
+            _ => anyhow::bail!(
+                "this is the real build, which runs only `regress --backend etcd --endpoints ...`; \
+                 the simulator needs the default (madsim) build: run `cargo run -p cronfence-sim -- ...` \
+                 without a real-build alias"
+            ),
+        }
     }
 }
 
@@ -149,11 +182,15 @@ fn backends(names: &[String]) -> anyhow::Result<Option<Vec<crate::scenario::Back
     names
         .iter()
         .map(|n| {
-            crate::scenario::BackendKind::parse(n).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "unknown backend `{n}`; the simulator knows `memory` and `etcd-sim` \
-                     (real etcd runs in the real build's tests)"
-                )
+            crate::scenario::BackendKind::parse(n).ok_or_else(|| match n.as_str() {
+                "etcd" => anyhow::anyhow!(
+                    "real etcd runs in the real build: `cargo real-run -p cronfence-sim --bin \
+                     cronfence -- regress --backend etcd --endpoints http://127.0.0.1:2379`"
+                ),
+                _ => anyhow::anyhow!(
+                    "unknown backend `{n}`; the simulator knows `memory` and `etcd-sim`, \
+                     the real build `etcd`"
+                ),
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Progress;
-use crate::regress::{self, Severity};
 use crate::report::Report;
 use crate::scenario::BackendKind;
 use crate::suite;
@@ -52,56 +51,8 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     let mut regressions = 0;
     for backend in backends {
         let name = backend.to_string();
-        let mine: Vec<_> = rows
-            .iter()
-            .filter(|r| r.backend == backend)
-            .cloned()
-            .collect();
-        let file = regress::path(&args.baseline, &name);
-        let previous = regress::read(&file)?;
-        if args.bless {
-            let blessed = regress::bless(&name, &mine, previous, complete);
-            regress::write(&file, &blessed)?;
-            println!(
-                "{name}: blessed {} scenarios into {}",
-                mine.len(),
-                file.display()
-            );
-            continue;
-        }
-        let Some(baseline) = previous else {
-            anyhow::bail!(
-                "no baseline for {name} at {}; create it with `cronfence regress --bless`",
-                file.display()
-            );
-        };
-        let changes = regress::compare(&baseline, &mine, complete);
-        let failed = changes
-            .iter()
-            .filter(|c| c.severity == Severity::Regression)
-            .count();
-        regressions += failed;
-        println!(
-            "{name}: {} scenarios compared with {}: {}",
-            mine.len(),
-            file.display(),
-            if failed == 0 {
-                "no regression".to_string()
-            } else {
-                format!("{failed} regression(s)")
-            }
-        );
-        for change in &changes {
-            println!("  {change}");
-        }
+        let mine: Vec<_> = rows.iter().filter(|r| r.backend == name).cloned().collect();
+        regressions += super::baseline::check(&name, &mine, &args.baseline, args.bless, complete)?;
     }
-    if regressions == 0 {
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!(
-            "\n{regressions} regression(s). If the change is intended, run \
-             `cargo run --release -p cronfence-sim -- regress --bless` and commit the baselines."
-        );
-        Ok(ExitCode::FAILURE)
-    }
+    Ok(super::baseline::exit(regressions))
 }

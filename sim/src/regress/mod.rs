@@ -45,6 +45,15 @@ pub struct Tolerance {
     pub ms_abs: f64,
     /// ...or by this fraction of the baseline, whichever is larger.
     pub ms_rel: f64,
+    /// `false`: only the guarantees are judged (expectation met, each checker passing or not);
+    /// measurements that move beyond the tolerances are notes. For real time, where which node
+    /// leads when a fault strikes is luck, so failover counts and gaps are not repeatable.
+    #[serde(default = "yes")]
+    pub measurements: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for Tolerance {
@@ -54,6 +63,22 @@ impl Default for Tolerance {
             count_rel: 0.10,
             ms_abs: 500.0,
             ms_rel: 0.25,
+            measurements: true,
+        }
+    }
+}
+
+impl Tolerance {
+    /// The default for a real-time backend (`etcd`): the guarantees are judged, measurements
+    /// moving beyond counts ±max(3, 20%) or times max(2 s, 50%) are notes (`measurements =
+    /// false`), since real time does not repeat which node leads when a fault strikes.
+    pub fn real_time() -> Self {
+        Tolerance {
+            count_abs: 3,
+            count_rel: 0.20,
+            ms_abs: 2_000.0,
+            ms_rel: 0.50,
+            measurements: false,
         }
     }
 }
@@ -120,6 +145,8 @@ pub enum Severity {
     Regression,
     /// Better than the baseline by more than the tolerance; `--bless` to lock it in.
     Improvement,
+    /// A measurement moved beyond its tolerance where measurements are not judged.
+    Note,
 }
 
 /// One difference from the baseline.
@@ -138,6 +165,7 @@ impl fmt::Display for Change {
         let tag = match self.severity {
             Severity::Regression => "REGRESSION",
             Severity::Improvement => "improved  ",
+            Severity::Note => "note      ",
         };
         write!(f, "{tag} {}: {}", self.scenario, self.what)
     }
@@ -209,6 +237,11 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
         out.push((severity, what.to_string()));
     }
     let verdict = |n: u64| if n == 0 { "pass" } else { "violated" };
+    let (worse, better) = if tol.measurements {
+        (Regression, Improvement)
+    } else {
+        (Note, Note)
+    };
     let counts = [
         (
             "no_duplicate violations",
@@ -238,10 +271,7 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
             .count_abs
             .max((tol.count_rel * was as f64).ceil() as u64);
         if was.abs_diff(is) > allowed {
-            out.push((
-                Regression,
-                format!("{name} {was} → {is} (allowed ±{allowed})"),
-            ));
+            out.push((worse, format!("{name} {was} → {is} (allowed ±{allowed})")));
         }
     }
     let times = [
@@ -263,7 +293,7 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
         let allowed = tol.ms_abs.max(tol.ms_rel * was.abs());
         if is > was + allowed {
             out.push((
-                Regression,
+                worse,
                 format!(
                     "{name} {was:.0} ms → {is:.0} ms (allowed up to {:.0} ms)",
                     was + allowed
@@ -271,7 +301,7 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
             ));
         } else if is < was - allowed {
             out.push((
-                Improvement,
+                better,
                 format!("{name} {was:.0} ms → {is:.0} ms; `--bless` to lock it in"),
             ));
         }
@@ -280,11 +310,15 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
 }
 
 /// The baseline written for `rows` on `backend`: `previous` (when there is one) keeps its
-/// tolerances and, unless `complete`, the scenarios that did not run.
+/// tolerances and, unless `complete`, the scenarios that did not run; a new baseline gets the
+/// default tolerances, or [`Tolerance::real_time`] for `etcd`.
 pub fn bless(backend: &str, rows: &[Row], previous: Option<Baseline>, complete: bool) -> Baseline {
     let mut baseline = previous.unwrap_or_else(|| Baseline {
         backend: backend.to_string(),
-        tolerance: Tolerance::default(),
+        tolerance: match backend {
+            "etcd" => Tolerance::real_time(),
+            _ => Tolerance::default(),
+        },
         scenarios: BTreeMap::new(),
     });
     if complete {

@@ -137,3 +137,23 @@ fn a_baseline_round_trips_through_its_file() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn without_judged_measurements_only_the_guarantees_fail() {
+    let tol = Tolerance::real_time();
+    let moved = Outcome {
+        failovers: 0,
+        failover_gap_p99_ms: 0.0,
+        lateness_max_ms: 60_000.0,
+        ..outcome()
+    };
+    let found = differences(&outcome(), &moved, tol);
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|(s, _)| *s == Severity::Note), "{found:?}");
+    let broken = Outcome {
+        no_gap: 3,
+        ..outcome()
+    };
+    let found = differences(&outcome(), &broken, tol);
+    assert_eq!(found[0].0, Severity::Regression, "{found:?}");
+}

@@ -46,7 +46,7 @@ mod build {
                             judged: &r.judged,
                         })
                         .collect();
-                    Row::new(&g[0].case.loaded, g[0].case.backend, &seeds)
+                    Row::new(&g[0].case.loaded, &g[0].case.backend.to_string(), &seeds)
                 })
                 .collect();
             let summary = Summary::new(rows, load_failures);

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::check::{self, CheckInput, Verdict};
+use crate::fault::{Fault, FaultKind};
+use crate::history::{FaultRecord, History, Recorder, What};
 use cronfence::etcd::{EtcdBackend, EtcdConfig};
 use cronfence::{Clock, EventSink, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent, SystemClock};
-use cronfence_sim::check::{self, CheckInput, Verdict};
-use cronfence_sim::fault::{Fault, FaultKind};
-use cronfence_sim::history::{FaultRecord, History, Recorder, What};
 use jiff::{SignedDuration, Timestamp};
 
 /// True time of the run.
@@ -44,6 +44,7 @@ pub struct RealWorld {
     config: NodeConfig,
     prefix: String,
     jobs: BTreeMap<JobId, JobSpec>,
+    run_times: BTreeMap<JobId, Duration>,
     nodes: BTreeMap<String, RealNode>,
 }
 
@@ -78,8 +79,14 @@ impl RealWorld {
             config,
             prefix: prefix.to_string(),
             jobs,
+            run_times: BTreeMap::new(),
             nodes: BTreeMap::new(),
         }
+    }
+
+    /// How long each job's command takes (default: it returns at once).
+    pub fn run_times(&mut self, run_times: BTreeMap<JobId, Duration>) {
+        self.run_times = run_times;
     }
 
     /// Starts (or restarts) node `name` talking to `endpoints`.
@@ -95,6 +102,7 @@ impl RealWorld {
         etcd.prefix = self.prefix.clone();
         etcd.request_timeout = config.request_timeout;
         let jobs = self.jobs.clone();
+        let run_times = self.run_times.clone();
         let sink = Sink {
             node: name.to_string(),
             recorder: self.recorder.clone(),
@@ -109,7 +117,9 @@ impl RealWorld {
             };
             let mut node = Node::new(config, backend).events(Arc::new(sink));
             for (id, spec) in jobs {
-                let mut job = Job::new(id, spec.schedule.clone(), |_| async {
+                let run_time = run_times.get(&id).copied().unwrap_or_default();
+                let mut job = Job::new(id, spec.schedule.clone(), move |_| async move {
+                    tokio::time::sleep(run_time).await;
                     Ok::<(), std::io::Error>(())
                 });
                 job.spec = spec;
@@ -161,12 +171,19 @@ impl RealWorld {
         }
     }
 
-    /// Crashes `name`: its runtime is shut down at once; nothing resigns.
+    /// Crashes `name`: its runtime is shut down at once; nothing resigns. The crash is recorded
+    /// once the runtime has stopped (at most a second later), so no event of the node's ever
+    /// follows it in the history, as none could follow a real crash; a request it sent before
+    /// may still reach etcd, and the history shows it was sent.
     pub fn crash(&mut self, name: &str) {
-        self.record_fault(self.fault(FaultKind::Crash, name, None), true);
+        let fault = self.fault(FaultKind::Crash, name, None);
         if let Some(runtime) = self.nodes.get_mut(name).and_then(|n| n.runtime.take()) {
-            runtime.shutdown_background();
+            // On a plain thread: shutting a runtime down blocks, which an async caller may not.
+            std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(1)))
+                .join()
+                .expect("the runtime shuts down");
         }
+        self.record_fault(fault, true);
     }
 
     /// Restarts a crashed node.

@@ -1,0 +1,84 @@
+//! `cronfence regress --backend etcd --endpoints ...` in the real build: the real-time suite
+//! against a given etcd cluster, compared with `<baseline>/etcd.toml` (or blessed into it).
+//! Scenarios a real world cannot play are listed with the reason and left out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::real::suite;
+
+/// The command's arguments.
+pub struct Args {
+    /// Scenario files or folders; empty: the whole `scenarios/` folder.
+    pub scenarios: Vec<PathBuf>,
+    /// The cluster's client URLs.
+    pub endpoints: Vec<String>,
+    /// The key prefix the runs write under (each run and scenario gets its own below it).
+    pub prefix: String,
+    /// Longest scenario to play.
+    pub max_duration: Duration,
+    /// The baselines' folder.
+    pub baseline: PathBuf,
+    /// Rewrite the baseline.
+    pub bless: bool,
+}
+
+/// Runs the command.
+pub fn main(args: Args) -> anyhow::Result<ExitCode> {
+    if args.endpoints.is_empty() {
+        anyhow::bail!(
+            "--backend etcd needs --endpoints http://host:2379[,...] of a running cluster"
+        );
+    }
+    let found = crate::suite::discover(&args.scenarios)?;
+    for failure in &found.failures {
+        eprintln!("{}", failure.error);
+    }
+    if !found.failures.is_empty() {
+        anyhow::bail!("{} scenario file(s) failed to load", found.failures.len());
+    }
+    let mut playable = Vec::new();
+    for loaded in found.scenarios {
+        match suite::unplayable(&loaded.scenario, args.max_duration) {
+            None => playable.push(loaded),
+            Some(why) => eprintln!("skipped {}: {why}", loaded.name),
+        }
+    }
+    if playable.is_empty() {
+        anyhow::bail!(
+            "no scenario can run in real time (crash and pause faults only, within --max-duration)"
+        );
+    }
+    let longest = playable
+        .iter()
+        .map(|l| l.scenario.duration.unsigned_abs())
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "running {} scenarios at once in real time against {}; done in about {:.0} s",
+        playable.len(),
+        args.endpoints.join(","),
+        longest.as_secs_f64()
+    );
+    let run_id = jiff::Timestamp::now().as_millisecond();
+    let prefix = format!("{}/{run_id}", args.prefix.trim_end_matches('/'));
+    let runs = suite::run(&playable, &args.endpoints, &prefix);
+    let rows: Vec<_> = runs.iter().map(suite::RealRun::row).collect();
+    for (run, row) in runs.iter().zip(&rows) {
+        if let Err(why) = &run.judged {
+            let file = std::env::temp_dir()
+                .join(format!("cronfence-etcd-{}-{run_id}.jsonl", row.scenario));
+            std::fs::write(&file, run.history.to_jsonl())
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", file.display()))?;
+            println!(
+                "{}: NOT as expected (real time cannot be replayed; history: {}): {why}",
+                row.scenario,
+                file.display()
+            );
+        }
+    }
+    let complete = false; // scenarios that cannot play in real time are always left out
+    let regressions = super::baseline::check("etcd", &rows, &args.baseline, args.bless, complete)?;
+    Ok(super::baseline::exit(regressions))
+}

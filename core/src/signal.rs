@@ -199,15 +199,8 @@ impl<T: Clone> Receiver<T> {
                     return Err(Closed);
                 }
             }
-            self.changed().await.or_else(|closed| {
-                // The last change before closing may be the one awaited.
-                let state = self.shared.lock();
-                if ready(&state.value) {
-                    Ok(())
-                } else {
-                    Err(closed)
-                }
-            })?;
+            // `Err` only when closed with no change since the value above was found not ready.
+            self.changed().await?;
         }
     }
 }

@@ -5,14 +5,9 @@
 //! `records` and `no_records` demand that events do or do not appear in the history (a silent
 //! hang is one that records no error); `one_run_per_local_day` demands that every cron job started
 //! exactly one tick on each local day (in its own zone) of the checked window (the DST scenarios).
-//! The
-//! explanation of a mismatch lists the findings, so a failing test says what happened.
+//! The explanation of a mismatch lists the findings, so a failing test says what happened.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-
-use cronfence::{NodeEvent, Schedule};
-use jiff::SignedDuration;
 
 use crate::check::{Finding, Verdict};
 use crate::history::History;
@@ -48,38 +43,23 @@ pub fn judge(scenario: &Scenario, verdict: &Verdict, history: &History) -> Resul
 /// Every cron job: the distinct ticks started, grouped by local date in the job's zone, are
 /// exactly one per date on which the checked window expects a tick.
 fn one_run_per_local_day(scenario: &Scenario, history: &History) -> Result<(), String> {
-    let from = scenario.start + scenario.check.warmup;
-    let to = scenario.start + scenario.duration - scenario.check.cooldown;
-    let mut started: BTreeMap<String, BTreeSet<jiff::Timestamp>> = BTreeMap::new();
-    for (_, event) in history.node_events() {
-        if let NodeEvent::TickStarted { job, tick, .. } = event {
-            started.entry(job.to_string()).or_default().insert(*tick);
+    for job in crate::local_days::local_days(scenario, history) {
+        let due: Vec<_> = job.days.iter().filter(|d| d.expected > 0).collect();
+        if due.is_empty() {
+            return Err(format!(
+                "job `{}` expects no tick in the checked window",
+                job.job
+            ));
         }
-    }
-    for (job, (spec, _)) in scenario.job_specs() {
-        let Schedule::Cron { tz, .. } = &spec.schedule else {
-            continue;
-        };
-        let zone = tz.time_zone();
-        let day = |t: jiff::Timestamp| zone.to_offset(t).to_datetime(t).date();
-        let before = from - SignedDuration::from_nanos(1);
-        let days: BTreeSet<_> = spec.schedule.due_ticks(before, to).map(day).collect();
-        if days.is_empty() {
-            return Err(format!("job `{job}` expects no tick in the checked window"));
-        }
-        let mut per_day: BTreeMap<_, Vec<jiff::Timestamp>> = BTreeMap::new();
-        for t in started.get(job.as_str()).into_iter().flatten() {
-            per_day.entry(day(*t)).or_default().push(*t);
-        }
-        for d in &days {
-            let runs = per_day.get(d).map_or(&[][..], Vec::as_slice);
-            if runs.len() != 1 {
-                return Err(format!(
-                    "job `{job}` ran {} times on local day {d} in {tz} (ticks {runs:?}); \
-                     expected exactly once",
-                    runs.len()
-                ));
-            }
+        if let Some(day) = due.iter().find(|d| d.runs.len() != 1) {
+            let ticks: Vec<_> = day.runs.iter().map(|r| r.tick).collect();
+            return Err(format!(
+                "job `{}` ran {} times on local day {} in {} (ticks {ticks:?}); expected exactly once",
+                job.job,
+                day.runs.len(),
+                day.date,
+                job.zone
+            ));
         }
     }
     Ok(())

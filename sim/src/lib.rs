@@ -15,6 +15,7 @@
 //! | [`clock`] | true time and each node's faulty clock |
 //! | [`net`] | the backend service on its own node, and the transport to it |
 //! | [`inject`] | playing faults into the world |
+//! | [`local_days`] | runs per local day of cron jobs (DST days) |
 //! | [`random`] | random fault plans drawn from a seed |
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
@@ -39,6 +40,7 @@ pub mod gomicro;
 pub mod history;
 #[cfg(madsim)]
 pub mod inject;
+pub mod local_days;
 #[cfg(madsim)]
 pub mod net;
 #[cfg(madsim)]

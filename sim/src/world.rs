@@ -86,12 +86,13 @@ fn checked_jobs(scenario: &Scenario, history: &History) -> BTreeMap<JobId, JobSp
             record.node == node && matches!(event, NodeEvent::JobRejected { job, .. } if job == id)
         })
     };
+    let defined: Vec<_> = (0..scenario.node.zones.len())
+        .map(|node| scenario.job_specs_on(node))
+        .collect();
     for (id, kept) in jobs.iter_mut() {
-        let registrant = (0..scenario.node.zones.len())
-            .find(|&node| !refused(&format!("node-{node}"), id))
-            .and_then(|node| scenario.job_specs_on(node).remove(id));
-        if let Some((spec, _)) = registrant {
-            *kept = spec;
+        let registrant = (0..defined.len()).find(|&node| !refused(&format!("node-{node}"), id));
+        if let Some((spec, _)) = registrant.and_then(|node| defined[node].get(id)) {
+            *kept = spec.clone();
         }
     }
     jobs
@@ -138,7 +139,7 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
         let writes: HeldWrites = Default::default();
         let process = Process {
             name: name.clone(),
-            config: node_config(&name, scenario),
+            config: scenario.node_config(&name),
             jobs: Arc::new(scenario.job_specs_on(i)),
             clock: SimClock::new(time, model.clone()),
             held: writes.clone(),
@@ -168,18 +169,6 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
     tokio::spawn(injector.run(plan));
     tokio::time::sleep(scenario.duration.unsigned_abs()).await;
     recorder.snapshot()
-}
-
-fn node_config(name: &str, scenario: &Scenario) -> NodeConfig {
-    let s = &scenario.node;
-    let mut config = NodeConfig::new(name);
-    config.lease_ttl = s.lease_ttl.unsigned_abs();
-    config.request_timeout = s.request_timeout.unsigned_abs();
-    config.unreachable_after = s.unreachable_after.unsigned_abs();
-    config.scope = s.scope;
-    config.broken.no_catch_up = !scenario.variant.catch_up;
-    config.broken.claim_after_run = !scenario.variant.claim_before_run;
-    config
 }
 
 /// One simulated node's program: a real cronfence node whose commands just take their run time.

@@ -74,9 +74,9 @@ mod sim {
                 cronfence_sim::expect::judge(&loaded.scenario, &run.verdict, &run.history)
             {
                 failures.push(format!(
-                "seed {seed}: {why}\n  replay: cargo run -p cronfence-sim -- run {} --backend {backend} --seed {seed}",
-                loaded.path.display()
-            ));
+                    "seed {seed}: {why}\n  replay: {}",
+                    cronfence_sim::suite::replay(&loaded.path, backend, seed)
+                ));
             }
         }
         if failures.is_empty() {

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::history::History;
 
+pub(crate) use timeliness::nearest_rank;
 pub use timeliness::{Failover, Timeliness};
 
 /// What the checkers are given.

@@ -102,7 +102,7 @@ pub(super) fn measure(input: CheckInput<'_>) -> Timeliness {
 }
 
 /// The value at percentile `p` of `sorted` by nearest rank; 0 for no values.
-fn nearest_rank(sorted: &[f64], p: usize) -> f64 {
+pub(crate) fn nearest_rank(sorted: &[f64], p: usize) -> f64 {
     let rank = (p * sorted.len()).div_ceil(100).max(1);
     sorted.get(rank - 1).copied().unwrap_or(0.0)
 }

@@ -1,5 +1,5 @@
 //! A progress bar for long sweeps: drawn on stderr when it is a terminal, hidden in CI (`CI` set)
-//! and when output is piped, so logs stay clean.
+//! and when output is piped, so logs stay clean; and the suite run that draws it.
 
 use std::io::IsTerminal;
 
@@ -38,4 +38,19 @@ impl Progress {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Runs `cases` on `threads` threads with a progress bar prefixed `what`.
+#[cfg(madsim)]
+pub fn run_cases(
+    cases: Vec<crate::suite::Case>,
+    threads: usize,
+    what: &str,
+) -> Vec<crate::suite::CaseRun> {
+    let progress = Progress::new(cases.len(), what);
+    let runs = crate::suite::run(cases, threads, &|case, done| {
+        progress.step(done, format!("{} on {}", case.loaded.name, case.backend));
+    });
+    progress.finish();
+    runs
 }

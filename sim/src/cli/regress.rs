@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::Progress;
 use crate::report::Report;
 use crate::scenario::BackendKind;
 use crate::suite;
@@ -42,11 +41,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
         .backends
         .unwrap_or_else(|| vec![BackendKind::Memory, BackendKind::EtcdSim]);
     let cases = suite::cases(&found.scenarios, Some(&backends), None);
-    let progress = Progress::new(cases.len(), "regress");
-    let runs = suite::run(cases, args.threads, &|case, done| {
-        progress.step(done, format!("{} on {}", case.loaded.name, case.backend));
-    });
-    progress.finish();
+    let runs = super::progress::run_cases(cases, args.threads, "regress");
     let rows = Report::new(&runs, Vec::new()).summary.rows;
     let mut regressions = 0;
     for backend in backends {

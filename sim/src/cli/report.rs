@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::Progress;
 use crate::report::Report;
 use crate::scenario::BackendKind;
 use crate::suite;
@@ -48,11 +47,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
         args.threads
     );
     let started = Instant::now();
-    let progress = Progress::new(cases.len(), "report");
-    let runs = suite::run(cases, args.threads, &|case, done| {
-        progress.step(done, format!("{} on {}", case.loaded.name, case.backend));
-    });
-    progress.finish();
+    let runs = super::progress::run_cases(cases, args.threads, "report");
     let report = Report::new(&runs, found.failures);
     let page = report.write(&dir)?;
     print!("{}", report.summary.to_markdown());

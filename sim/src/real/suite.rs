@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cronfence::NodeConfig;
 use jiff::Timestamp;
 
 use super::RealWorld;
@@ -107,13 +106,8 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
     let mut scenario = loaded.scenario.clone();
     scenario.start = Timestamp::now();
     let jobs = scenario.job_specs();
-    let mut config = NodeConfig::new("node");
-    config.lease_ttl = scenario.node.lease_ttl.unsigned_abs();
-    config.request_timeout = scenario.node.request_timeout.unsigned_abs();
-    config.unreachable_after = scenario.node.unreachable_after.unsigned_abs();
-    config.scope = scenario.node.scope;
     let mut world = RealWorld::new(
-        config,
+        scenario.node_config("node"),
         prefix,
         jobs.iter()
             .map(|(id, (spec, _))| (id.clone(), spec.clone()))

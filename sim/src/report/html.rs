@@ -32,7 +32,7 @@ pub struct Section<'a> {
     /// The simulated duration, in nanoseconds.
     pub duration_ns: u64,
     /// Runs per local day of the drawn seed's cron jobs.
-    pub local_days: Vec<super::days::JobDays>,
+    pub local_days: Vec<crate::local_days::JobDays>,
     /// Every seed's violations, with the replay command of its seed.
     pub violations: Vec<(u64, &'a Finding, String)>,
 }
@@ -304,14 +304,15 @@ fn local_days(out: &mut String, s: &Section<'_>) {
 }
 
 /// The runs of a day, the first and last few when there are many.
-fn abbreviate(runs: &[String]) -> String {
-    if runs.len() <= 6 {
-        return runs.join("; ");
+fn abbreviate(runs: &[crate::local_days::Run]) -> String {
+    let labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+    if labels.len() <= 6 {
+        return labels.join("; ");
     }
     format!(
         "{}; … {} more …; {}",
-        runs[..3].join("; "),
-        runs.len() - 6,
-        runs[runs.len() - 3..].join("; ")
+        labels[..3].join("; "),
+        labels.len() - 6,
+        labels[labels.len() - 3..].join("; ")
     )
 }

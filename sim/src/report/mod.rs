@@ -5,7 +5,6 @@
 //! into a run folder. The page ([`html`]) and its timelines ([`timeline`]) are pure functions of
 //! the runs, so the same runs give the same files.
 
-pub mod days;
 pub mod html;
 pub mod summary;
 pub mod timeline;
@@ -101,7 +100,7 @@ mod build {
             verdict: &drawn.run.verdict,
             nodes: (0..scenario.nodes).map(|i| format!("node-{i}")).collect(),
             duration_ns: scenario.duration.as_nanos().max(0) as u64,
-            local_days: super::days::local_days(scenario, &drawn.run.history),
+            local_days: crate::local_days::local_days(scenario, &drawn.run.history),
             violations: group
                 .iter()
                 .flat_map(|r| {

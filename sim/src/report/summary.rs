@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{Checker, Verdict};
+use crate::check::{nearest_rank, Checker, Verdict};
 use crate::scenario::Loaded;
 use crate::suite::LoadFailure;
 
@@ -161,12 +161,6 @@ impl Row {
     pub fn violated(&self) -> u64 {
         self.violations.values().sum()
     }
-}
-
-/// The value at percentile `p` of `sorted`, by nearest rank.
-fn nearest_rank(sorted: &[f64], p: usize) -> f64 {
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied().unwrap_or(0.0)
 }
 
 impl Summary {

@@ -452,6 +452,19 @@ impl Scenario {
         self.job_specs_on(0)
     }
 
+    /// The configuration of node `name`: the `[node]` settings, and the `[variant]` switches.
+    pub fn node_config(&self, name: &str) -> cronfence::NodeConfig {
+        let s = &self.node;
+        let mut config = cronfence::NodeConfig::new(name);
+        config.lease_ttl = s.lease_ttl.unsigned_abs();
+        config.request_timeout = s.request_timeout.unsigned_abs();
+        config.unreachable_after = s.unreachable_after.unsigned_abs();
+        config.scope = s.scope;
+        config.broken.no_catch_up = !self.variant.catch_up;
+        config.broken.claim_after_run = !self.variant.claim_before_run;
+        config
+    }
+
     /// The jobs as node `node` defines them: a `tz = "local"` job takes that node's zone.
     pub fn job_specs_on(&self, node: usize) -> BTreeMap<JobId, (JobSpec, SignedDuration)> {
         let local = self.node.zones.get(node).map(String::as_str);

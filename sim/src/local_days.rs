@@ -1,4 +1,5 @@
-//! Runs per local day of cron jobs: the part of a report that shows DST days.
+//! Runs per local day of cron jobs: what the report shows of DST days, and what a scenario's
+//! `one_run_per_local_day` expectation judges.
 //!
 //! For every cron job of a scenario, each local date (in the job's own zone) on which the checked
 //! window expects a tick or a tick started gets a row: whether the zone changed its offset that
@@ -38,8 +39,17 @@ pub struct Day {
     pub transition: Option<String>,
     /// Ticks the schedule expects that day inside the checked window.
     pub expected: usize,
-    /// Distinct ticks started: `02:30 CEST (00:30:00Z) on node-1`.
-    pub runs: Vec<String>,
+    /// Distinct ticks started, in order.
+    pub runs: Vec<Run>,
+}
+
+/// One distinct tick started on a local day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// The tick's id (its UTC instant).
+    pub tick: Timestamp,
+    /// `02:30 CEST (00:30:00Z) on node-1`: local time, UTC, and the node that started it first.
+    pub label: String,
 }
 
 /// The days of every cron job of `scenario` in `history`.
@@ -71,12 +81,14 @@ pub fn local_days(scenario: &Scenario, history: &History) -> Vec<JobDays> {
             .take_while(|((j, _), _)| *j == job.as_str());
         for (&(_, tick), node) in runs {
             let local = tick.to_zoned_datetime(zone.clone());
-            let run = format!(
+            let label = format!(
                 "{} ({}) on {node}",
                 local.strftime("%H:%M:%S %Z"),
                 tick.strftime("%H:%M:%SZ")
             );
-            day_of(&mut days, zone, date(tick)).runs.push(run);
+            day_of(&mut days, zone, date(tick))
+                .runs
+                .push(Run { tick, label });
         }
         out.push(JobDays {
             job: job.to_string(),

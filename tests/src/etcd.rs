@@ -42,8 +42,22 @@ impl Cluster {
         Self::start_with(n, &[])
     }
 
-    /// Starts `n` members with extra flags for every member.
+    /// Starts `n` members with extra flags for every member. Free ports are picked, then bound
+    /// by etcd: another test may take one in between, so a member that fails to bind restarts
+    /// the whole cluster on new ports (up to five times).
     pub fn start_with(n: usize, extra: &[&str]) -> Result<Self> {
+        let mut attempt = 1;
+        loop {
+            match Self::try_start(n, extra) {
+                Err(e) if attempt < 5 && format!("{e:#}").contains("address already in use") => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_start(n: usize, extra: &[&str]) -> Result<Self> {
         let mut members = Vec::new();
         for i in 0..n {
             members.push(Member {

@@ -2,6 +2,9 @@
 //!
 //! `outcome = "pass"` demands no violation at all; `outcome = "violations"` demands that every
 //! listed violation kind appears (a pitfall scenario fails if its violation disappears);
+//! `outcome = "known_bug"` demands that a seed shows no violation but the listed kinds, and
+//! [`known_bug_shown`] that some seed of the scenario shows one (a known bug of the core, named
+//! with the issue that fixes it, must not vanish unnoticed);
 //! `records` and `no_records` demand that events do or do not appear in the history (a silent
 //! hang is one that records no error); `one_run_per_local_day` demands that every cron job started
 //! exactly one tick on each local day (in its own zone) of the checked window (the DST scenarios).
@@ -65,6 +68,29 @@ fn one_run_per_local_day(scenario: &Scenario, history: &History) -> Result<(), S
     Ok(())
 }
 
+/// For a `known_bug` scenario, `Err` when none of its seeds' verdicts shows a listed kind: the
+/// bug no longer shows, and the scenario should expect `pass`.
+pub fn known_bug_shown<'a>(
+    scenario: &Scenario,
+    verdicts: impl IntoIterator<Item = &'a Verdict>,
+) -> Result<(), String> {
+    if scenario.expect.outcome.get_ref() != "known_bug" {
+        return Ok(());
+    }
+    let listed = &scenario.expect.violations;
+    let shown = verdicts
+        .into_iter()
+        .any(|v| v.violations.iter().any(|f| listed.contains(&f.kind)));
+    if shown {
+        Ok(())
+    } else {
+        Err(format!(
+            "the known bug ({}) no longer shows {listed:?} on any seed: if it was fixed, expect \"pass\"",
+            scenario.expect.known_bug.as_deref().unwrap_or("?")
+        ))
+    }
+}
+
 fn judge_verdict(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
     match scenario.expect.outcome.get_ref().as_str() {
         "pass" if verdict.passed() => Ok(()),
@@ -72,6 +98,24 @@ fn judge_verdict(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
             "expected no violation, found:\n{}",
             list(&verdict.violations)
         )),
+        "known_bug" => {
+            let listed = &scenario.expect.violations;
+            let other: Vec<Finding> = verdict
+                .violations
+                .iter()
+                .filter(|f| !listed.contains(&f.kind))
+                .cloned()
+                .collect();
+            if other.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected no violation but the known bug's {listed:?} ({}), found:\n{}",
+                    scenario.expect.known_bug.as_deref().unwrap_or("known bug"),
+                    list(&other)
+                ))
+            }
+        }
         _ => {
             let missing: Vec<&String> = scenario
                 .expect
@@ -91,23 +135,36 @@ fn judge_verdict(scenario: &Scenario, verdict: &Verdict) -> Result<(), String> {
     }
 }
 
-/// The findings, one per line (at most 20, then a count).
+/// The findings, one per line: at most five of each checker and kind, then a count of the rest
+/// of that kind, so one flood of a kind cannot hide the others.
 pub fn list(findings: &[Finding]) -> String {
     let mut out = String::new();
-    for f in findings.iter().take(20) {
-        let what = match (&f.job, f.tick) {
-            (Some(job), Some(tick)) => format!("{job}@{tick} "),
-            (Some(job), None) => format!("{job} "),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "  - {:?}/{}: {what}{} (nodes {:?}, tokens {:?}, records {:?})",
-            f.checker, f.kind, f.detail, f.nodes, f.tokens, f.records
-        );
+    let mut kinds: Vec<(crate::check::Checker, &str)> = Vec::new();
+    for f in findings {
+        if !kinds.contains(&(f.checker, f.kind.as_str())) {
+            kinds.push((f.checker, f.kind.as_str()));
+        }
     }
-    if findings.len() > 20 {
-        let _ = writeln!(out, "  … and {} more", findings.len() - 20);
+    for (checker, kind) in kinds {
+        let of_kind: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.checker == checker && f.kind == kind)
+            .collect();
+        for f in of_kind.iter().take(5) {
+            let what = match (&f.job, f.tick) {
+                (Some(job), Some(tick)) => format!("{job}@{tick} "),
+                (Some(job), None) => format!("{job} "),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  - {:?}/{}: {what}{} (nodes {:?}, tokens {:?}, records {:?})",
+                f.checker, f.kind, f.detail, f.nodes, f.tokens, f.records
+            );
+        }
+        if of_kind.len() > 5 {
+            let _ = writeln!(out, "  … and {} more {checker:?}/{kind}", of_kind.len() - 5);
+        }
     }
     if findings.is_empty() {
         out.push_str("  (none)\n");

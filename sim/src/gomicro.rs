@@ -35,7 +35,7 @@ pub struct GoMicro {
     /// The node's clock.
     pub clock: Arc<dyn Clock>,
     /// Where its events go.
-    pub sink: Arc<dyn EventSink>,
+    pub sink: Arc<crate::world::Sink>,
     /// The job id the history records runs under.
     pub job: JobId,
     /// The scenario's schedule, to name the tick each run belongs to.
@@ -133,6 +133,7 @@ impl GoMicro {
             }
         };
         self.sink.record(&event(true));
+        self.sink.command_began(&self.job, tick, token, 1);
         tokio::time::sleep(self.run_time).await;
         self.sink.record(&event(false));
     }

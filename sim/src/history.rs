@@ -2,14 +2,16 @@
 //!
 //! Every record carries the true (simulation) time since the world started, the node it happened
 //! on, that node's own wall-clock reading (which faults may skew), and what happened: a
-//! [`NodeEvent`] from the real cronfence runner, or a fault starting or ending. A history is
+//! [`NodeEvent`] from the real cronfence runner, a fault starting or ending, a state change the
+//! backend applied, or a job's command beginning (the ground truth the runner's events are
+//! checked against). A history is
 //! written as JSON lines and is byte-identical for the same scenario and seed; its hash is what
 //! the determinism check compares. This module records and serialises only; checkers read it.
 
 use std::sync::{Arc, Mutex};
 
 use cronfence::store::{Claim, Commit};
-use cronfence::{ElectionName, FencingToken, NodeEvent};
+use cronfence::{ElectionName, FencingToken, JobId, NodeEvent};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +47,27 @@ pub enum What {
     /// The backend applied a state change (recorded by the simulated backend service, in the
     /// order the backend applied them; absent for backends that cannot be observed inside).
     Backend(BackendRecord),
+    /// A job's command recorded something of itself (the world's commands, not the runner): the
+    /// ground truth of which runs really began.
+    Command(CommandRecord),
+}
+
+/// What a job's command recorded of itself: the runner's `tick_started` says a run was meant to
+/// begin, this says it did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum CommandRecord {
+    /// The command was polled for the first time: its body began to run.
+    CommandBegan {
+        /// The job.
+        job: JobId,
+        /// The tick's scheduled instant.
+        tick: Timestamp,
+        /// The fencing token the run was handed.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+    },
 }
 
 /// A state change the backend applied, as the simulated backend service saw it.

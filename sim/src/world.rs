@@ -10,12 +10,12 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
-use cronfence::{Clock, EventSink, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent};
-use jiff::SignedDuration;
+use cronfence::{Clock, EventSink, FencingToken, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent};
+use jiff::{SignedDuration, Timestamp};
 
-use crate::check::{self, CheckInput, Verdict};
+use crate::check::{self, CheckInput, Observed, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
-use crate::history::{History, Recorder, What};
+use crate::history::{CommandRecord, History, Recorder, What};
 use crate::inject::{Injector, Planned};
 use crate::net::HeldWrites;
 use crate::random;
@@ -58,10 +58,18 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
         scenario.start + scenario.check.warmup,
         scenario.start + scenario.duration - scenario.check.cooldown,
     );
+    let elections = scenario.elections(&jobs);
     let verdict = check::check(CheckInput {
         history: &history,
         jobs: &jobs,
         window,
+        world: (scenario.start, scenario.start + scenario.duration),
+        elections: &elections,
+        observed: Observed {
+            commands: true,
+            backend: backend == BackendKind::Memory,
+        },
+        liveness: Some(scenario.liveness_bound()),
     });
     Run {
         seed,
@@ -190,23 +198,34 @@ impl Process {
         let timeout = self.config.request_timeout;
         let backend =
             crate::backend::client(self.backend, &self.name, self.held.clone(), timeout).await;
-        let sink = Sink {
+        let sink = Arc::new(Sink {
             node: self.name.clone(),
             clock: self.clock.clone(),
             recorder: self.recorder.clone(),
             time: self.time,
-        };
+        });
         if let Some(settings) = &self.go_micro {
-            return self.run_go_micro(backend, Arc::new(sink), settings).await;
+            return self.run_go_micro(backend, sink, settings).await;
         }
         let mut node = Node::with_backend(self.config.clone(), backend)
             .clock(Arc::new(self.clock.clone()))
-            .events(Arc::new(sink));
+            .events(sink.clone());
         for (id, (spec, run_time)) in self.jobs.iter() {
             let run_time = run_time.unsigned_abs();
-            let mut job = Job::new(id.clone(), spec.schedule.clone(), move |_| async move {
-                tokio::time::sleep(run_time).await;
-                Ok::<(), std::io::Error>(())
+            let sink = sink.clone();
+            let mut job = Job::new(id.clone(), spec.schedule.clone(), move |tick| {
+                let sink = sink.clone();
+                async move {
+                    // The body runs on the first poll: this record is the run really beginning.
+                    sink.command_began(
+                        &tick.job,
+                        tick.scheduled_at,
+                        tick.fencing_token,
+                        tick.attempt,
+                    );
+                    tokio::time::sleep(run_time).await;
+                    Ok::<(), std::io::Error>(())
+                }
             });
             job.spec = spec.clone();
             node = node.job(job).expect("scenario job ids are unique");
@@ -221,7 +240,7 @@ impl Process {
     async fn run_go_micro(
         &self,
         backend: Arc<dyn cronfence::Backend>,
-        sink: Arc<dyn EventSink>,
+        sink: Arc<Sink>,
         settings: &crate::scenario::GoMicroSettings,
     ) {
         let start = match settings.start_after_boot {
@@ -250,23 +269,40 @@ impl Process {
     }
 }
 
-/// Records a node's events into the history with true time and the node's clock reading.
-struct Sink {
+/// Records a node's events, and its commands' beginnings, into the history with true time and
+/// the node's clock reading.
+pub struct Sink {
     node: String,
     clock: SimClock,
     recorder: Recorder,
     time: WorldTime,
 }
 
-impl EventSink for Sink {
-    fn record(&self, event: &NodeEvent) {
+impl Sink {
+    fn push(&self, what: What) {
         let elapsed = self.time.elapsed();
         self.recorder.push(
             elapsed.as_nanos() as u64,
             self.time.at(elapsed),
             &self.node,
             Some(self.clock.now()),
-            What::Node(event.clone()),
+            what,
         );
+    }
+
+    /// Records that a job's command began running `tick` (called from the command itself).
+    pub fn command_began(&self, job: &JobId, tick: Timestamp, token: FencingToken, attempt: u32) {
+        self.push(What::Command(CommandRecord::CommandBegan {
+            job: job.clone(),
+            tick,
+            token,
+            attempt,
+        }));
+    }
+}
+
+impl EventSink for Sink {
+    fn record(&self, event: &NodeEvent) {
+        self.push(What::Node(event.clone()));
     }
 }

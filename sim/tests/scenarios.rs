@@ -68,6 +68,7 @@ mod sim {
 
     fn run(loaded: &Loaded, backend: scenario::BackendKind) -> Result<(), Failed> {
         let mut failures = Vec::new();
+        let mut verdicts = Vec::new();
         for seed in seeds(loaded) {
             let run = world::run(&loaded.scenario, backend, seed);
             if let Err(why) =
@@ -78,6 +79,10 @@ mod sim {
                     cronfence_sim::suite::replay(&loaded.path, backend, seed)
                 ));
             }
+            verdicts.push(run.verdict);
+        }
+        if let Err(why) = cronfence_sim::expect::known_bug_shown(&loaded.scenario, &verdicts) {
+            failures.push(why);
         }
         if failures.is_empty() {
             Ok(())

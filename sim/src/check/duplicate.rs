@@ -1,6 +1,8 @@
 //! The no-duplicate checker: no tick starts twice, beyond what at-least-once delivery allows.
 //!
-//! It collects every `TickStarted` per tick id (job, scheduled instant) in history order, and for
+//! It collects every run that began per tick id (job, scheduled instant) in history order — the
+//! commands' own `command_began` records, or the runner's `tick_started` where commands are not
+//! observed, since a run cancelled before its command was polled never ran — and for
 //! each start what became of it: finished (a `TickCompleted` — or a `TickFailed`, which at least
 //! once is also committed and never retried — for that tick by the same node), or ended without
 //! counting (the node crashed or was paused, its leadership of the run's token was revoked, or it
@@ -18,7 +20,7 @@ use jiff::Timestamp;
 
 use super::{CheckInput, Checker, Finding, Verdict};
 use crate::fault::FaultKind;
-use crate::history::{FaultRecord, Record, What};
+use crate::history::{CommandRecord, FaultRecord, Record, What};
 
 /// A tick's identity: the job and its scheduled instant.
 type TickKey = (JobId, Timestamp);
@@ -82,8 +84,15 @@ impl<'h> Runs<'h> {
             by_tick: BTreeMap::new(),
             pending: BTreeMap::new(),
         };
+        let commands = input.observed.commands;
         for (index, record) in input.history.records.iter().enumerate() {
             match &record.what {
+                What::Command(CommandRecord::CommandBegan {
+                    job, tick, token, ..
+                }) if commands => runs.began(index, record, job, *tick, token.0),
+                What::Node(NodeEvent::TickStarted {
+                    job, tick, token, ..
+                }) if !commands => runs.began(index, record, job, *tick, token.0),
                 What::Node(event) => runs.on_node_event(index, record, event),
                 What::Fault(FaultRecord::FaultStarted { fault }) => {
                     let why = match fault.kind {
@@ -100,26 +109,38 @@ impl<'h> Runs<'h> {
         runs
     }
 
+    /// A run began: the command's own record (or the runner's `tick_started` where commands are
+    /// not observed).
+    fn began(
+        &mut self,
+        index: usize,
+        record: &'h Record,
+        job: &JobId,
+        tick: Timestamp,
+        token: u64,
+    ) {
+        if !self.jobs.contains_key(job) {
+            return;
+        }
+        let node = record.node.as_str();
+        let key = (job.clone(), tick);
+        let starts = self.by_tick.entry(key.clone()).or_default();
+        starts.push(Run {
+            node,
+            token,
+            index,
+            seq: record.seq,
+            finished: None,
+            ended: None,
+        });
+        let position = starts.len() - 1;
+        self.pending.entry(node).or_default().push((key, position));
+    }
+
     fn on_node_event(&mut self, index: usize, record: &'h Record, event: &NodeEvent) {
         let node = record.node.as_str();
         let seq = record.seq;
         match event {
-            NodeEvent::TickStarted {
-                job, tick, token, ..
-            } if self.jobs.contains_key(job) => {
-                let key = (job.clone(), *tick);
-                let starts = self.by_tick.entry(key.clone()).or_default();
-                starts.push(Run {
-                    node,
-                    token: token.0,
-                    index,
-                    seq,
-                    finished: None,
-                    ended: None,
-                });
-                let position = starts.len() - 1;
-                self.pending.entry(node).or_default().push((key, position));
-            }
             NodeEvent::TickCompleted { job, tick, .. } => {
                 self.finish(node, (job.clone(), *tick), seq, "completed");
             }

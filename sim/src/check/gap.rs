@@ -1,35 +1,38 @@
-//! The no-gap checker: every expected tick started, or the history explains why it did not.
+//! The no-gap checker: every expected tick was delivered, or the history proves why it was not.
 //!
-//! It computes the expected set itself — every tick of every defined job whose scheduled instant
-//! lies in the checked window — and never just counts. Each expected tick that did not start must
-//! be covered by a `TicksAbandoned` whose reason the job's policies allow, by a `TickSkipped`
-//! under overlap `Forbid`, or (at most once) by a claim — recorded by the node, or applied by the
-//! backend or sent by the node even if its answer was lost — whose node crashed, was paused or
-//! lost that leadership
-//! before running it, or by a drop the backend applied for a leadership lost before its node could
-//! record the reason. Anything else is a violation. Findings are listed one per
-//! tick up to [`LISTED_PER_KIND`] per job and kind, then summarised, so a window of millions of
-//! ticks stays readable. This module judges ticks that did not start; duplicates are the
-//! duplicate checker's.
+//! It computes the expected set itself with its own oracle ([`super::oracle`]) — every tick of
+//! every defined job whose scheduled instant lies in the checked window — and never just counts.
+//! A tick is delivered when its command began (the commands' own records; the runner's
+//! `tick_started` only where commands are not observed). Each expected tick that was not must be
+//! covered by a `TicksAbandoned` whose reason the job's policies allow *and* the history proves
+//! ([`excuse`]), by a `TickSkipped` under overlap `Forbid` while a run of that leadership was in
+//! progress, or (at most once) by a claim — recorded by the node, applied by the backend, or sent
+//! by the node where the backend cannot be observed — whose leadership was lost (crash, pause,
+//! revocation) before it ran any newer tick of the job, or by a drop the backend applied for a
+//! leadership lost before its node could record the reason. An at-least-once tick must also end
+//! completed (or failed): a run cut short must run again. Anything else is a violation. Findings
+//! are listed one per tick up to [`LISTED_PER_KIND`] per job and kind, then summarised, so a
+//! window of millions of ticks stays readable. This module judges ticks that were not delivered;
+//! duplicates are the duplicate checker's.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cronfence::plan::AbandonReason;
 use cronfence::{CatchUp, Claim, ClaimKind, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
-use super::{CheckInput, Checker, Finding, Verdict};
+use super::index::{Index, TickKey};
+use super::{oracle, CheckInput, Checker, Finding, Verdict};
 use crate::fault::FaultKind;
 use crate::history::{BackendRecord, FaultRecord, History, Record, What};
+
+mod excuse;
 
 /// Findings of one kind listed individually per job before the rest are summarised.
 const LISTED_PER_KIND: u64 = 1_000;
 
 /// Expected ticks per job beyond which the window is reported as unchecked, not walked.
 const MAX_EXPECTED_PER_JOB: usize = 50_000_000;
-
-/// A tick's identity: the job and its scheduled instant.
-type TickKey = (JobId, Timestamp);
 
 /// One `TicksAbandoned` record.
 struct Abandon<'h> {
@@ -38,6 +41,8 @@ struct Abandon<'h> {
     reason: AbandonReason,
     token: u64,
     record: &'h Record,
+    /// Its position in the history.
+    index: usize,
 }
 
 /// A record after which a node's claims of ticks it had not started were lost.
@@ -52,13 +57,17 @@ struct Loss {
 /// What the history says happened to ticks, gathered in one pass.
 #[derive(Default)]
 struct Outcomes<'h> {
-    started: BTreeSet<TickKey>,
     /// Per job, sorted by first tick.
     abandons: BTreeMap<JobId, Vec<Abandon<'h>>>,
-    skipped: BTreeMap<TickKey, &'h Record>,
-    /// Per tick, the claims: (position in history, record, token, claiming node). Claims the
-    /// backend applied count too (their answer may never have reached the node).
-    claims: BTreeMap<TickKey, Vec<(usize, &'h Record, u64, &'h str)>>,
+    /// Per tick, the first skip: (position, record).
+    skipped: BTreeMap<TickKey, (usize, &'h Record)>,
+    /// Per tick, the claims. Claims the backend applied count too (their answer may never have
+    /// reached the node); claims only sent count where the backend cannot be observed.
+    claims: BTreeMap<TickKey, Vec<ClaimEntry<'h>>>,
+    /// Per tick, the first `tick_started` record's `seq`.
+    said_started: BTreeMap<TickKey, u64>,
+    /// True when the backend recorded what it applied: sent claims are then not claims.
+    backend_observed: bool,
     /// Per job, the drops the backend applied: a drop at tick X moves the checkpoint past every
     /// tick after the job's previous applied claim, so it covers `(previous, X]`.
     drops: BTreeMap<JobId, Vec<DropRange<'h>>>,
@@ -74,7 +83,21 @@ struct Outcomes<'h> {
 struct DropRange<'h> {
     after: Option<Timestamp>,
     upto: Timestamp,
-    claim: (usize, &'h Record, u64, &'h str),
+    claim: ClaimEntry<'h>,
+}
+
+/// One claim of a tick (run or drop) and who made it.
+#[derive(Clone, Copy)]
+struct ClaimEntry<'h> {
+    /// A loss of the leadership after this position explains the claim (for a claim the backend
+    /// applied, the leadership's grant: the claim may have been in flight when its node died).
+    since: usize,
+    /// Where the claim was made (sent, recorded or applied).
+    at: usize,
+    /// The record that shows it.
+    record: &'h Record,
+    token: u64,
+    node: &'h str,
 }
 
 /// Where a finding goes.
@@ -93,135 +116,305 @@ struct Overflow {
 }
 
 /// Runs the checker, adding excused ticks and violations to `verdict`.
-pub(super) fn check(input: CheckInput<'_>, verdict: &mut Verdict) {
-    let outcomes = Outcomes::collect(input.history);
+pub(super) fn check(input: CheckInput<'_>, index: &Index<'_>, verdict: &mut Verdict) {
+    let outcomes = Outcomes::collect(input.history, index.backend_observed);
     let (from, to) = input.window;
-    // `due_ticks` excludes its lower bound; at the very start of time, `from` itself is not due.
+    // The oracle excludes its lower bound; at the very start of time, `from` itself is not due.
     let after = from
         .checked_sub(SignedDuration::from_nanos(1))
         .unwrap_or(from);
     for (job, spec) in input.jobs {
-        let due = spec.schedule.due_ticks(after, to);
-        if due.len() > MAX_EXPECTED_PER_JOB {
-            verdict.violations.push(unchecked(job, due.len(), from, to));
+        let expected = oracle::len(spec, after, to);
+        if expected > MAX_EXPECTED_PER_JOB as u128 {
+            verdict.violations.push(unchecked(job, expected, from, to));
             continue;
         }
-        check_job(job, spec, &outcomes, due, verdict);
+        let due = oracle::ticks(spec, after, to);
+        let judge = Judge {
+            job,
+            spec,
+            outcomes: &outcomes,
+            index,
+        };
+        judge.check_job(due, verdict);
     }
 }
 
-/// Judges every expected tick of one job, oldest first.
-fn check_job(
-    job: &JobId,
-    spec: &JobSpec,
-    outcomes: &Outcomes<'_>,
-    due: impl Iterator<Item = Timestamp>,
-    verdict: &mut Verdict,
-) {
-    let abandons = outcomes.abandons.get(job).map_or(&[][..], Vec::as_slice);
-    let mut next_abandon = 0;
-    let mut covering: Vec<&Abandon<'_>> = Vec::new();
-    let mut listed: BTreeMap<String, u64> = BTreeMap::new();
-    let mut overflow: BTreeMap<String, Overflow> = BTreeMap::new();
-    for tick in due {
-        // Sweep: abandons are sorted by first tick, and ticks come oldest first.
-        while let Some(a) = abandons.get(next_abandon).filter(|a| a.first <= tick) {
-            covering.push(a);
-            next_abandon += 1;
+/// Judges the expected ticks of one job.
+struct Judge<'a, 'h> {
+    job: &'a JobId,
+    spec: &'a JobSpec,
+    outcomes: &'a Outcomes<'h>,
+    index: &'a Index<'h>,
+}
+
+impl Judge<'_, '_> {
+    /// Judges every expected tick of one job, oldest first.
+    fn check_job(&self, due: impl Iterator<Item = Timestamp>, verdict: &mut Verdict) {
+        let job = self.job;
+        let abandons = self
+            .outcomes
+            .abandons
+            .get(job)
+            .map_or(&[][..], Vec::as_slice);
+        let mut next_abandon = 0;
+        let mut covering: Vec<&Abandon<'_>> = Vec::new();
+        let mut listed: BTreeMap<String, u64> = BTreeMap::new();
+        let mut overflow: BTreeMap<String, Overflow> = BTreeMap::new();
+        for tick in due {
+            // Sweep: abandons are sorted by first tick, and ticks come oldest first.
+            while let Some(a) = abandons.get(next_abandon).filter(|a| a.first <= tick) {
+                covering.push(a);
+                next_abandon += 1;
+            }
+            covering.retain(|a| a.last >= tick);
+            let Some((bucket, finding)) = self.judge(tick, &covering) else {
+                continue;
+            };
+            let count = listed.entry(finding.kind.clone()).or_default();
+            *count += 1;
+            if *count <= LISTED_PER_KIND {
+                match bucket {
+                    Bucket::Excused => verdict.excused.push(finding),
+                    Bucket::Violation => verdict.violations.push(finding),
+                }
+                continue;
+            }
+            let more = overflow.entry(finding.kind).or_insert(Overflow {
+                bucket,
+                count: 0,
+                first: tick,
+                last: tick,
+            });
+            more.count += 1;
+            more.last = tick;
         }
-        covering.retain(|a| a.last >= tick);
-        let Some((bucket, finding)) = judge(job, spec, tick, outcomes, &covering) else {
-            continue;
-        };
-        let count = listed.entry(finding.kind.clone()).or_default();
-        *count += 1;
-        if *count <= LISTED_PER_KIND {
-            match bucket {
+        for (kind, more) in overflow {
+            let finding = summary(job, &kind, &more);
+            match more.bucket {
                 Bucket::Excused => verdict.excused.push(finding),
                 Bucket::Violation => verdict.violations.push(finding),
             }
-            continue;
-        }
-        let more = overflow.entry(finding.kind).or_insert(Overflow {
-            bucket,
-            count: 0,
-            first: tick,
-            last: tick,
-        });
-        more.count += 1;
-        more.last = tick;
-    }
-    for (kind, more) in overflow {
-        let finding = summary(job, &kind, &more);
-        match more.bucket {
-            Bucket::Excused => verdict.excused.push(finding),
-            Bucket::Violation => verdict.violations.push(finding),
         }
     }
-}
 
-/// The finding for one expected tick, or `None` if it started.
-fn judge(
-    job: &JobId,
-    spec: &JobSpec,
-    tick: Timestamp,
-    outcomes: &Outcomes<'_>,
-    covering: &[&Abandon<'_>],
-) -> Option<(Bucket, Finding)> {
-    let key = (job.clone(), tick);
-    if outcomes.started.contains(&key) {
-        return None;
-    }
-    if let Some(first) = covering.first() {
-        let allowed = covering
-            .iter()
-            .find(|a| reason_allowed(a.reason, spec, tick));
-        return Some(match allowed {
-            Some(a) => abandoned(job, tick, a, spec, Bucket::Excused),
-            None => abandoned(job, tick, first, spec, Bucket::Violation),
-        });
-    }
-    if let Some(record) = outcomes.skipped.get(&key) {
-        return Some(skipped(job, tick, record, spec));
-    }
-    let claims = outcomes.claims.get(&key).map_or(&[][..], Vec::as_slice);
-    if spec.delivery == Delivery::AtMostOnce {
-        if let Some(found) = lost_with_leader(job, tick, claims, outcomes, "lost_with_leader") {
+    /// The finding for one expected tick, or `None` if it was delivered.
+    fn judge(&self, tick: Timestamp, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
+        let (job, spec, outcomes) = (self.job, self.spec, self.outcomes);
+        let key = (job.clone(), tick);
+        if !self.index.runs(&key).is_empty() {
+            return self.finished(&key);
+        }
+        // Every explanation is tried; the first the history proves excuses the tick. If none does,
+        // the most specific false one is the violation: an unfounded abandon, then a skip.
+        let mut refuted = None;
+        if let Some(first) = covering.first() {
+            match self.covered(tick, first, covering) {
+                excused @ (Bucket::Excused, _) => return Some(excused),
+                violation => refuted = Some(violation),
+            }
+        }
+        if let Some(&(at, record)) = outcomes.skipped.get(&key) {
+            match self.skipped(tick, at, record) {
+                excused @ (Bucket::Excused, _) => return Some(excused),
+                violation => {
+                    refuted.get_or_insert(violation);
+                }
+            }
+        }
+        let claims = outcomes.claims.get(&key).map_or(&[][..], Vec::as_slice);
+        if spec.delivery == Delivery::AtMostOnce {
+            if let Some(found) = self.lost_with_leader(tick, claims, "lost_with_leader") {
+                return Some((Bucket::Excused, found));
+            }
+        }
+        // A drop (skip or abandon) the backend applied for a leadership that was lost before its
+        // node could record why: the checkpoint moved past the tick under either delivery.
+        let drops: Vec<_> = outcomes
+            .drops
+            .get(job)
+            .into_iter()
+            .flatten()
+            .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
+            .map(|d| d.claim)
+            .collect();
+        if let Some(found) = self.lost_with_leader(tick, &drops, "dropped_with_leader") {
             return Some((Bucket::Excused, found));
         }
+        if refuted.is_some() {
+            return refuted;
+        }
+        let mut finding = finding(
+            job,
+            tick,
+            "missing_tick",
+            "tick never ran and nothing explains why",
+        );
+        for claim in claims {
+            finding.nodes.push(claim.node.to_string());
+            finding.tokens.push(claim.token);
+            finding.records.push(claim.record.seq);
+            let by = format!(
+                "; it was claimed by {} (record {})",
+                claim.node, claim.record.seq
+            );
+            finding.detail.push_str(&by);
+        }
+        if let Some(run) = self.started_without_command(&key) {
+            finding.records.push(run);
+            let said = format!("; record {run} says it started, but its command never began");
+            finding.detail.push_str(&said);
+        }
+        Some((Bucket::Violation, finding))
     }
-    // A drop (skip or abandon) the backend applied for a leadership that was lost before its
-    // node could record why: the checkpoint moved past the tick under either delivery.
-    let drops: Vec<_> = outcomes
-        .drops
-        .get(job)
-        .into_iter()
-        .flatten()
-        .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
-        .map(|d| d.claim)
-        .collect();
-    if let Some(found) = lost_with_leader(job, tick, &drops, outcomes, "dropped_with_leader") {
-        return Some((Bucket::Excused, found));
+
+    /// A delivered at-least-once tick whose last run was cut short and never ran again: the
+    /// delivery contract says it must end completed.
+    fn finished(&self, key: &TickKey) -> Option<(Bucket, Finding)> {
+        if self.spec.delivery != Delivery::AtLeastOnce {
+            return None;
+        }
+        let index = self.index;
+        let last = index.runs(key).last().expect("a delivered tick has a run");
+        if index.finished(last.node, key, last.index).is_some() {
+            return None;
+        }
+        let cut = index.run_cut(last, key)?;
+        let detail = format!(
+            "at-least-once tick's last run by {} (token #{}, record {}) was cut short (record {}) \
+         and never ran again",
+            last.node,
+            last.token,
+            index.seq(last.index),
+            index.seq(cut)
+        );
+        let mut finding = finding(self.job, key.1, "unfinished_at_least_once", &detail);
+        finding.nodes.push(last.node.to_string());
+        finding.tokens.push(last.token);
+        finding
+            .records
+            .extend([index.seq(last.index), index.seq(cut)]);
+        Some((Bucket::Violation, finding))
     }
-    let mut finding = finding(
-        job,
-        tick,
-        "missing_tick",
-        "tick never ran and nothing explains why",
-    );
-    for (_, record, token, node) in claims {
-        finding.nodes.push(node.to_string());
-        finding.tokens.push(*token);
+
+    /// The `tick_started` of a tick whose command never began (only when commands are observed).
+    fn started_without_command(&self, key: &TickKey) -> Option<u64> {
+        if !self.index.commands_observed {
+            return None;
+        }
+        self.outcomes.said_started.get(key).copied()
+    }
+
+    /// A tick covered by abandons: excused by the first whose reason the policy allows and the
+    /// history proves; otherwise a violation naming why the first allowed one is unfounded.
+    fn covered(
+        &self,
+        tick: Timestamp,
+        first: &Abandon<'_>,
+        covering: &[&Abandon<'_>],
+    ) -> (Bucket, Finding) {
+        let (job, spec) = (self.job, self.spec);
+        let allowed: Vec<_> = covering
+            .iter()
+            .filter(|a| reason_allowed(a.reason, spec, tick))
+            .collect();
+        let mut unfounded = None;
+        for a in &allowed {
+            match excuse::verify(self.index, job, spec, tick, a) {
+                Ok(evidence) => return abandoned(job, tick, a, spec, Ok(evidence)),
+                Err(why) => {
+                    unfounded.get_or_insert((*a, why));
+                }
+            }
+        }
+        match unfounded {
+            Some((a, why)) => abandoned(job, tick, a, spec, Err(Some(why))),
+            None => abandoned(job, tick, first, spec, Err(None)),
+        }
+    }
+
+    /// A skip: excused under `Forbid` only while a run of the skipping leadership was in progress
+    /// when it decided.
+    fn skipped(&self, tick: Timestamp, at: usize, record: &Record) -> (Bucket, Finding) {
+        let (job, spec, index) = (self.job, self.spec, self.index);
+        let by = format!("skipped by {} (record {})", record.node, record.seq);
+        let token = match &record.what {
+            What::Node(NodeEvent::TickSkipped { token, .. }) => token.0,
+            _ => unreachable!("skips are tick_skipped records"),
+        };
+        let (bucket, kind, detail) = if spec.overlap != OverlapPolicy::Forbid {
+            let detail = format!("{by}, but overlap is {}, which never skips", spec.overlap);
+            (Bucket::Violation, "unexplained_skip", detail)
+        } else {
+            let decided = index.decided(&record.node, token, at).unwrap_or(at);
+            match index.running_at(&record.node, token, job, decided) {
+                Some(run) => {
+                    let detail = format!(
+                    "{by}: its run begun at record {} was still going when it decided (record {}) and overlap is forbid",
+                    index.seq(run),
+                    index.seq(decided)
+                );
+                    (Bucket::Excused, "skipped_overlap", detail)
+                }
+                None => {
+                    let detail = format!(
+                    "{by} for overlap, but no run of {job} by that leadership was in progress when it decided (record {})",
+                    index.seq(decided)
+                );
+                    (Bucket::Violation, "unfounded_skip", detail)
+                }
+            }
+        };
+        let mut finding = finding(job, tick, kind, &detail);
+        finding.nodes.push(record.node.clone());
+        finding.tokens.push(token);
         finding.records.push(record.seq);
-        let claim = format!("; it was claimed by {node} (record {})", record.seq);
-        finding.detail.push_str(&claim);
+        (bucket, finding)
     }
-    Some((Bucket::Violation, finding))
+
+    /// An at-most-once tick claimed by a node that crashed, was paused or lost that leadership
+    /// before starting it, and before that leadership ran any newer tick of the job: the claim was
+    /// the checkpoint, so the tick is lost, not missing.
+    fn lost_with_leader(
+        &self,
+        tick: Timestamp,
+        claims: &[ClaimEntry<'_>],
+        kind: &str,
+    ) -> Option<Finding> {
+        let (job, outcomes, index) = (self.job, self.outcomes, self.index);
+        claims.iter().find_map(|claim| {
+            let (at, record, token, node) = (claim.at, claim.record, claim.token, claim.node);
+            let losses = outcomes.losses.get(node)?;
+            let after = losses.partition_point(|l| l.index <= claim.since);
+            let loss = losses[after..]
+                .iter()
+                .find(|l| l.token.is_none_or(|t| t == token))?;
+            if index
+                .ran_newer(node, token, job, tick, index.time(at))
+                .is_some()
+            {
+                return None;
+            }
+            let node = node.to_string();
+            let detail = format!(
+            "claimed by {node} (token #{token}, record {}), which {} (record {}) before running it",
+            record.seq, loss.what, loss.seq
+        );
+            let mut finding = finding(job, tick, kind, &detail);
+            finding.nodes.push(node.clone());
+            finding.tokens.push(token);
+            finding.records.extend([record.seq, loss.seq]);
+            Some(finding)
+        })
+    }
 }
 
 impl<'h> Outcomes<'h> {
-    fn collect(history: &'h History) -> Self {
-        let mut out = Outcomes::default();
+    fn collect(history: &'h History, backend_observed: bool) -> Self {
+        let mut out = Outcomes {
+            backend_observed,
+            ..Outcomes::default()
+        };
         for (index, record) in history.records.iter().enumerate() {
             match &record.what {
                 What::Node(event) => out.on_node_event(index, record, event),
@@ -273,14 +466,21 @@ impl<'h> Outcomes<'h> {
                 };
                 // The claim may have been in flight when its node died, so any loss of that
                 // leadership after it was granted explains a tick it claimed and never started.
-                self.add_claims(claims, (granted, record, token.0, holder));
+                let entry = ClaimEntry {
+                    since: granted,
+                    at: index,
+                    record,
+                    token: token.0,
+                    node: holder,
+                };
+                self.add_claims(claims, entry);
             }
             BackendRecord::CommitApplied { .. } => {}
         }
     }
 
     /// Claims that may have been applied: runs go to `claims`, drops become drop ranges.
-    fn add_claims(&mut self, claims: &'h [Claim], entry: (usize, &'h Record, u64, &'h str)) {
+    fn add_claims(&mut self, claims: &'h [Claim], entry: ClaimEntry<'h>) {
         for claim in claims {
             let previous = self.newest_applied.get(&claim.job).copied();
             if claim.kind == ClaimKind::Drop {
@@ -302,7 +502,9 @@ impl<'h> Outcomes<'h> {
     fn on_node_event(&mut self, index: usize, record: &'h Record, event: &'h NodeEvent) {
         match event {
             NodeEvent::TickStarted { job, tick, .. } => {
-                self.started.insert((job.clone(), *tick));
+                self.said_started
+                    .entry((job.clone(), *tick))
+                    .or_insert(record.seq);
             }
             NodeEvent::TicksAbandoned {
                 job,
@@ -318,19 +520,35 @@ impl<'h> Outcomes<'h> {
                     reason: *reason,
                     token: token.0,
                     record,
+                    index,
                 });
             }
             NodeEvent::TickSkipped { job, tick, .. } => {
-                self.skipped.entry((job.clone(), *tick)).or_insert(record);
+                self.skipped
+                    .entry((job.clone(), *tick))
+                    .or_insert((index, record));
             }
-            NodeEvent::ClaimsSent { token, claims } => {
-                self.add_claims(claims, (index, record, token.0, record.node.as_str()));
+            NodeEvent::ClaimsSent { token, claims } if !self.backend_observed => {
+                let entry = ClaimEntry {
+                    since: index,
+                    at: index,
+                    record,
+                    token: token.0,
+                    node: record.node.as_str(),
+                };
+                self.add_claims(claims, entry);
             }
             NodeEvent::TickClaimed {
                 job, tick, token, ..
             } => {
                 let claims = self.claims.entry((job.clone(), *tick)).or_default();
-                claims.push((index, record, token.0, record.node.as_str()));
+                claims.push(ClaimEntry {
+                    since: index,
+                    at: index,
+                    record,
+                    token: token.0,
+                    node: record.node.as_str(),
+                });
             }
             NodeEvent::LeadershipRevoked { token, .. } => {
                 self.losses
@@ -376,12 +594,15 @@ fn reason_name(reason: AbandonReason) -> &'static str {
     }
 }
 
+/// The finding for a tick covered by abandon `a`: `Ok(evidence)` excuses it; `Err(Some(why))`
+/// is a reason the policy allows but the history disproves; `Err(None)` a reason the policy
+/// never gives.
 fn abandoned(
     job: &JobId,
     tick: Timestamp,
     a: &Abandon<'_>,
     spec: &JobSpec,
-    bucket: Bucket,
+    verified: Result<String, Option<String>>,
 ) -> (Bucket, Finding) {
     let by = format!(
         "abandoned by {} (token #{}, record {}) as {}",
@@ -391,12 +612,15 @@ fn abandoned(
         reason_name(a.reason)
     );
     let policy = format!("misfire {}, overlap {}", spec.misfire, spec.overlap);
-    let (kind, detail) = match bucket {
-        Bucket::Excused => (
-            "abandoned",
-            format!("{by}, which the job's policy ({policy}) allows"),
+    let (bucket, kind, detail) = match verified {
+        Ok(evidence) => (Bucket::Excused, "abandoned", format!("{by}: {evidence}")),
+        Err(Some(why)) => (
+            Bucket::Violation,
+            "unfounded_abandon",
+            format!("{by}, which the job's policy ({policy}) allows, but {why}"),
         ),
-        Bucket::Violation => (
+        Err(None) => (
+            Bucket::Violation,
             "unexplained_abandon",
             format!("{by}, but the job's policy ({policy}) never gives that reason"),
         ),
@@ -406,52 +630,6 @@ fn abandoned(
     finding.tokens.push(a.token);
     finding.records.push(a.record.seq);
     (bucket, finding)
-}
-
-fn skipped(job: &JobId, tick: Timestamp, record: &Record, spec: &JobSpec) -> (Bucket, Finding) {
-    let by = format!("skipped by {} (record {})", record.node, record.seq);
-    let (bucket, kind, detail) = if spec.overlap == OverlapPolicy::Forbid {
-        let detail = format!("{by}: an earlier run was still going and overlap is forbid");
-        (Bucket::Excused, "skipped_overlap", detail)
-    } else {
-        let detail = format!("{by}, but overlap is {}, which never skips", spec.overlap);
-        (Bucket::Violation, "unexplained_skip", detail)
-    };
-    let mut finding = finding(job, tick, kind, &detail);
-    finding.nodes.push(record.node.clone());
-    if let What::Node(NodeEvent::TickSkipped { token, .. }) = &record.what {
-        finding.tokens.push(token.0);
-    }
-    finding.records.push(record.seq);
-    (bucket, finding)
-}
-
-/// An at-most-once tick claimed by a node that crashed, was paused or lost that leadership
-/// before starting it: the claim was the checkpoint, so the tick is lost, not missing.
-fn lost_with_leader(
-    job: &JobId,
-    tick: Timestamp,
-    claims: &[(usize, &Record, u64, &str)],
-    outcomes: &Outcomes<'_>,
-    kind: &str,
-) -> Option<Finding> {
-    claims.iter().find_map(|&(index, record, token, node)| {
-        let losses = outcomes.losses.get(node)?;
-        let after = losses.partition_point(|l| l.index <= index);
-        let loss = losses[after..]
-            .iter()
-            .find(|l| l.token.is_none_or(|t| t == token))?;
-        let node = node.to_string();
-        let detail = format!(
-            "claimed by {node} (token #{token}, record {}), which {} (record {}) before running it",
-            record.seq, loss.what, loss.seq
-        );
-        let mut finding = finding(job, tick, kind, &detail);
-        finding.nodes.push(node.clone());
-        finding.tokens.push(token);
-        finding.records.extend([record.seq, loss.seq]);
-        Some(finding)
-    })
 }
 
 /// The summary of the findings of one kind beyond the listed ones.
@@ -464,7 +642,7 @@ fn summary(job: &JobId, kind: &str, more: &Overflow) -> Finding {
 }
 
 /// The violation for a window too large to walk: the guarantee was not checked.
-fn unchecked(job: &JobId, expected: usize, from: Timestamp, to: Timestamp) -> Finding {
+fn unchecked(job: &JobId, expected: u128, from: Timestamp, to: Timestamp) -> Finding {
     Finding {
         checker: Checker::NoGap,
         kind: "unchecked_window".into(),
@@ -496,3 +674,5 @@ fn finding(job: &JobId, tick: Timestamp, kind: &str, detail: &str) -> Finding {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_excuse;

@@ -9,14 +9,17 @@
 mod duplicate;
 mod fencing;
 mod gap;
+mod index;
+mod liveness;
+mod oracle;
 #[cfg(test)]
 mod testkit;
 mod timeliness;
 
 use std::collections::BTreeMap;
 
-use cronfence::{JobId, JobSpec};
-use jiff::Timestamp;
+use cronfence::{ElectionName, JobId, JobSpec};
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::history::History;
@@ -33,6 +36,50 @@ pub struct CheckInput<'a> {
     pub jobs: &'a BTreeMap<JobId, JobSpec>,
     /// Ticks whose scheduled instant lies in `[from, to]` (true UTC) are expected.
     pub window: (Timestamp, Timestamp),
+    /// When the world began and ended (true UTC).
+    pub world: (Timestamp, Timestamp),
+    /// The election each job belongs to (tokens are only unique within one election).
+    pub elections: &'a BTreeMap<JobId, ElectionName>,
+    /// What the world recorded besides the nodes' own events.
+    pub observed: Observed,
+    /// The liveness bound's parts; `None` skips the liveness check.
+    pub liveness: Option<LivenessBound>,
+}
+
+/// What the world recorded besides the nodes' own events, so checkers know which ground truth
+/// they may demand.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Every job command recorded its own beginning (`command_began`): a run counts as delivered
+    /// only if its command began, whatever the runner's `tick_started` says.
+    pub commands: bool,
+    /// The backend recorded every grant and every claim it applied: a claim the node sent but the
+    /// backend never applied is not a checkpoint.
+    pub backend: bool,
+}
+
+/// The configuration the liveness bound is derived from: once the world has been free of faults
+/// for `lease_ttl + election + request_timeout`, some node leads every election, and every tick
+/// due then starts within that plus its job's interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LivenessBound {
+    /// The session lease TTL: how long a lost leader's lease can still block the election.
+    pub lease_ttl: SignedDuration,
+    /// The time an election takes once the lease is gone: the longest retry backoff between
+    /// campaign attempts.
+    pub election: SignedDuration,
+    /// One backend call's bound.
+    pub request_timeout: SignedDuration,
+    /// A scenario's own, wider bound (with its reason), replacing the sum above.
+    pub widened: Option<SignedDuration>,
+}
+
+impl LivenessBound {
+    /// How long a fault-free world may go without a leader.
+    pub fn leader(&self) -> SignedDuration {
+        self.widened
+            .unwrap_or(self.lease_ttl + self.election + self.request_timeout)
+    }
 }
 
 /// Which checker produced a finding.
@@ -45,6 +92,8 @@ pub enum Checker {
     NoGap,
     /// No claim or commit with a stale token.
     Fencing,
+    /// A fault-free world leads and runs its ticks within the liveness bound.
+    Liveness,
 }
 
 /// One finding: a violation, an excused tick, or an allowed re-run.
@@ -97,8 +146,12 @@ impl Verdict {
 pub fn check(input: CheckInput<'_>) -> Verdict {
     let mut verdict = Verdict::default();
     duplicate::check(input, &mut verdict);
-    gap::check(input, &mut verdict);
+    let index = index::Index::new(input);
+    gap::check(input, &index, &mut verdict);
     fencing::check(input, &mut verdict);
+    if let Some(bound) = input.liveness {
+        liveness::check(input, &index, bound, &mut verdict);
+    }
     verdict.timeliness = timeliness::measure(input);
     for list in [
         &mut verdict.violations,

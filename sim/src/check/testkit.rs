@@ -12,9 +12,9 @@ use cronfence::{
 };
 use jiff::{SignedDuration, Timestamp};
 
-use super::CheckInput;
+use super::{CheckInput, Observed};
 use crate::fault::{Fault, FaultKind};
-use crate::history::{BackendRecord, FaultRecord, History, Record, What};
+use crate::history::{BackendRecord, CommandRecord, FaultRecord, History, Record, What};
 
 /// The instant the synthetic world starts; job schedules are anchored here too.
 pub(crate) fn start() -> Timestamp {
@@ -76,6 +76,26 @@ pub(crate) fn input<'a>(
         history,
         jobs,
         window: (at(from), at(to)),
+        world: (at(from.min(0)), at(to + 10)),
+        elections: elections(jobs),
+        observed: Observed::default(),
+        liveness: None,
+    }
+}
+
+/// Every job in the test election (leaked: test inputs live as long as the test).
+pub(crate) fn elections(jobs: &BTreeMap<JobId, JobSpec>) -> &'static BTreeMap<JobId, ElectionName> {
+    let map = jobs.keys().map(|id| (id.clone(), election())).collect();
+    Box::leak(Box::new(map))
+}
+
+/// `CommandBegan` of job `name`'s tick at `tick` seconds: the command itself began.
+pub(crate) fn began(name: &str, tick: i64, token: u64, attempt: u32) -> CommandRecord {
+    CommandRecord::CommandBegan {
+        job: job(name),
+        tick: at(tick),
+        token: FencingToken(token),
+        attempt,
     }
 }
 
@@ -125,6 +145,22 @@ impl Builder {
         )
     }
 
+    /// `node`'s command recorded `record` at `ms`.
+    pub(crate) fn command(self, ms: u64, node: &str, record: CommandRecord) -> Self {
+        self.push(ms, node, What::Command(record))
+    }
+
+    /// A fault of `kind` on `node` ended at `ms` (it must have started with the same `at`).
+    pub(crate) fn fault_ended(self, ms: u64, started_ms: u64, node: &str, kind: FaultKind) -> Self {
+        let fault = Fault {
+            kind,
+            node: node.to_string(),
+            at: SignedDuration::from_millis(started_ms as i64),
+            duration: None,
+        };
+        self.push(ms, "world", What::Fault(FaultRecord::FaultEnded { fault }))
+    }
+
     /// The backend applied `record` at `ms`.
     pub(crate) fn backend(self, ms: u64, record: BackendRecord) -> Self {
         self.push(ms, "backend", What::Backend(record))
@@ -152,6 +188,22 @@ pub(crate) fn revoked(token: u64) -> NodeEvent {
         election: election(),
         token: FencingToken(token),
         reason: "session lost".into(),
+    }
+}
+
+/// `ClaimsSent` by leadership `token` of run claims for `(job, tick seconds)` pairs.
+pub(crate) fn sent(token: u64, ticks: &[(&str, i64)]) -> NodeEvent {
+    NodeEvent::ClaimsSent {
+        token: FencingToken(token),
+        claims: ticks
+            .iter()
+            .map(|&(name, tick)| cronfence::Claim {
+                job: job(name),
+                tick: at(tick),
+                spec_version: 1,
+                kind: cronfence::ClaimKind::Run { attempt: 1 },
+            })
+            .collect(),
     }
 }
 

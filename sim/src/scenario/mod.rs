@@ -285,6 +285,11 @@ pub struct CheckSettings {
     pub warmup: SignedDuration,
     /// Ticks in the last `cooldown` are not expected (they may still be running).
     pub cooldown: SignedDuration,
+    /// A wider liveness bound than the one derived from the node settings (lease TTL + election
+    /// + request timeout); `liveness_reason` must say why.
+    pub liveness_bound: Option<SignedDuration>,
+    /// Why this scenario widens the liveness bound.
+    pub liveness_reason: Option<String>,
 }
 
 impl Default for CheckSettings {
@@ -292,6 +297,8 @@ impl Default for CheckSettings {
         CheckSettings {
             warmup: SignedDuration::from_secs(5),
             cooldown: SignedDuration::from_secs(5),
+            liveness_bound: None,
+            liveness_reason: None,
         }
     }
 }
@@ -300,8 +307,13 @@ impl Default for CheckSettings {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// `pass`, or `violations` (then `violations` lists the finding kinds that must appear).
+    /// `pass`; `violations` (then `violations` lists the finding kinds that must appear); or
+    /// `known_bug` (each seed passes or shows only the listed kinds, and some seed shows one:
+    /// a bug of the core that `known_bug` names the fixing issue of).
     pub outcome: Spanned<String>,
+    /// With `outcome = "known_bug"`: the issue that fixes it, e.g. "issue 12: Leadership ends
+    /// cleanly".
+    pub known_bug: Option<String>,
     /// The violation kinds a pitfall scenario must show.
     #[serde(default)]
     pub violations: Vec<String>,
@@ -463,6 +475,30 @@ impl Scenario {
         config.broken.no_catch_up = !self.variant.catch_up;
         config.broken.claim_after_run = !self.variant.claim_before_run;
         config
+    }
+
+    /// The election each job belongs to under the scenario's election scope.
+    pub fn elections(
+        &self,
+        jobs: &BTreeMap<JobId, JobSpec>,
+    ) -> BTreeMap<JobId, cronfence::ElectionName> {
+        let group = cronfence::NodeConfig::new("any").group;
+        jobs.keys()
+            .map(|id| (id.clone(), self.node.scope.election_for(&group, id)))
+            .collect()
+    }
+
+    /// The liveness bound's parts: the node settings' lease TTL, request timeout and longest retry
+    /// backoff (the time an election takes once the lease is gone), or the scenario's own bound.
+    pub fn liveness_bound(&self) -> crate::check::LivenessBound {
+        let defaults = cronfence::NodeConfig::new("any");
+        let election = SignedDuration::try_from(defaults.retry_max).expect("a few seconds");
+        crate::check::LivenessBound {
+            lease_ttl: self.node.lease_ttl,
+            election,
+            request_timeout: self.node.request_timeout,
+            widened: self.check.liveness_bound,
+        }
     }
 
     /// The jobs as node `node` defines them: a `tz = "local"` job takes that node's zone.

@@ -65,6 +65,27 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
             "lengthen duration or shorten [check] warmup/cooldown",
         );
     }
+    match (&s.check.liveness_bound, &s.check.liveness_reason) {
+        (Some(bound), _) if !bound.is_positive() => {
+            return err(
+                format!("[check] liveness_bound must be positive, not {bound:#}"),
+                "give the longest leaderless stretch this scenario tolerates, e.g. \"2m\"",
+            )
+        }
+        (Some(_), None) => {
+            return err(
+                "[check] liveness_bound widens the liveness bound without a reason".into(),
+                "add liveness_reason = \"...\" saying why this scenario may stall longer",
+            )
+        }
+        (None, Some(_)) => {
+            return err(
+                "[check] liveness_reason is given without a liveness_bound".into(),
+                "add liveness_bound, or remove liveness_reason",
+            )
+        }
+        _ => {}
+    }
     for job in &s.jobs {
         job_spec(job, s.start, s.node.zones.first().map(String::as_str))
             .map_err(|(span, m, h)| (span, format!("job `{}`: {m}", job.id), h))?;
@@ -133,7 +154,13 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
     match s.expect.outcome.get_ref().as_str() {
         "pass" if s.expect.violations.is_empty() => Ok(()),
         "violations" if !s.expect.violations.is_empty() => Ok(()),
-        other => Err((Some(s.expect.outcome.span()), format!("outcome = \"{other}\" does not fit violations = {:?}", s.expect.violations), "use outcome = \"pass\" with no violations, or outcome = \"violations\" with the kinds expected")),
+        "known_bug" if s.expect.violations.is_empty() || s.expect.known_bug.is_none() => Err((
+            Some(s.expect.outcome.span()),
+            "outcome = \"known_bug\" needs the violation kinds the bug shows and the issue that fixes it".into(),
+            "add violations = [\"kind\", ...] and known_bug = \"issue N: title\"",
+        )),
+        "known_bug" => Ok(()),
+        other => Err((Some(s.expect.outcome.span()), format!("outcome = \"{other}\" does not fit violations = {:?}", s.expect.violations), "use outcome = \"pass\" with no violations, outcome = \"violations\" with the kinds expected, or outcome = \"known_bug\" with the kinds and known_bug")),
     }
 }
 

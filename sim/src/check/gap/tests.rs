@@ -5,6 +5,12 @@ use cronfence::FencingToken;
 use super::*;
 use crate::check::testkit::*;
 
+/// The checker over a fresh index of `input`'s history.
+fn check(input: CheckInput<'_>, verdict: &mut Verdict) {
+    let index = Index::new(input);
+    super::check(input, &index, verdict);
+}
+
 fn abandon(first: i64, last: i64, reason: AbandonReason) -> NodeEvent {
     NodeEvent::TicksAbandoned {
         job: job("j"),
@@ -86,9 +92,12 @@ fn abandoning_for_a_reason_the_policy_never_gives_is_flagged() {
 
 #[test]
 fn abandoning_for_the_policys_own_reason_is_excused() {
-    // Under catch-up `latest` a new leader supersedes older missed ticks; that is the policy.
+    // Under catch-up `latest` a new leader supersedes older missed ticks; that is the policy,
+    // and the history proves it: tick 10 was due before b won, and tick 20 was due too.
     let history = Builder::new()
         .node(0, "a", started("j", 0, 1, 1))
+        .node(24_000, "b", won(2))
+        .node(25_000, "b", sent(2, &[("j", 20)]))
         .node(25_000, "b", abandon(10, 10, AbandonReason::Superseded))
         .node(25_000, "b", started("j", 20, 2, 1))
         .node(30_000, "b", started("j", 30, 2, 1))
@@ -149,6 +158,7 @@ fn at_least_once_tick_lost_with_its_leader_must_run_again() {
     // At least once, a crash mid-claim is no excuse: the next leader owes the tick.
     let history = Builder::new()
         .node(0, "a", started("j", 0, 1, 1))
+        .node(5, "a", completed("j", 0, 1, 1))
         .node(10_000, "a", claimed("j", 10, 1))
         .fault(10_001, "a", FaultKind::Crash)
         .node(20_000, "b", started("j", 20, 2, 1))
@@ -218,6 +228,7 @@ fn a_drop_applied_for_a_leader_that_crashed_before_recording_it_is_excused() {
         let history = Builder::new()
             .backend(0, backend_grant(1, "a"))
             .node(0, "a", started("j", 0, 1, 1))
+            .node(5, "a", completed("j", 0, 1, 1))
             .backend(10_000, backend_claim(10, 1, ClaimKind::Drop))
             .fault(10_001, "a", FaultKind::Crash)
             .node(20_000, "b", started("j", 20, 2, 1))

@@ -1,0 +1,306 @@
+//! Tests that the no-gap checker verifies every excuse against the history: each history here
+//! was passed by the checker that only asked whether the job's policy *allows* a reason.
+use cronfence::event::SkipReason;
+use cronfence::{FencingToken, MisfirePolicy};
+
+use crate::check::Observed;
+
+use super::*;
+use crate::check::testkit::*;
+
+/// The checker over a fresh index of `input`'s history.
+fn verdict(history: &History, spec: JobSpec, observed: Observed, to: i64) -> Verdict {
+    let jobs = jobs("j", spec);
+    let mut input = input(history, &jobs, 0, to);
+    input.observed = observed;
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, &mut verdict);
+    verdict
+}
+
+fn commands() -> Observed {
+    Observed {
+        commands: true,
+        backend: false,
+    }
+}
+
+fn abandon_by(token: u64, first: i64, last: i64, reason: AbandonReason) -> NodeEvent {
+    NodeEvent::TicksAbandoned {
+        job: job("j"),
+        first: at(first),
+        last: at(last),
+        count: ((last - first) / 10 + 1) as u64,
+        reason,
+        token: FencingToken(token),
+    }
+}
+
+fn with_catch_up(catch_up: CatchUp, deadline: Option<u64>) -> JobSpec {
+    let mut spec = every_10s(Delivery::AtMostOnce);
+    spec.misfire = MisfirePolicy {
+        catch_up,
+        starting_deadline: deadline.map(std::time::Duration::from_secs),
+    };
+    spec
+}
+
+fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
+    findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
+}
+
+#[test]
+fn skipping_a_tick_whose_true_time_has_not_come_is_a_violation() {
+    // The leader's clock read 40 s at true 10 s: it skipped ticks 20 and 30 as missed, but in
+    // true time they were still in the future. The policy (skip) allows the reason; the history
+    // refutes it.
+    let history = Builder::new()
+        .node(0, "b", won(2))
+        .command(0, "b", began("j", 0, 2, 1))
+        .command(10_000, "b", began("j", 10, 2, 1))
+        .node(10_000, "b", sent(2, &[("j", 40)]))
+        .node(
+            10_001,
+            "b",
+            abandon_by(2, 20, 30, AbandonReason::MisfireSkipped),
+        )
+        .command(40_000, "b", began("j", 40, 2, 1))
+        .build();
+    let v = verdict(&history, with_catch_up(CatchUp::Skip, None), commands(), 40);
+    assert_eq!(
+        kinds(&v.violations),
+        [
+            ("unfounded_abandon", Some(at(20))),
+            ("unfounded_abandon", Some(at(30)))
+        ]
+    );
+    assert!(
+        v.violations[0].detail.contains("still in the future"),
+        "{}",
+        v.violations[0].detail
+    );
+}
+
+#[test]
+fn skipping_a_tick_missed_before_the_leadership_began_is_excused() {
+    // The same skip by a leader that won at 35 s (true): ticks 20 and 30 were really missed.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .node(35_000, "b", won(2))
+        .node(35_000, "b", sent(2, &[("j", 30)]))
+        .node(
+            35_001,
+            "b",
+            abandon_by(2, 20, 30, AbandonReason::MisfireSkipped),
+        )
+        .command(40_000, "b", began("j", 40, 2, 1))
+        .build();
+    let v = verdict(&history, with_catch_up(CatchUp::Skip, None), commands(), 40);
+    assert!(v.violations.is_empty(), "{v:#?}");
+    assert_eq!(
+        kinds(&v.excused),
+        [("abandoned", Some(at(20))), ("abandoned", Some(at(30)))]
+    );
+}
+
+#[test]
+fn catch_up_limit_needs_as_many_newer_due_ticks_as_the_policy_keeps() {
+    // all(max = 5) gave up tick 10 at true 30 s, when only ticks 20 and 30 were newer: it should
+    // have kept it.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(25_000, "b", won(2))
+        .node(30_000, "b", sent(2, &[("j", 20), ("j", 30)]))
+        .node(
+            30_001,
+            "b",
+            abandon_by(2, 10, 10, AbandonReason::CatchUpLimit),
+        )
+        .command(30_002, "b", began("j", 20, 2, 1))
+        .command(30_003, "b", began("j", 30, 2, 1))
+        .build();
+    let v = verdict(
+        &history,
+        with_catch_up(CatchUp::All { max: 5 }, None),
+        commands(),
+        30,
+    );
+    assert_eq!(kinds(&v.violations), [("unfounded_abandon", Some(at(10)))]);
+    assert!(
+        v.violations[0].detail.contains("only 2 newer ticks"),
+        "{}",
+        v.violations[0].detail
+    );
+}
+
+#[test]
+fn a_deadline_is_judged_in_true_time() {
+    // A 5 s deadline: tick 20 given up at true 22 s was only 2 s late (a clock running ahead).
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .node(22_000, "a", sent(1, &[("j", 30)]))
+        .node(
+            22_001,
+            "a",
+            abandon_by(1, 20, 20, AbandonReason::DeadlineExceeded),
+        )
+        .command(30_000, "a", began("j", 30, 1, 1))
+        .build();
+    let v = verdict(
+        &history,
+        with_catch_up(CatchUp::All { max: 100 }, Some(5)),
+        commands(),
+        30,
+    );
+    assert_eq!(kinds(&v.violations), [("unfounded_abandon", Some(at(20)))]);
+}
+
+#[test]
+fn leadership_lost_counts_only_for_the_leadership_that_claimed_the_tick_and_ended() {
+    // b says it lost tick 10 with its leadership, but b never claimed it, and b's leadership
+    // went on: both are checked, so the tick is not excused.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(5_000, "b", won(2))
+        .node(
+            10_000,
+            "b",
+            abandon_by(2, 10, 10, AbandonReason::LeadershipLost),
+        )
+        .command(20_000, "b", began("j", 20, 2, 1))
+        .command(30_000, "b", began("j", 30, 2, 1))
+        .build();
+    let v = verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 30);
+    assert_eq!(kinds(&v.violations), [("unfounded_abandon", Some(at(10)))]);
+    // Claimed by b, and b's leadership revoked at the same moment it gave the tick up: excused.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(5_000, "b", won(2))
+        .node(10_000, "b", claimed("j", 10, 2))
+        .node(
+            10_000,
+            "b",
+            abandon_by(2, 10, 10, AbandonReason::LeadershipLost),
+        )
+        .node(10_000, "b", revoked(2))
+        .command(20_000, "c", began("j", 20, 3, 1))
+        .command(30_000, "c", began("j", 30, 3, 1))
+        .build();
+    let v = verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 30);
+    assert!(v.violations.is_empty(), "{v:#?}");
+}
+
+#[test]
+fn a_claim_the_backend_never_applied_is_not_a_checkpoint() {
+    // The memory backend records what it applies: a's claim of tick 10 was sent but never
+    // applied, so a's crash explains nothing; the next leader owed the tick.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(10_000, "a", sent(1, &[("j", 10)]))
+        .fault(10_001, "a", FaultKind::Crash)
+        .command(20_000, "b", began("j", 20, 2, 1))
+        .command(30_000, "b", began("j", 30, 2, 1))
+        .build();
+    let observed = Observed {
+        commands: true,
+        backend: true,
+    };
+    let v = verdict(&history, every_10s(Delivery::AtMostOnce), observed, 30);
+    assert_eq!(kinds(&v.violations), [("missing_tick", Some(at(10)))]);
+    let v = verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 30);
+    assert!(
+        v.violations.is_empty(),
+        "unobserved backend: the sent claim may have applied"
+    );
+}
+
+#[test]
+fn a_crash_does_not_excuse_a_claim_its_leader_had_moved_past() {
+    // a claimed tick 10, then ran tick 20 and only crashed later: the crash did not lose tick
+    // 10, a skipped it.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(10_000, "a", claimed("j", 10, 1))
+        .command(20_000, "a", began("j", 20, 1, 1))
+        .fault(25_000, "a", FaultKind::Crash)
+        .command(30_000, "b", began("j", 30, 2, 1))
+        .build();
+    let v = verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 30);
+    assert_eq!(kinds(&v.violations), [("missing_tick", Some(at(10)))]);
+}
+
+#[test]
+fn an_overlap_skip_needs_a_run_in_progress_when_the_leader_decided() {
+    // a's run of tick 0 ended at 1 s; at 10 s it skipped tick 10 "for overlap" with nothing
+    // running. With the run still going (ending at 15 s) the same skip is excused.
+    let skip = NodeEvent::TickSkipped {
+        job: job("j"),
+        tick: at(10),
+        reason: SkipReason::Overlap,
+        token: FencingToken(1),
+    };
+    for (ends_ms, expected) in [(1_000, "unfounded_skip"), (15_000, "skipped_overlap")] {
+        let mut history = Builder::new()
+            .node(0, "a", won(1))
+            .command(0, "a", began("j", 0, 1, 1));
+        if ends_ms < 10_000 {
+            history = history.node(ends_ms, "a", completed("j", 0, 1, 1));
+        }
+        history = history
+            .node(10_000, "a", sent(1, &[]))
+            .node(10_001, "a", skip.clone());
+        if ends_ms > 10_001 {
+            history = history.node(ends_ms, "a", completed("j", 0, 1, 1));
+        }
+        let history = history.command(20_000, "a", began("j", 20, 1, 1)).build();
+        let v = verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 20);
+        let all: Vec<_> = v
+            .violations
+            .iter()
+            .chain(&v.excused)
+            .map(|f| f.kind.as_str())
+            .collect();
+        assert_eq!(all, [expected], "{v:#?}");
+    }
+}
+
+#[test]
+fn a_start_whose_command_never_began_is_not_a_delivery() {
+    // The runner recorded tick 10 started and cancelled, but the command never began.
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(10_000, "a", started("j", 10, 1, 1))
+        .command(20_000, "a", began("j", 20, 1, 1))
+        .build();
+    let v = verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 20);
+    assert_eq!(kinds(&v.violations), [("missing_tick", Some(at(10)))]);
+    assert!(v.violations[0].detail.contains("command never began"));
+}
+
+#[test]
+fn an_at_least_once_run_cut_short_must_run_again() {
+    // Tick 10's only run was cancelled and never ran again: at least once means completed.
+    let cancelled = NodeEvent::TickCancelled {
+        job: job("j"),
+        tick: at(10),
+        token: FencingToken(1),
+        attempt: 1,
+    };
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .node(10_005, "a", cancelled)
+        .command(20_000, "a", began("j", 20, 1, 1))
+        .node(20_001, "a", completed("j", 20, 1, 1))
+        .build();
+    let v = verdict(&history, every_10s(Delivery::AtLeastOnce), commands(), 20);
+    assert_eq!(
+        kinds(&v.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+}

@@ -1,0 +1,418 @@
+//! The liveness checker: a world free of faults leads and runs its ticks within a bound.
+//!
+//! A cluster that is "safe" because nobody runs anything is not safe. With `B` the leader bound
+//! (lease TTL + election + one request timeout, or a scenario's wider bound):
+//! - **Leaders.** From the moment the backend and at least one node able to run an election's
+//!   jobs have been free of faults for `B`, and no fault has started anywhere for `B`, some node
+//!   leads that election (from its `campaign_won` until the leadership's revocation,
+//!   resignation, clock step-down, stop or crash; a pause does not end a leadership the node keeps
+//!   after it). Faults on other nodes do not excuse a leaderless election: a node stepping down
+//!   for its clock must let another lead.
+//! - **Ticks.** Every tick due while the whole world is free of faults begins its first run
+//!   within `B` plus the job's interval of its scheduled instant, if the quiet lasts that long.
+//!
+//! A longer stall is a violation `stalled` naming the window, and what each node was doing
+//! (leading, campaigning, stepped down for its clock, refused, crashed). Ticks that never began
+//! are the no-gap checker's; this module judges only leaderless stretches and late first runs.
+
+use std::collections::BTreeMap;
+
+use cronfence::{ElectionName, JobId, NodeEvent};
+use jiff::{SignedDuration, Timestamp};
+
+use super::index::Index;
+use super::{oracle, CheckInput, Checker, Finding, LivenessBound, Verdict};
+use crate::fault::{Fault, FaultKind};
+use crate::history::{FaultRecord, Record, What};
+
+/// Late ticks listed one by one per job before the rest are counted in one finding.
+const LISTED_LATE: usize = 20;
+
+/// A fault's reach in true time: `[from, to]` on `node` (`backend` for backend faults).
+struct Span {
+    node: String,
+    from: Timestamp,
+    to: Timestamp,
+}
+
+/// Runs the checker, adding `stalled` violations to `verdict`.
+pub(super) fn check(
+    input: CheckInput<'_>,
+    index: &Index<'_>,
+    bound: LivenessBound,
+    verdict: &mut Verdict,
+) {
+    let spans = spans(&input.history.records, input.world.1);
+    let world = World {
+        input,
+        index,
+        spans,
+        bound: bound.leader(),
+    };
+    world.leaders(verdict);
+    world.ticks(verdict);
+}
+
+/// Every fault's span: from its start to its end (or the world's end); a delayed write reaches
+/// `delay` past its end, an ambiguous commit is an instant.
+fn spans(records: &[Record], end: Timestamp) -> Vec<Span> {
+    let mut open: Vec<(&Fault, Timestamp)> = Vec::new();
+    let mut out = Vec::new();
+    let reach = |fault: &Fault, to: Timestamp| match &fault.kind {
+        FaultKind::DelayedWrite { delay, .. } => to.saturating_add(*delay).unwrap_or(to),
+        _ => to,
+    };
+    for record in records {
+        match &record.what {
+            What::Fault(FaultRecord::FaultStarted { fault }) => {
+                if matches!(fault.kind, FaultKind::AmbiguousCommit { .. }) {
+                    let (from, to) = (record.true_time, record.true_time);
+                    out.push(Span {
+                        node: fault.node.clone(),
+                        from,
+                        to,
+                    });
+                } else {
+                    open.push((fault, record.true_time));
+                }
+            }
+            What::Fault(FaultRecord::FaultEnded { fault }) => {
+                if let Some(at) = open.iter().position(|(f, _)| *f == fault) {
+                    let (fault, from) = open.remove(at);
+                    let to = reach(fault, record.true_time);
+                    out.push(Span {
+                        node: fault.node.clone(),
+                        from,
+                        to,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    for (fault, from) in open {
+        out.push(Span {
+            node: fault.node.clone(),
+            from,
+            to: end,
+        });
+    }
+    out
+}
+
+/// What the checks share.
+struct World<'a, 'h> {
+    input: CheckInput<'h>,
+    index: &'a Index<'h>,
+    spans: Vec<Span>,
+    bound: SignedDuration,
+}
+
+impl World<'_, '_> {
+    /// True when some span reaches into `(from, to]` (on `node`, or anywhere for `None`): a
+    /// fault that ended exactly at `from` has ended.
+    fn faulted(&self, node: Option<&str>, from: Timestamp, to: Timestamp) -> bool {
+        self.spans
+            .iter()
+            .any(|s| node.is_none_or(|n| s.node == n) && s.from <= to && s.to > from)
+    }
+
+    /// True when a fault started in `(from, to]`.
+    fn fault_started(&self, from: Timestamp, to: Timestamp) -> bool {
+        self.spans.iter().any(|s| s.from > from && s.from <= to)
+    }
+
+    /// A node that can run `election`'s jobs and was free of faults over `[t − B, t]`, if the
+    /// cluster owes `election` a leader at `t`.
+    fn owed(&self, election: &ElectionName, t: Timestamp) -> Option<String> {
+        let since = t - self.bound;
+        if since < self.input.world.0
+            || self.fault_started(since, t)
+            || self.faulted(Some("backend"), since, t)
+        {
+            return None;
+        }
+        self.nodes()
+            .into_iter()
+            .find(|n| !self.faulted(Some(n), since, t) && self.eligible(n, election, since, t))
+    }
+
+    /// Every node that recorded anything, by name.
+    fn nodes(&self) -> Vec<String> {
+        let mut nodes: Vec<String> = self
+            .input
+            .history
+            .records
+            .iter()
+            .filter(|r| matches!(r.what, What::Node(_)))
+            .map(|r| r.node.clone())
+            .collect();
+        nodes.sort();
+        nodes.dedup();
+        nodes
+    }
+
+    /// False when `node` refused a job of `election` (a definition the backend rejected) and had
+    /// not restarted since, at any moment of `[from, to]`.
+    fn eligible(
+        &self,
+        node: &str,
+        election: &ElectionName,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> bool {
+        let mut refused = false;
+        for record in &self.input.history.records {
+            if record.true_time > to {
+                break;
+            }
+            match &record.what {
+                What::Node(NodeEvent::JobRejected { job, .. })
+                    if record.node == node && self.index.election_of(job) == Some(election) =>
+                {
+                    refused = true
+                }
+                What::Fault(FaultRecord::FaultEnded { fault })
+                    if fault.node == node && restarts(&fault.kind) && record.true_time < from =>
+                {
+                    refused = false
+                }
+                _ => {}
+            }
+        }
+        !refused
+    }
+
+    /// Leaderless stretches of each election that outlast the bound once a leader is owed.
+    fn leaders(&self, verdict: &mut Verdict) {
+        let mut elections: Vec<&ElectionName> = self.input.elections.values().collect();
+        elections.sort();
+        elections.dedup();
+        for election in elections {
+            for (from, to) in self.leaderless(election) {
+                if let Some(finding) = self.stall(election, from, to) {
+                    verdict.violations.push(finding);
+                }
+            }
+        }
+    }
+
+    /// The stretches of the world in which nobody led `election`.
+    fn leaderless(&self, election: &ElectionName) -> Vec<(Timestamp, Timestamp)> {
+        let index = self.index;
+        let mut spans: Vec<(Timestamp, Timestamp)> = index
+            .wins()
+            .filter(|(_, _, e, _)| *e == election)
+            .map(|(i, node, e, token)| {
+                let end = index
+                    .ending_in(node, e, token, i)
+                    .filter(|end| end.how != "was paused")
+                    .map_or(self.input.world.1, |end| index.time(end.index));
+                (index.time(i), end)
+            })
+            .collect();
+        spans.sort();
+        let mut gaps = Vec::new();
+        let mut covered = self.input.world.0;
+        for (from, to) in spans {
+            if from > covered {
+                gaps.push((covered, from));
+            }
+            covered = covered.max(to);
+        }
+        if covered < self.input.world.1 {
+            gaps.push((covered, self.input.world.1));
+        }
+        gaps
+    }
+
+    /// The violation for a leaderless stretch `[from, to)`, if a leader was owed in it for longer
+    /// than the bound: checked at the stretch's start plus the bound and at every fault boundary
+    /// plus the bound inside it.
+    fn stall(&self, election: &ElectionName, from: Timestamp, to: Timestamp) -> Option<Finding> {
+        let bound = self.bound;
+        let mut candidates = vec![from + bound];
+        for s in &self.spans {
+            candidates.extend([s.from + bound, s.to + bound]);
+        }
+        let mut candidates: Vec<_> = candidates
+            .into_iter()
+            .filter(|&t| t >= from + bound && t < to)
+            .collect();
+        candidates.sort();
+        let (t, node) = candidates
+            .into_iter()
+            .find_map(|t| self.owed(election, t).map(|node| (t, node)))?;
+        let owed_from = t - bound;
+        let detail = format!(
+            "no node led {election} from {from} to {to} ({:#}), although from {owed_from} the \
+             backend and {node} had been free of faults and no fault had started for the bound \
+             {bound:#}; {}",
+            to.duration_since(from),
+            self.doing(t)
+        );
+        Some(self.finding(None, None, detail, t))
+    }
+
+    /// What each node was doing at `t`, from its last telling record.
+    fn doing(&self, t: Timestamp) -> String {
+        let mut state: BTreeMap<&str, String> = BTreeMap::new();
+        for record in &self.input.history.records {
+            if record.true_time > t {
+                break;
+            }
+            let (node, what) = match &record.what {
+                What::Node(event) => match describe(event) {
+                    Some(what) => (record.node.as_str(), what),
+                    None => continue,
+                },
+                What::Fault(FaultRecord::FaultStarted { fault }) if fault.node != "backend" => (
+                    fault.node.as_str(),
+                    format!("{} started", fault.kind.name()),
+                ),
+                What::Fault(FaultRecord::FaultEnded { fault }) if fault.node != "backend" => {
+                    (fault.node.as_str(), format!("{} ended", fault.kind.name()))
+                }
+                _ => continue,
+            };
+            state.insert(
+                node,
+                format!("{what} (record {}, {})", record.seq, record.true_time),
+            );
+        }
+        let nodes: Vec<String> = state
+            .into_iter()
+            .map(|(n, s)| format!("{n}: {s}"))
+            .collect();
+        format!("nodes then: {}", nodes.join("; "))
+    }
+
+    /// First runs that began later than the bound plus their job's interval after their tick,
+    /// for ticks due while the whole world was quiet.
+    fn ticks(&self, verdict: &mut Verdict) {
+        let (from, to) = self.input.window;
+        let after = from
+            .checked_sub(SignedDuration::from_nanos(1))
+            .unwrap_or(from);
+        for (job, spec) in self.input.jobs {
+            if oracle::len(spec, after, to) > 1_000_000 {
+                continue;
+            }
+            let mut late = Vec::new();
+            for tick in oracle::ticks(spec, after, to) {
+                let Some(quiet_until) = self.quiet_until(tick) else {
+                    continue;
+                };
+                let next = oracle::ticks(spec, tick, self.input.world.1).next();
+                let interval = next.map_or(SignedDuration::ZERO, |n| n.duration_since(tick));
+                let deadline = tick + self.bound + interval;
+                if deadline > quiet_until {
+                    continue;
+                }
+                let runs = self.index.runs(&(job.clone(), tick));
+                if let Some(first) = runs.first().filter(|r| self.index.time(r.index) > deadline) {
+                    late.push((tick, first.index, deadline));
+                }
+            }
+            self.report_late(job, &late, verdict);
+        }
+    }
+
+    /// When the quiet that holds instant `t` ends, if the whole world is free of faults at `t`.
+    fn quiet_until(&self, t: Timestamp) -> Option<Timestamp> {
+        if self.spans.iter().any(|s| s.from <= t && s.to >= t) {
+            return None;
+        }
+        let next = self
+            .spans
+            .iter()
+            .filter(|s| s.from > t)
+            .map(|s| s.from)
+            .min();
+        Some(next.unwrap_or(self.input.world.1))
+    }
+
+    fn report_late(
+        &self,
+        job: &JobId,
+        late: &[(Timestamp, usize, Timestamp)],
+        verdict: &mut Verdict,
+    ) {
+        for &(tick, run, deadline) in late.iter().take(LISTED_LATE) {
+            let began = self.index.time(run);
+            let detail = format!(
+                "tick {tick} of {job} was due while the world was free of faults, but its first \
+                 run began at {began} (record {}), {:#} late, past the bound of {:#} (liveness \
+                 bound plus the job's interval); {}",
+                self.index.seq(run),
+                began.duration_since(tick),
+                deadline.duration_since(tick),
+                self.doing(deadline)
+            );
+            let mut finding = self.finding(Some(job), Some(tick), detail, deadline);
+            finding.records.push(self.index.seq(run));
+            finding.nodes.push(self.index.records[run].node.clone());
+            verdict.violations.push(finding);
+        }
+        if late.len() > LISTED_LATE {
+            let (first, last) = (late[LISTED_LATE].0, late[late.len() - 1].0);
+            let detail = format!(
+                "{} more ticks of {job} from {first} to {last} began late like the {LISTED_LATE} listed",
+                late.len() - LISTED_LATE
+            );
+            verdict
+                .violations
+                .push(self.finding(Some(job), Some(first), detail, last));
+        }
+    }
+
+    fn finding(
+        &self,
+        job: Option<&JobId>,
+        tick: Option<Timestamp>,
+        detail: String,
+        _at: Timestamp,
+    ) -> Finding {
+        Finding {
+            checker: Checker::Liveness,
+            kind: "stalled".into(),
+            job: job.cloned(),
+            tick,
+            nodes: Vec::new(),
+            tokens: Vec::new(),
+            records: Vec::new(),
+            detail,
+        }
+    }
+}
+
+/// Faults whose end starts the node afresh (its refusals no longer hold).
+fn restarts(kind: &FaultKind) -> bool {
+    matches!(kind, FaultKind::Crash) || kind.name() == "stop"
+}
+
+/// What a node event says the node was doing, for the events that tell.
+fn describe(event: &NodeEvent) -> Option<String> {
+    Some(match event {
+        NodeEvent::CampaignStarted { election } => format!("campaigning in {election}"),
+        NodeEvent::CampaignWon { election, token } => format!("leading {election} ({token})"),
+        NodeEvent::CampaignLost { reason, .. } => format!("campaign failed: {reason}"),
+        NodeEvent::LeadershipRevoked { token, reason, .. } => {
+            format!("lost leadership {token}: {reason}")
+        }
+        NodeEvent::Resigned { token, .. } => format!("resigned {token}"),
+        NodeEvent::ClockBehind {
+            checkpoint, clock, ..
+        } => {
+            format!("stepped down for its clock ({clock}, behind checkpoint {checkpoint})")
+        }
+        NodeEvent::JobRejected { job, error } => format!("refused {job}: {error}"),
+        NodeEvent::BackendUnreachable { operation, .. } => {
+            format!("backend unreachable ({operation})")
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! Tests of the liveness checker on small synthetic histories: each stall here passed every
+//! checker before this one existed.
+use cronfence::ElectionName;
+
+use super::*;
+use crate::check::testkit::*;
+use crate::check::Observed;
+
+/// TTL 10 s + election 5 s + request 2 s: a leader is owed 17 s after the world is quiet.
+fn bound() -> LivenessBound {
+    LivenessBound {
+        lease_ttl: SignedDuration::from_secs(10),
+        election: SignedDuration::from_secs(5),
+        request_timeout: SignedDuration::from_secs(2),
+        widened: None,
+    }
+}
+
+/// The liveness verdict over `[0 s, end s]` for job `j` ticking every 10 s.
+fn stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
+    let jobs = jobs("j", every_10s(cronfence::Delivery::AtMostOnce));
+    let mut input = input(history, &jobs, 0, end);
+    input.world = (at(0), at(end));
+    input.observed = Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, bound(), &mut verdict);
+    verdict.violations
+}
+
+fn behind() -> NodeEvent {
+    NodeEvent::ClockBehind {
+        election: ElectionName::new("group"),
+        checkpoint: at(60),
+        clock: at(-3_540),
+    }
+}
+
+#[test]
+fn a_quiet_world_where_nobody_leads_is_stalled() {
+    // Nobody ever won and no fault happened: 17 s in, a leader was owed; 100 s without one.
+    let history = Builder::new()
+        .node(
+            0,
+            "a",
+            NodeEvent::CampaignStarted {
+                election: election(),
+            },
+        )
+        .build();
+    let found = stalls(&history, 100);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].kind, "stalled");
+    assert!(
+        found[0].detail.contains("no node led group"),
+        "{}",
+        found[0].detail
+    );
+    assert!(
+        found[0].detail.contains("a: campaigning"),
+        "{}",
+        found[0].detail
+    );
+}
+
+#[test]
+fn a_step_down_for_the_clock_must_let_another_node_lead() {
+    // a steps down for its clock (a clock fault on a alone) and nobody leads afterwards: b was
+    // free of faults, so the cluster owed a leader 17 s after the fault began.
+    let jump = FaultKind::ClockJump {
+        by: SignedDuration::from_secs(-3_600),
+    };
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(
+            1,
+            "b",
+            NodeEvent::CampaignStarted {
+                election: election(),
+            },
+        )
+        .fault(5_000, "a", jump)
+        .node(5_001, "a", behind())
+        .build();
+    let found = stalls(&history, 100);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].detail.contains("stepped down for its clock"),
+        "{}",
+        found[0].detail
+    );
+    // Another node winning within the bound clears it.
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .node(
+            1,
+            "b",
+            NodeEvent::CampaignStarted {
+                election: election(),
+            },
+        )
+        .fault(
+            5_000,
+            "a",
+            FaultKind::ClockJump {
+                by: SignedDuration::from_secs(-3_600),
+            },
+        )
+        .node(5_001, "a", behind())
+        .node(6_000, "b", won(2))
+        .build();
+    assert!(stalls(&history, 100).is_empty());
+}
+
+#[test]
+fn a_pause_the_leader_survives_does_not_end_its_leadership() {
+    // a is paused for 3 s and goes on leading with the same token: no stretch without a leader.
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .fault(5_000, "a", FaultKind::Pause)
+        .fault_ended(8_000, 5_000, "a", FaultKind::Pause)
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .build();
+    assert!(stalls(&history, 100).is_empty());
+}
+
+#[test]
+fn a_takeover_within_the_bound_after_a_crash_is_not_a_stall() {
+    // a crashes at 20 s; b wins at 32 s (12 s later, within the 17 s bound).
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .fault(20_000, "a", FaultKind::Crash)
+        .node(32_000, "b", won(2))
+        .build();
+    assert!(stalls(&history, 100).is_empty());
+    // The same takeover 40 s after the crash is a stall.
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .fault(20_000, "a", FaultKind::Crash)
+        .node(60_000, "b", won(2))
+        .build();
+    assert_eq!(stalls(&history, 100).len(), 1);
+}
+
+#[test]
+fn a_tick_due_in_a_quiet_world_must_begin_within_the_bound_plus_its_interval() {
+    // a leads throughout; tick 40 begins at 70 s, 30 s late, past 17 s + the 10 s interval.
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .command(40_000, "a", began("j", 30, 1, 1))
+        .command(70_000, "a", began("j", 40, 1, 1))
+        .build();
+    let found = stalls(&history, 100);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].tick, Some(at(40)));
+    assert!(found[0].detail.contains("30s late"), "{}", found[0].detail);
+}

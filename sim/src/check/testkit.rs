@@ -125,6 +125,17 @@ impl Builder {
         )
     }
 
+    /// The fault of `kind` that hit `node` at `started_ms` was undone at `ms`.
+    pub(crate) fn fault_ended(self, ms: u64, node: &str, kind: FaultKind, started_ms: u64) -> Self {
+        let fault = Fault {
+            kind,
+            node: node.to_string(),
+            at: SignedDuration::from_millis(started_ms as i64),
+            duration: None,
+        };
+        self.push(ms, "world", What::Fault(FaultRecord::FaultEnded { fault }))
+    }
+
     /// The backend applied `record` at `ms`.
     pub(crate) fn backend(self, ms: u64, record: BackendRecord) -> Self {
         self.push(ms, "backend", What::Backend(record))

@@ -150,8 +150,8 @@ impl Builder {
         self.push(ms, node, What::Command(record))
     }
 
-    /// A fault of `kind` on `node` ended at `ms` (it must have started with the same `at`).
-    pub(crate) fn fault_ended(self, ms: u64, started_ms: u64, node: &str, kind: FaultKind) -> Self {
+    /// The fault of `kind` that hit `node` at `started_ms` was undone at `ms`.
+    pub(crate) fn fault_ended(self, ms: u64, node: &str, kind: FaultKind, started_ms: u64) -> Self {
         let fault = Fault {
             kind,
             node: node.to_string(),

@@ -2,7 +2,7 @@
 //!
 //! A baseline (`reports/baselines/<backend>.toml`, written by `cronfence regress --bless`) holds,
 //! per scenario, the seeds run, whether they met the expectation, the violation count of each
-//! checker, excused ticks, ticks run, failovers, and the failover-gap and lateness percentiles,
+//! checker, excused ticks, ticks run, failovers, and the takeover and lateness percentiles,
 //! plus the tolerances used to compare them. [`compare`] reports every difference as a
 //! [`Change`]: a **regression** when an outcome flips (expectation met → not met, a checker
 //! passing → violated or back), when a count moves by more than
@@ -47,7 +47,7 @@ pub struct Tolerance {
     pub ms_rel: f64,
     /// `false`: only the guarantees are judged (expectation met, each checker passing or not);
     /// measurements that move beyond the tolerances are notes. For real time, where which node
-    /// leads when a fault strikes is luck, so failover counts and gaps are not repeatable.
+    /// leads when a fault strikes is luck, so failover counts and takeovers are not repeatable.
     #[serde(default = "yes")]
     pub measurements: bool,
 }
@@ -103,10 +103,14 @@ pub struct Outcome {
     pub ticks_run: u64,
     /// Failovers.
     pub failovers: u64,
-    /// Failover gap p99 over every failover, ms (0 without failovers).
-    pub failover_gap_p99_ms: f64,
-    /// Largest failover gap, ms.
-    pub failover_gap_max_ms: f64,
+    /// Takeover p99 over every failover (old leadership lost → new leader won), ms (0 without
+    /// failovers). Read from a baseline's older `failover_gap_p99_ms` too (lost → first start,
+    /// a different measure: bless again to compare like with like).
+    #[serde(alias = "failover_gap_p99_ms")]
+    pub takeover_p99_ms: f64,
+    /// Largest takeover, ms (older baselines: `failover_gap_max_ms`).
+    #[serde(alias = "failover_gap_max_ms")]
+    pub takeover_max_ms: f64,
     /// Worst per-seed median lateness, ms.
     pub lateness_p50_ms: f64,
     /// Worst per-seed p99 lateness, ms.
@@ -118,7 +122,7 @@ pub struct Outcome {
 impl From<&Row> for Outcome {
     fn from(row: &Row) -> Self {
         let v = |c| row.violations.get(&c).copied().unwrap_or(0);
-        let gap = row.failover_gap_ms;
+        let takeover = row.takeover_ms;
         let ms = |x: f64| (x * 10.0).round() / 10.0;
         Outcome {
             seeds: row.seeds.clone(),
@@ -129,8 +133,8 @@ impl From<&Row> for Outcome {
             excused: row.excused,
             ticks_run: row.ticks_run,
             failovers: row.failovers,
-            failover_gap_p99_ms: ms(gap.map_or(0.0, |g| g.p99)),
-            failover_gap_max_ms: ms(gap.map_or(0.0, |g| g.max)),
+            takeover_p99_ms: ms(takeover.map_or(0.0, |t| t.p99)),
+            takeover_max_ms: ms(takeover.map_or(0.0, |t| t.max)),
             lateness_p50_ms: ms(row.lateness_ms.p50),
             lateness_p99_ms: ms(row.lateness_ms.p99),
             lateness_max_ms: ms(row.lateness_ms.max),
@@ -275,16 +279,8 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
         }
     }
     let times = [
-        (
-            "failover gap p99",
-            old.failover_gap_p99_ms,
-            new.failover_gap_p99_ms,
-        ),
-        (
-            "failover gap max",
-            old.failover_gap_max_ms,
-            new.failover_gap_max_ms,
-        ),
+        ("takeover p99", old.takeover_p99_ms, new.takeover_p99_ms),
+        ("takeover max", old.takeover_max_ms, new.takeover_max_ms),
         ("lateness p50", old.lateness_p50_ms, new.lateness_p50_ms),
         ("lateness p99", old.lateness_p99_ms, new.lateness_p99_ms),
         ("lateness max", old.lateness_max_ms, new.lateness_max_ms),

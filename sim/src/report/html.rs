@@ -95,7 +95,8 @@ fn table(out: &mut String, summary: &Summary) {
     out.push_str(
         "<table id=\"summary\"><thead><tr><th>scenario</th><th>backend</th><th>seeds</th>\
          <th>expected</th><th>result</th><th>no duplicate</th><th>no gap</th><th>fencing</th>\
-         <th>failovers</th><th>gap p99</th><th>gap max</th><th>lateness max</th>\
+         <th>failovers</th><th>takeover p99</th><th>takeover max</th>\
+         <th>first run p99 / max</th><th>lateness max</th>\
          <th>ticks run</th><th>excused</th><th>violated</th></tr></thead><tbody>",
     );
     for row in &summary.rows {
@@ -104,13 +105,17 @@ fn table(out: &mut String, summary: &Summary) {
             n => format!("<td class=\"bad\">✗ {n}</td>"),
         };
         let (p99, max) = row
-            .failover_gap_ms
-            .map_or(("–".into(), "–".into()), |g| (secs(g.p99), secs(g.max)));
+            .takeover_ms
+            .map_or(("–".into(), "–".into()), |t| (secs(t.p99), secs(t.max)));
+        let first_run = row.first_run_ms.map_or("–".into(), |r| {
+            format!("{} / {}", secs(r.p99), secs(r.max))
+        });
         let _ = write!(
             out,
             "<tr class=\"{cls}\"><td><a href=\"#{id}\">{s}</a></td><td>{b}</td><td class=\"num\">{n}</td>\
              <td>{e}</td><td>{r}</td>{c1}{c2}{c3}<td class=\"num\">{f}</td><td class=\"num\">{p99}</td>\
-             <td class=\"num\">{max}</td><td class=\"num\">{l}</td><td class=\"num\">{t}</td>\
+             <td class=\"num\">{max}</td><td class=\"num\">{first_run}</td><td class=\"num\">{l}</td>\
+             <td class=\"num\">{t}</td>\
              <td class=\"num\">{x}</td><td class=\"num\">{v}</td></tr>",
             cls = if row.as_expected { "expected" } else { "unexpected" },
             id = anchor(row),
@@ -202,8 +207,9 @@ fn failovers(out: &mut String, s: &Section<'_>) {
         out,
         "<table class=\"failovers\"><caption>Failovers in seed {}</caption><thead><tr>\
          <th>election</th><th>old leader</th><th>lost by</th><th>lost at</th>\
-         <th>detected (new leader won) at</th><th>new leader</th><th>token</th>\
-         <th>first run at</th><th>gap</th><th>ticks delayed</th></tr></thead><tbody>",
+         <th>new leader won at</th><th>new leader</th><th>token</th><th>takeover</th>\
+         <th>first run at</th><th>first run after loss</th><th>ticks delayed</th></tr></thead>\
+         <tbody>",
         s.seed
     );
     for f in list {
@@ -212,7 +218,7 @@ fn failovers(out: &mut String, s: &Section<'_>) {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             escape(f.election.as_str()),
             escape(f.old_leader.as_deref().unwrap_or("–")),
             escape(&f.lost_by),
@@ -220,8 +226,9 @@ fn failovers(out: &mut String, s: &Section<'_>) {
             secs(f.won_at_ms),
             escape(&f.new_leader),
             f.token,
+            secs(f.takeover_ms),
             opt(f.first_start_ms),
-            opt(f.gap_ms),
+            opt(f.first_run_ms),
             f.ticks_delayed,
         );
     }

@@ -3,10 +3,10 @@
 //! pull requests).
 //!
 //! A row says whether every seed met the scenario's expectation, how many violations each checker
-//! found, and the measurements: failovers and their gaps, lateness, ticks run, excused ticks.
-//! Aggregation over seeds is simple and stated: counts are sums, `max` is the largest over all
-//! seeds, the failover-gap p99 is taken over every failover of every seed, and the lateness p50
-//! and p99 are the worst (largest) per-seed values. Nothing here reads the clock, so the same
+//! found, and the measurements: failovers with their takeover and first-run times, lateness,
+//! ticks run, excused ticks. Aggregation over seeds is simple and stated: counts are sums, `max`
+//! is the largest over all seeds, the takeover and first-run percentiles are taken over every
+//! failover of every seed, and the lateness p50 and p99 are the worst (largest) per-seed values. Nothing here reads the clock, so the same
 //! runs give the same summary, byte for byte.
 
 use std::collections::BTreeMap;
@@ -18,8 +18,9 @@ use crate::check::{nearest_rank, Checker, Verdict};
 use crate::scenario::Loaded;
 use crate::suite::LoadFailure;
 
-/// The version of the `summary.json` layout; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version of the `summary.json` layout; bumped on any incompatible change (2: the failover
+/// gap became `takeover_ms` and `first_run_ms`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The whole summary of one report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,11 +64,15 @@ pub struct Row {
     pub reruns: u64,
     /// Ticks run: first starts of ticks inside the checked window, summed.
     pub ticks_run: u64,
-    /// Leadership changes, summed.
+    /// Failovers (new leaderships whose predecessor ended), summed.
     pub failovers: u64,
-    /// Failover gaps (leader lost to the new leader's first start), over every failover of every
-    /// seed; `None` when no failover had a first start.
-    pub failover_gap_ms: Option<Spread>,
+    /// Takeover times (old leadership lost to new leader won), over every failover of every
+    /// seed; `None` without failovers.
+    pub takeover_ms: Option<Spread>,
+    /// First-run times (old leadership lost to the new leader's first start; as long as the
+    /// schedule's next tick when nothing was due), over every failover that started something;
+    /// `None` when none did.
+    pub first_run_ms: Option<Spread>,
     /// Lateness of first starts: the worst per-seed p50 and p99, and the largest.
     pub lateness_ms: Spread,
 }
@@ -81,6 +86,18 @@ pub struct Spread {
     pub p99: f64,
     /// Largest.
     pub max: f64,
+}
+
+impl Spread {
+    /// The nearest-rank percentiles of `values`; `None` for no values.
+    fn of(mut values: Vec<f64>) -> Option<Spread> {
+        values.sort_by(f64::total_cmp);
+        Some(Spread {
+            p50: nearest_rank(&values, 50),
+            p99: nearest_rank(&values, 99),
+            max: *values.last()?,
+        })
+    }
 }
 
 /// One seed's outcome, as a row needs it.
@@ -102,7 +119,7 @@ impl Row {
                 .into_iter()
                 .map(|c| (c, 0))
                 .collect();
-        let mut gaps = Vec::new();
+        let (mut takeovers, mut first_runs) = (Vec::new(), Vec::new());
         let (mut excused, mut reruns, mut ticks_run, mut failovers) = (0, 0, 0, 0);
         let mut lateness = Spread {
             p50: 0.0,
@@ -118,7 +135,8 @@ impl Row {
             let t = &s.verdict.timeliness;
             ticks_run += t.starts;
             failovers += t.failovers.len() as u64;
-            gaps.extend(t.failovers.iter().filter_map(|f| f.gap_ms));
+            takeovers.extend(t.failovers.iter().map(|f| f.takeover_ms));
+            first_runs.extend(t.failovers.iter().filter_map(|f| f.first_run_ms));
             let worst = |a: f64, b: f64| if i == 0 { b } else { a.max(b) };
             lateness = Spread {
                 p50: worst(lateness.p50, t.lateness_p50_ms),
@@ -126,7 +144,6 @@ impl Row {
                 max: worst(lateness.max, t.lateness_max_ms),
             };
         }
-        gaps.sort_by(f64::total_cmp);
         Row {
             scenario: loaded.name.clone(),
             path: loaded.path.display().to_string(),
@@ -143,11 +160,8 @@ impl Row {
             reruns,
             ticks_run,
             failovers,
-            failover_gap_ms: (!gaps.is_empty()).then(|| Spread {
-                p50: nearest_rank(&gaps, 50),
-                p99: nearest_rank(&gaps, 99),
-                max: *gaps.last().expect("not empty"),
-            }),
+            takeover_ms: Spread::of(takeovers),
+            first_run_ms: Spread::of(first_runs),
             lateness_ms: lateness,
         }
     }
@@ -204,20 +218,23 @@ impl Summary {
         );
         md.push_str(
             "| scenario | backend | seeds | expected | result | no duplicate | no gap | fencing \
-             | failovers | gap p99 / max | lateness p99 / max | ticks run | excused | violated |\n\
-             |---|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|\n",
+             | failovers | takeover p99 / max | first run p99 / max | lateness p99 / max \
+             | ticks run | excused | violated |\n\
+             |---|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         for row in &self.rows {
             let checker = |c| match row.violations.get(&c).copied().unwrap_or(0) {
                 0 => "ok".to_string(),
                 n => format!("✗ {n}"),
             };
-            let gap = row.failover_gap_ms.map_or("–".to_string(), |g| {
-                format!("{} / {}", secs(g.p99), secs(g.max))
-            });
+            let spread = |s: Option<Spread>| {
+                s.map_or("–".to_string(), |s| {
+                    format!("{} / {}", secs(s.p99), secs(s.max))
+                })
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
                 row.scenario,
                 row.backend,
                 row.seeds.len(),
@@ -231,7 +248,8 @@ impl Summary {
                 checker(Checker::NoGap),
                 checker(Checker::Fencing),
                 row.failovers,
-                gap,
+                spread(row.takeover_ms),
+                spread(row.first_run_ms),
                 secs(row.lateness_ms.p99),
                 secs(row.lateness_ms.max),
                 row.ticks_run,

@@ -122,7 +122,7 @@ fn a_pause_the_leader_survives_does_not_end_its_leadership() {
     let history = Builder::new()
         .node(0, "a", won(1))
         .fault(5_000, "a", FaultKind::Pause)
-        .fault_ended(8_000, 5_000, "a", FaultKind::Pause)
+        .fault_ended(8_000, "a", FaultKind::Pause, 5_000)
         .command(10_000, "a", began("j", 10, 1, 1))
         .build();
     assert!(stalls(&history, 100).is_empty());

@@ -97,6 +97,9 @@ pub struct Outcome {
     pub no_gap: u64,
     /// Fencing violations.
     pub fencing: u64,
+    /// Liveness violations (absent in baselines written before the liveness checker).
+    #[serde(default)]
+    pub liveness: u64,
     /// Excused ticks.
     pub excused: u64,
     /// Ticks run.
@@ -130,6 +133,7 @@ impl From<&Row> for Outcome {
             no_duplicate: v(Checker::NoDuplicate),
             no_gap: v(Checker::NoGap),
             fencing: v(Checker::Fencing),
+            liveness: v(Checker::Liveness),
             excused: row.excused,
             ticks_run: row.ticks_run,
             failovers: row.failovers,
@@ -255,6 +259,7 @@ fn differences(old: &Outcome, new: &Outcome, tol: Tolerance) -> Vec<(Severity, S
         ),
         ("no_gap violations", old.no_gap, new.no_gap, true),
         ("fencing violations", old.fencing, new.fencing, true),
+        ("liveness violations", old.liveness, new.liveness, true),
         ("excused ticks", old.excused, new.excused, false),
         ("ticks run", old.ticks_run, new.ticks_run, false),
         ("failovers", old.failovers, new.failovers, false),

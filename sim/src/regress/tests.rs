@@ -9,6 +9,7 @@ fn outcome() -> Outcome {
         no_duplicate: 0,
         no_gap: 0,
         fencing: 0,
+        liveness: 0,
         excused: 10,
         ticks_run: 200,
         failovers: 2,

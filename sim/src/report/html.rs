@@ -94,7 +94,7 @@ pub fn page(summary: &Summary, sections: &[Section<'_>]) -> String {
 fn table(out: &mut String, summary: &Summary) {
     out.push_str(
         "<table id=\"summary\"><thead><tr><th>scenario</th><th>backend</th><th>seeds</th>\
-         <th>expected</th><th>result</th><th>no duplicate</th><th>no gap</th><th>fencing</th>\
+         <th>expected</th><th>result</th><th>no duplicate</th><th>no gap</th><th>fencing</th><th>liveness</th>\
          <th>failovers</th><th>takeover p99</th><th>takeover max</th>\
          <th>first run p99 / max</th><th>lateness max</th>\
          <th>ticks run</th><th>excused</th><th>violated</th></tr></thead><tbody>",
@@ -113,7 +113,7 @@ fn table(out: &mut String, summary: &Summary) {
         let _ = write!(
             out,
             "<tr class=\"{cls}\"><td><a href=\"#{id}\">{s}</a></td><td>{b}</td><td class=\"num\">{n}</td>\
-             <td>{e}</td><td>{r}</td>{c1}{c2}{c3}<td class=\"num\">{f}</td><td class=\"num\">{p99}</td>\
+             <td>{e}</td><td>{r}</td>{c1}{c2}{c3}{c4}<td class=\"num\">{f}</td><td class=\"num\">{p99}</td>\
              <td class=\"num\">{max}</td><td class=\"num\">{first_run}</td><td class=\"num\">{l}</td>\
              <td class=\"num\">{t}</td>\
              <td class=\"num\">{x}</td><td class=\"num\">{v}</td></tr>",
@@ -131,6 +131,7 @@ fn table(out: &mut String, summary: &Summary) {
             c1 = checker(Checker::NoDuplicate),
             c2 = checker(Checker::NoGap),
             c3 = checker(Checker::Fencing),
+            c4 = checker(Checker::Liveness),
             f = row.failovers,
             l = secs(row.lateness_ms.max),
             t = row.ticks_run,

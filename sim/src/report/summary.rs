@@ -114,11 +114,15 @@ pub struct SeedOutcome<'a> {
 impl Row {
     /// The row of `loaded` on `backend` over `seeds`.
     pub fn new(loaded: &Loaded, backend: &str, seeds: &[SeedOutcome<'_>]) -> Row {
-        let mut violations: BTreeMap<Checker, u64> =
-            [Checker::NoDuplicate, Checker::NoGap, Checker::Fencing]
-                .into_iter()
-                .map(|c| (c, 0))
-                .collect();
+        let mut violations: BTreeMap<Checker, u64> = [
+            Checker::NoDuplicate,
+            Checker::NoGap,
+            Checker::Fencing,
+            Checker::Liveness,
+        ]
+        .into_iter()
+        .map(|c| (c, 0))
+        .collect();
         let (mut takeovers, mut first_runs) = (Vec::new(), Vec::new());
         let (mut excused, mut reruns, mut ticks_run, mut failovers) = (0, 0, 0, 0);
         let mut lateness = Spread {
@@ -150,7 +154,12 @@ impl Row {
             backend: backend.to_string(),
             seeds: seeds.iter().map(|s| s.seed).collect(),
             expected: loaded.scenario.expect.outcome.get_ref().clone(),
-            as_expected: seeds.iter().all(|s| s.judged.is_ok()),
+            as_expected: seeds.iter().all(|s| s.judged.is_ok())
+                && crate::expect::known_bug_shown(
+                    &loaded.scenario,
+                    seeds.iter().map(|s| s.verdict),
+                )
+                .is_ok(),
             unexpected_seeds: seeds
                 .iter()
                 .filter_map(|s| s.judged.as_ref().err().map(|why| (s.seed, why.clone())))
@@ -218,9 +227,9 @@ impl Summary {
         );
         md.push_str(
             "| scenario | backend | seeds | expected | result | no duplicate | no gap | fencing \
-             | failovers | takeover p99 / max | first run p99 / max | lateness p99 / max \
+             | liveness | failovers | takeover p99 / max | first run p99 / max | lateness p99 / max \
              | ticks run | excused | violated |\n\
-             |---|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
+             |---|---|---|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n",
         );
         for row in &self.rows {
             let checker = |c| match row.violations.get(&c).copied().unwrap_or(0) {
@@ -234,7 +243,7 @@ impl Summary {
             };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |",
                 row.scenario,
                 row.backend,
                 row.seeds.len(),
@@ -247,6 +256,7 @@ impl Summary {
                 checker(Checker::NoDuplicate),
                 checker(Checker::NoGap),
                 checker(Checker::Fencing),
+                checker(Checker::Liveness),
                 row.failovers,
                 spread(row.takeover_ms),
                 spread(row.first_run_ms),

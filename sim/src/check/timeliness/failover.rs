@@ -112,7 +112,7 @@ impl<'h> Leaderships<'h> {
             match &record.what {
                 What::Node(event) => out.node_event(index, record, event),
                 What::Fault(fault) => out.fault_record(index, record.t_ns, fault),
-                What::Backend(_) => {}
+                What::Backend(_) | What::Command(_) => {}
             }
         }
         out

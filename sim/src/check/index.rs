@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use cronfence::store::RunOutcome;
 use cronfence::{ClaimKind, ElectionName, JobId, NodeEvent};
 use jiff::Timestamp;
 
@@ -72,7 +73,9 @@ pub(crate) struct Index<'h> {
     /// Per (node, tick), positions of records that ended a run of it on that node: completed,
     /// failed, cancelled, fenced out.
     run_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
-    /// Per (node, tick), positions of `tick_completed` and `tick_failed` (the run counted).
+    /// Per (node, tick), positions of `tick_completed` and `tick_failed` (the run counted), and
+    /// of commits that may have counted it: applied by the backend for that node's leadership,
+    /// or (where the backend cannot be observed) sent.
     finishes: BTreeMap<(&'h str, TickKey), Vec<usize>>,
 }
 
@@ -126,6 +129,21 @@ impl<'h> Index<'h> {
             }) => {
                 self.holders.insert((election, token.0), holder);
             }
+            What::Backend(BackendRecord::CommitApplied {
+                election,
+                token,
+                commits,
+            }) => {
+                if let Some(&holder) = self.holders.get(&(election, token.0)) {
+                    for c in commits
+                        .iter()
+                        .filter(|c| c.outcome != RunOutcome::Cancelled)
+                    {
+                        let key = (holder, (c.job.clone(), c.tick));
+                        self.finishes.entry(key).or_default().push(i);
+                    }
+                }
+            }
             What::Backend(BackendRecord::ClaimApplied {
                 election,
                 token,
@@ -150,6 +168,15 @@ impl<'h> Index<'h> {
             }
             NodeEvent::ClaimsSent { token, .. } => {
                 self.sent.entry((node, token.0)).or_default().push(i);
+            }
+            NodeEvent::CommitsSent { commits, .. } if !self.backend_observed => {
+                for c in commits
+                    .iter()
+                    .filter(|c| c.outcome != RunOutcome::Cancelled)
+                {
+                    let key = (node, (c.job.clone(), c.tick));
+                    self.finishes.entry(key).or_default().push(i);
+                }
             }
             NodeEvent::TickClaimed {
                 job, tick, token, ..
@@ -364,7 +391,8 @@ impl<'h> Index<'h> {
             .map(|&(i, _)| i)
     }
 
-    /// The first completion or failure of `key` on `node` after position `after`.
+    /// The first completion or failure of `key` on `node` after position `after`, or a commit of
+    /// it the backend applied (or, unobserved, that was sent) for that node.
     pub(crate) fn finished(&self, node: &'h str, key: &TickKey, after: usize) -> Option<usize> {
         let list = self.finishes.get(&(node, key.clone()))?;
         list.iter().copied().find(|&i| i > after)

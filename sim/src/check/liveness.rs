@@ -8,8 +8,9 @@
 //!   resignation, clock step-down, stop or crash; a pause does not end a leadership the node keeps
 //!   after it). Faults on other nodes do not excuse a leaderless election: a node stepping down
 //!   for its clock must let another lead.
-//! - **Ticks.** Every tick due while the whole world is free of faults begins its first run
-//!   within `B` plus the job's interval of its scheduled instant, if the quiet lasts that long.
+//! - **Ticks.** Every tick due once the whole world has been free of faults for `B` begins its
+//!   first run within `B` plus the job's interval of its scheduled instant, if the quiet lasts
+//!   that long (ticks due earlier may ride in a catch-up batch, which the misfire policy governs).
 //!
 //! A longer stall is a violation `stalled` naming the window, and what each node was doing
 //! (leading, campaigning, stepped down for its clock, refused, crashed). Ticks that never began
@@ -300,9 +301,14 @@ impl World<'_, '_> {
             }
             let mut late = Vec::new();
             for tick in oracle::ticks(spec, after, to) {
-                let Some(quiet_until) = self.quiet_until(tick) else {
+                // Only ticks due once the world has been quiet for the bound: earlier ones may
+                // ride in a catch-up batch, which the misfire policy, not liveness, governs.
+                let Some(quiet_until) = self.quiet_until(tick - self.bound) else {
                     continue;
                 };
+                if self.fault_started(tick - self.bound, tick) {
+                    continue;
+                }
                 let next = oracle::ticks(spec, tick, self.input.world.1).next();
                 let interval = next.map_or(SignedDuration::ZERO, |n| n.duration_since(tick));
                 let deadline = tick + self.bound + interval;

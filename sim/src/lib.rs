@@ -13,6 +13,7 @@
 //! | [`history`] | the recorded history (JSON lines) |
 //! | [`scenario`] | scenario files: format, loading, located errors |
 //! | [`clock`] | true time and each node's faulty clock |
+//! | [`control`] | each node's deploy control: stopped or running, and its job spec version |
 //! | [`net`] | the backend service on its own node, and the transport to it |
 //! | [`inject`] | playing faults into the world |
 //! | [`local_days`] | runs per local day of cron jobs (DST days) |
@@ -33,6 +34,8 @@ pub mod backend;
 pub mod check;
 pub mod cli;
 pub mod clock;
+#[cfg(madsim)]
+pub mod control;
 pub mod expect;
 pub mod fault;
 #[cfg(madsim)]

@@ -21,6 +21,7 @@
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
 //! | `real` | the real build: a real-time world on real etcd, and the real-time suite |
+//! | [`takeover`] | how soon another node leads after a leader's stop or crash (`takeover_at_most`) |
 //! | [`suite`] | the scenario suite: finding files, expanding cases, running them on all cores |
 //! | [`report`] | failover reports: summary table, HTML page, SVG timelines |
 //! | [`regress`] | the backend regression check against committed baselines |
@@ -55,5 +56,6 @@ pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod suite;
+pub mod takeover;
 #[cfg(madsim)]
 pub mod world;

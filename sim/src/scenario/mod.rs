@@ -319,6 +319,9 @@ pub struct Expect {
     /// tick: no DST duplicate, no DST gap.
     #[serde(default)]
     pub one_run_per_local_day: bool,
+    /// Every leader stopped or crashed is succeeded by another node within this long of the
+    /// fault's start (a graceful handoff takes one backend round trip, not a lease TTL).
+    pub takeover_at_most: Option<SignedDuration>,
 }
 
 mod defaults {

@@ -140,6 +140,12 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
             }
         }
     }
+    if s.expect.takeover_at_most.is_some_and(|d| !d.is_positive()) {
+        return err(
+            "[expect] takeover_at_most must be positive".into(),
+            "e.g. takeover_at_most = \"1s\"",
+        );
+    }
     match s.expect.outcome.get_ref().as_str() {
         "pass" if s.expect.violations.is_empty() => Ok(()),
         "violations" if !s.expect.violations.is_empty() => Ok(()),

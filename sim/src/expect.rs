@@ -7,7 +7,9 @@
 //! with the issue that fixes it, must not vanish unnoticed);
 //! `records` and `no_records` demand that events do or do not appear in the history (a silent
 //! hang is one that records no error); `one_run_per_local_day` demands that every cron job started
-//! exactly one tick on each local day (in its own zone) of the checked window (the DST scenarios).
+//! exactly one tick on each local day (in its own zone) of the checked window (the DST scenarios);
+//! `takeover_at_most` demands that every stopped or crashed leader is succeeded within a bound
+//! ([`crate::takeover`]).
 //! The explanation of a mismatch lists the findings, so a failing test says what happened.
 
 use std::fmt::Write;
@@ -39,6 +41,9 @@ pub fn judge(scenario: &Scenario, verdict: &Verdict, history: &History) -> Resul
     }
     if scenario.expect.one_run_per_local_day {
         one_run_per_local_day(scenario, history)?;
+    }
+    if let Some(bound) = scenario.expect.takeover_at_most {
+        crate::takeover::judge(history, bound.unsigned_abs())?;
     }
     Ok(())
 }

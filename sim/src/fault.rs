@@ -74,6 +74,15 @@ pub enum Direction {
 pub enum FaultKind {
     /// The node dies without resigning, losing all in-memory state; restarted after `duration`.
     Crash,
+    /// The node shuts down gracefully (running jobs get `shutdown_grace`, then are cancelled;
+    /// leaderships are resigned and the session closed) and starts again after `duration`, as a
+    /// fresh process with the same configuration and jobs: a deploy.
+    Stop {
+        /// The job spec version the node defines every job with when it starts again (a rolling
+        /// spec upgrade); `None`: the version it had.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        upgrade_to: Option<u64>,
+    },
     /// Every task of the node stops; resumed after `duration`.
     Pause,
     /// The network between the node and the backend is cut; healed after `duration`.
@@ -162,6 +171,7 @@ impl FaultKind {
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Crash => "crash",
+            FaultKind::Stop { .. } => "stop",
             FaultKind::Pause => "pause",
             FaultKind::Partition { .. } => "partition",
             FaultKind::ClockOffset { .. } => "clock_offset",
@@ -180,6 +190,12 @@ impl FaultKind {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} of {} at {:#}", self.kind.name(), self.node, self.at)?;
+        if let FaultKind::Stop {
+            upgrade_to: Some(version),
+        } = self.kind
+        {
+            write!(f, " (upgrading to spec version {version})")?;
+        }
         if let Some(d) = self.duration {
             write!(f, " for {d:#}")?;
         }

@@ -1,12 +1,13 @@
 //! Fault injection: turning a planned fault into madsim actions at the right moment, and back.
 //!
 //! The [`Injector`] owns the handles a fault needs — madsim's node supervisor (kill, restart,
-//! pause, resume), the network simulator (clog and unclog links), each node's clock model and
-//! the backend service's fault switches — and records every fault's start and end into the
-//! history. It resolves the targets `leader` and `follower` from the history at the moment the
-//! fault fires. It never decides *which* faults happen; the scenario and the random plan do.
+//! pause, resume), each node's deploy control (graceful stop and start), the network simulator
+//! (clog and unclog links), each node's clock model and the backend service's fault switches —
+//! and records every fault's start and end into the history. It resolves the targets `leader`
+//! and `follower` from the history at the moment the fault fires. It never decides *which*
+//! faults happen; the scenario and the random plan do.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use madsim::task::NodeId;
 
 use crate::backend::{BackendNode, EtcdDump};
 use crate::clock::{ClockModel, WorldTime};
+use crate::control::NodeControl;
 use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, Recorder, What};
 use crate::net::{BackendFaults, HeldWrites};
@@ -43,21 +45,24 @@ pub struct Injector {
     clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
     backend_faults: Arc<Mutex<BackendFaults>>,
     held: BTreeMap<String, HeldWrites>,
+    controls: BTreeMap<String, NodeControl>,
     recorder: Recorder,
     time: WorldTime,
-    down: Mutex<BTreeSet<String>>,
-    /// How many faults currently hold each switch (`kill:node`, `pause:node`, `clog:src:dst`):
-    /// overlapping faults of one kind act once, and are undone when the last one ends.
+    /// How many faults currently hold each switch (`kill:node`, `stop:node`, `pause:node`,
+    /// `clog:src:dst`): overlapping faults of one kind act once, and are undone when the last
+    /// one ends.
     holds: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Injector {
-    /// An injector over the world's nodes, backend, clocks and history.
+    /// An injector over the world's nodes (and their deploy controls), backend, clocks and
+    /// history.
     pub fn new(
         nodes: BTreeMap<String, NodeId>,
         backend: BackendNode,
         clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
         held: BTreeMap<String, HeldWrites>,
+        controls: BTreeMap<String, NodeControl>,
         recorder: Recorder,
         time: WorldTime,
     ) -> Self {
@@ -69,9 +74,9 @@ impl Injector {
             clocks,
             backend_faults: backend.faults,
             held,
+            controls,
             recorder,
             time,
-            down: Default::default(),
             holds: Default::default(),
         }
     }
@@ -83,6 +88,11 @@ impl Injector {
             .expect("holds lock")
             .get(switch)
             .is_some_and(|c| *c > 0)
+    }
+
+    /// True while `node` is crashed or stopped: it can lead nothing.
+    fn down(&self, node: &str) -> bool {
+        self.holding(&format!("kill:{node}")) || self.holding(&format!("stop:{node}"))
     }
 
     /// Counts a fault taking (`on`) or releasing a switch; true when the switch must flip.
@@ -145,14 +155,13 @@ impl Injector {
 
     /// The node that won the newest election and is not down (node-0 if nobody has won yet).
     fn leader(&self) -> String {
-        let down = self.down.lock().expect("down lock");
         let history = self.recorder.snapshot();
         history
             .records
             .iter()
             .rev()
             .find_map(|r| match &r.what {
-                What::Node(NodeEvent::CampaignWon { .. }) if !down.contains(&r.node) => {
+                What::Node(NodeEvent::CampaignWon { .. }) if !self.down(&r.node) => {
                     Some(r.node.clone())
                 }
                 _ => None,
@@ -163,10 +172,9 @@ impl Injector {
     /// The first node, by name, that is neither the leader nor down.
     fn follower(&self) -> String {
         let leader = self.leader();
-        let down = self.down.lock().expect("down lock");
         self.nodes
             .keys()
-            .find(|n| **n != leader && !down.contains(*n))
+            .find(|n| **n != leader && !self.down(n))
             .cloned()
             .unwrap_or(leader)
     }
@@ -199,6 +207,7 @@ impl Injector {
     fn apply(&self, fault: &Fault, on: bool) {
         match &fault.kind {
             FaultKind::Crash => self.crash(&fault.node, on),
+            FaultKind::Stop { upgrade_to } => self.stop(&fault.node, *upgrade_to, on),
             FaultKind::Pause => {
                 let id = self.node_id(&fault.node);
                 if !self.flip(format!("pause:{}", fault.node), on) {
@@ -252,15 +261,26 @@ impl Injector {
     fn crash(&self, node: &str, on: bool) {
         let id = self.node_id(node);
         if !self.flip(format!("kill:{node}"), on) {
-            return;
-        }
-        let mut down = self.down.lock().expect("down lock");
-        if on {
-            down.insert(node.to_string());
+        } else if on {
             self.handle.kill(id);
         } else {
-            down.remove(node);
             self.handle.restart(id);
+        }
+    }
+
+    /// A graceful stop, or the start after it (upgraded to `upgrade_to`, when given). The
+    /// node's process carries it out: it is not awaited here, so later faults stay on time. A
+    /// crashed node's control remembers it, so the restarted process follows it.
+    fn stop(&self, node: &str, upgrade_to: Option<u64>, on: bool) {
+        let control = self.controls.get(node).expect("every node has a control");
+        if let (false, Some(version)) = (on, upgrade_to) {
+            control.upgrade(version);
+        }
+        if !self.flip(format!("stop:{node}"), on) {
+        } else if on {
+            control.stop();
+        } else {
+            control.start();
         }
     }
 

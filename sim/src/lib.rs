@@ -13,6 +13,7 @@
 //! | [`history`] | the recorded history (JSON lines) |
 //! | [`scenario`] | scenario files: format, loading, located errors |
 //! | [`clock`] | true time and each node's faulty clock |
+//! | [`control`] | each node's deploy control: stopped or running, and its job spec version |
 //! | [`net`] | the backend service on its own node, and the transport to it |
 //! | [`inject`] | playing faults into the world |
 //! | [`local_days`] | runs per local day of cron jobs (DST days) |
@@ -20,6 +21,7 @@
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
 //! | `real` | the real build: a real-time world on real etcd, and the real-time suite |
+//! | [`takeover`] | how soon another node leads after a leader's stop or crash (`takeover_at_most`) |
 //! | [`suite`] | the scenario suite: finding files, expanding cases, running them on all cores |
 //! | [`report`] | failover reports: summary table, HTML page, SVG timelines |
 //! | [`regress`] | the backend regression check against committed baselines |
@@ -33,6 +35,8 @@ pub mod backend;
 pub mod check;
 pub mod cli;
 pub mod clock;
+#[cfg(madsim)]
+pub mod control;
 pub mod expect;
 pub mod fault;
 #[cfg(madsim)]
@@ -52,5 +56,6 @@ pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod suite;
+pub mod takeover;
 #[cfg(madsim)]
 pub mod world;

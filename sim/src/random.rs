@@ -79,6 +79,7 @@ pub fn draw(plan: &RandomPlan, nodes: usize, duration: Duration, seed: u64) -> V
 fn kind(name: &str, rng: &mut SplitMix) -> FaultKind {
     match name {
         "crash" => FaultKind::Crash,
+        "stop" => FaultKind::Stop { upgrade_to: None },
         "pause" => FaultKind::Pause,
         "partition" => FaultKind::Partition {
             direction: [

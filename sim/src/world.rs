@@ -3,8 +3,10 @@
 //! [`run`] builds a madsim runtime for the seed, starts the backend service and one real
 //! `cronfence` [`Node`] per simulated node (each with its own clock and an event sink that records
 //! into the shared history), lets the [`Injector`] play the fault plan, and after the scenario's
-//! duration returns the history and the checkers' verdict. Routing lives in [`crate::net`], time in
-//! [`crate::clock`], faults in [`crate::inject`]: this module only wires them together.
+//! duration returns the history and the checkers' verdict. Each node's process starts and stops
+//! its cronfence node as the node's deploy control ([`crate::control`]) says. Routing lives in
+//! [`crate::net`], time in [`crate::clock`], faults in [`crate::inject`]: this module only wires
+//! them together.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -15,6 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::check::{self, CheckInput, Observed, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
+use crate::control::NodeControl;
 use crate::history::{CommandRecord, History, Recorder, What};
 use crate::inject::{Injector, Planned};
 use crate::net::HeldWrites;
@@ -83,6 +86,9 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
 /// The definitions the checkers judge by: each job as the backend registered it. Nodes define a
 /// `tz = "local"` job in their own zones; the registry keeps the first registrant's and refuses the
 /// others (`JobRejected`), so the definition of a node that never recorded a refusal is the one.
+/// A rolling upgrade (`stop` with `upgrade_to`) changes only the spec `version`, which no checker
+/// reads: the older nodes' refusals (superseded) only move the choice to another node whose
+/// definition has the same schedule and policies, kept here at the scenario's version.
 fn checked_jobs(scenario: &Scenario, history: &History) -> BTreeMap<JobId, JobSpec> {
     let mut jobs: BTreeMap<JobId, JobSpec> = scenario
         .job_specs()
@@ -141,16 +147,19 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
     let mut nodes = BTreeMap::new();
     let mut clocks = BTreeMap::new();
     let mut held = BTreeMap::new();
+    let mut controls = BTreeMap::new();
     for i in 0..scenario.nodes {
         let name = format!("node-{i}");
         let model = Arc::new(Mutex::new(ClockModel::default()));
         let writes: HeldWrites = Default::default();
+        let control = NodeControl::default();
         let process = Process {
             name: name.clone(),
             config: scenario.node_config(&name),
             jobs: Arc::new(scenario.job_specs_on(i)),
             clock: SimClock::new(time, model.clone()),
             held: writes.clone(),
+            control: control.clone(),
             backend: kind,
             go_micro: scenario.go_micro.clone(),
             recorder: recorder.clone(),
@@ -164,13 +173,15 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
             .build();
         nodes.insert(name.clone(), node.id());
         clocks.insert(name.clone(), model);
-        held.insert(name, writes);
+        held.insert(name.clone(), writes);
+        controls.insert(name, control);
     }
     let injector = Arc::new(Injector::new(
         nodes,
         backend,
         clocks,
         held,
+        controls,
         recorder.clone(),
         time,
     ));
@@ -179,7 +190,8 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
     recorder.snapshot()
 }
 
-/// One simulated node's program: a real cronfence node whose commands just take their run time.
+/// One simulated node's program: a real cronfence node whose commands just take their run time,
+/// started and stopped as its deploy control says.
 #[derive(Clone)]
 struct Process {
     name: String,
@@ -187,6 +199,7 @@ struct Process {
     jobs: Arc<BTreeMap<JobId, (JobSpec, SignedDuration)>>,
     clock: SimClock,
     held: HeldWrites,
+    control: NodeControl,
     backend: BackendKind,
     go_micro: Option<crate::scenario::GoMicroSettings>,
     recorder: Recorder,
@@ -194,19 +207,50 @@ struct Process {
 }
 
 impl Process {
+    /// Runs a cronfence node whenever the control wants one. A stop shuts the node down
+    /// gracefully (`RunningNode::shutdown`, awaited); the next start is a fresh node over a fresh
+    /// backend client with the same configuration, its jobs at the control's spec version, as a
+    /// restarted process would be. (madsim re-runs this after a crash's restart.)
     async fn run(self) {
+        if let Some(settings) = &self.go_micro {
+            let backend = self.backend_client().await;
+            return self.run_go_micro(backend, self.sink(), settings).await;
+        }
+        let mut wanted = self.control.wanted();
+        loop {
+            let Ok(start) = wanted.wait_for(|w| !w.stopped).await else {
+                break;
+            };
+            let running = self.start_node(start.version).await;
+            let stop = wanted
+                .wait_for(|w| w.stopped || w.stops != start.stops)
+                .await;
+            running.shutdown().await;
+            if stop.is_err() {
+                break;
+            }
+        }
+        std::future::pending::<()>().await;
+    }
+
+    async fn backend_client(&self) -> Arc<dyn cronfence::Backend> {
         let timeout = self.config.request_timeout;
-        let backend =
-            crate::backend::client(self.backend, &self.name, self.held.clone(), timeout).await;
-        let sink = Arc::new(Sink {
+        crate::backend::client(self.backend, &self.name, self.held.clone(), timeout).await
+    }
+
+    fn sink(&self) -> Arc<Sink> {
+        Arc::new(Sink {
             node: self.name.clone(),
             clock: self.clock.clone(),
             recorder: self.recorder.clone(),
             time: self.time,
-        });
-        if let Some(settings) = &self.go_micro {
-            return self.run_go_micro(backend, sink, settings).await;
-        }
+        })
+    }
+
+    /// Starts a cronfence node with every job, at spec `version` when one is given.
+    async fn start_node(&self, version: Option<u64>) -> cronfence::RunningNode {
+        let backend = self.backend_client().await;
+        let sink = self.sink();
         let mut node = Node::with_backend(self.config.clone(), backend)
             .clock(Arc::new(self.clock.clone()))
             .events(sink.clone());
@@ -228,10 +272,12 @@ impl Process {
                 }
             });
             job.spec = spec.clone();
+            if let Some(version) = version {
+                job.spec.version = version;
+            }
             node = node.job(job).expect("scenario job ids are unique");
         }
-        let _running = node.start();
-        std::future::pending::<()>().await;
+        node.start()
     }
 }
 

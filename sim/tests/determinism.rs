@@ -68,3 +68,25 @@ fn back_to_back_runs_on_one_thread_agree() {
         );
     }
 }
+
+/// Graceful stops and restarts with a spec upgrade, on both backends: the node's process shutting
+/// down, waiting and starting a fresh node are as reproducible as the rest.
+#[test]
+fn stops_and_upgrades_replay_byte_for_byte() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/rolling_upgrade.toml");
+    let s = scenario::load(&path).expect("the scenario loads").scenario;
+    for backend in [BackendKind::Memory, BackendKind::EtcdSim] {
+        let first = world::run(&s, backend, 4).history;
+        let second = world::run(&s, backend, 4).history;
+        assert!(
+            first.to_jsonl().contains("\"upgrade_to\":2"),
+            "the stops were played"
+        );
+        assert_eq!(
+            first.to_jsonl(),
+            second.to_jsonl(),
+            "replay with: cargo run -p cronfence-sim -- run scenarios/rolling_upgrade.toml \
+             --backend {backend} --seed 4"
+        );
+    }
+}

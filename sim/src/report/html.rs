@@ -151,7 +151,7 @@ const LEGEND: &str = "<p class=\"legend\">\
 <span><i class=\"sw\" style=\"background:#2e8b57\"></i>run completed</span>\
 <span><i class=\"sw\" style=\"background:#c0392b\"></i>run failed</span>\
 <span><i class=\"sw\" style=\"background:#e0a100\"></i>run unfinished</span>\
-<span><i class=\"sw\" style=\"background:#d9534f;opacity:.4\"></i>crash</span>\
+<span><i class=\"sw\" style=\"background:#d9534f;opacity:.4\"></i>crash or stop</span>\
 <span><i class=\"sw\" style=\"background:#f0ad4e;opacity:.4\"></i>pause</span>\
 <span><i class=\"sw\" style=\"background:#5bc0de;opacity:.4\"></i>partition</span>\
 <span><i class=\"sw\" style=\"background:#9b59b6;opacity:.4\"></i>backend fault</span>\

@@ -3,7 +3,7 @@
 //! Each lane shows, top to bottom, the node's leadership spans (one colour per election, labelled
 //! with the fencing token), its executions (a mark per started tick: green completed, red failed,
 //! grey cancelled, amber still running at the end) and, when its clock was ever off, the clock's
-//! offset from true time as a curve. Crashes, pauses and partitions shade the lane; backend faults
+//! offset from true time as a curve. Crashes, stops, pauses and partitions shade the lane; backend faults
 //! shade a lane of their own. Records that show a violation get a red ring and a red rule across
 //! every lane. Every mark carries a `<title>`, so a browser shows the details on hover. The lanes
 //! are `<g class="lane" data-node="…">`, which is what the report's test looks for.
@@ -141,13 +141,14 @@ fn axis(out: &mut String, end: u64, height: f64, x: impl Fn(u64) -> f64) {
     out.push_str("</g>");
 }
 
-/// Crashes, pauses and partitions of nodes, and backend faults, as spans per target.
+/// Crashes, stops, pauses and partitions of nodes, and backend faults, as spans per target.
 fn fault_spans<'h>(records: &'h [Record], end: u64) -> Vec<(String, Span<'h>)> {
     let mut open: Vec<(&Fault, u64)> = Vec::new();
     let mut spans = Vec::new();
     let mut close = |fault: &Fault, from: u64, to: u64| {
         let (class, fill) = match fault.kind {
             FaultKind::Crash => ("fault crash", "#d9534f"),
+            FaultKind::Stop { .. } => ("fault stop", "#d9534f"),
             FaultKind::Pause => ("fault pause", "#f0ad4e"),
             FaultKind::Partition { .. } => ("fault partition", "#5bc0de"),
             ref k if k.is_clock() => return,

@@ -202,7 +202,7 @@ pub struct JobEntry {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultEntry {
-    /// The kind: crash, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe,
+    /// The kind: crash, stop, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe,
     /// backend_latency, backend_timeout, ambiguous_commit, backend_restart.
     pub fault: Spanned<String>,
     /// `leader`, `follower`, `node-N`, or `backend` (default for backend faults: `backend`).
@@ -229,6 +229,8 @@ pub struct FaultEntry {
     pub count: Option<u32>,
     /// Delayed writes: how long each is held.
     pub delay: Option<SignedDuration>,
+    /// Stop: the job spec version the node defines its jobs with when it starts again.
+    pub upgrade_to: Option<u64>,
 }
 
 /// Random faults: one every `every` on average, of the listed kinds.
@@ -329,6 +331,9 @@ pub struct Expect {
     /// tick: no DST duplicate, no DST gap.
     #[serde(default)]
     pub one_run_per_local_day: bool,
+    /// Every leader stopped or crashed is succeeded by another node within this long of the
+    /// fault's start (a graceful handoff takes one backend round trip, not a lease TTL).
+    pub takeover_at_most: Option<SignedDuration>,
 }
 
 mod defaults {

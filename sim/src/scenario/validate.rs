@@ -99,6 +99,13 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
     }
     for fault in &s.faults {
         fault_kind(fault)?;
+        if s.go_micro.is_some() && fault.fault.get_ref() == "stop" {
+            return Err((
+                Some(fault.fault.span()),
+                GO_MICRO_STOP.into(),
+                GO_MICRO_STOP_HINT,
+            ));
+        }
         for backend in &s.backends {
             if backend
                 .unsupported()
@@ -137,6 +144,9 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
             );
         }
         for kind in &random.kinds {
+            if s.go_micro.is_some() && kind == "stop" {
+                return err(GO_MICRO_STOP.into(), GO_MICRO_STOP_HINT);
+            }
             if s.backends
                 .iter()
                 .any(|b| b.unsupported().contains(&kind.as_str()))
@@ -147,9 +157,15 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
                 );
             }
             if !RANDOM_KINDS.contains(&kind.as_str()) {
-                return err(format!("[random] kind `{kind}` cannot be drawn at random"), "use crash, pause, partition, clock_offset, backend_latency, ambiguous_commit or backend_restart");
+                return err(format!("[random] kind `{kind}` cannot be drawn at random"), "use crash, stop, pause, partition, clock_offset, backend_latency, ambiguous_commit or backend_restart");
             }
         }
+    }
+    if s.expect.takeover_at_most.is_some_and(|d| !d.is_positive()) {
+        return err(
+            "[expect] takeover_at_most must be positive".into(),
+            "e.g. takeover_at_most = \"1s\"",
+        );
     }
     match s.expect.outcome.get_ref().as_str() {
         "pass" if s.expect.violations.is_empty() => Ok(()),
@@ -164,9 +180,13 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
     }
 }
 
+const GO_MICRO_STOP: &str = "the go-micro model has no graceful shutdown to `stop`";
+const GO_MICRO_STOP_HINT: &str = "use `crash` (go-micro's nodes die without resigning)";
+
 /// Fault kinds the random plan can draw.
 pub const RANDOM_KINDS: &[&str] = &[
     "crash",
+    "stop",
     "pause",
     "partition",
     "clock_offset",
@@ -351,6 +371,25 @@ pub fn job_spec(
     Ok((ids, spec))
 }
 
+/// A stop's `upgrade_to`: a spec version of 2 or more, on a stop that ends (a node that never
+/// starts again upgrades nothing).
+fn stop_upgrade(f: &FaultEntry) -> Result<Option<u64>, Invalid> {
+    let span = Some(f.fault.span());
+    match f.upgrade_to {
+        Some(version) if version < 2 => Err((
+            span,
+            format!("upgrade_to = {version} is not an upgrade (every job starts at version 1)"),
+            "use upgrade_to = 2 or more",
+        )),
+        Some(_) if f.duration.is_none() => Err((
+            span,
+            "a `stop` with `upgrade_to` needs a `duration`: the node starts again upgraded".into(),
+            "add duration = \"5s\" (when the node starts again)",
+        )),
+        upgrade_to => Ok(upgrade_to),
+    }
+}
+
 /// The fault an entry describes.
 pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
     let span = Some(f.fault.span());
@@ -363,8 +402,19 @@ pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
             )
         })
     };
+    if f.upgrade_to.is_some() && f.fault.get_ref() != "stop" {
+        return Err((
+            span,
+            format!(
+                "`upgrade_to` belongs to `stop` faults, not `{}`",
+                f.fault.get_ref()
+            ),
+            "remove `upgrade_to`, or make this fault a `stop`",
+        ));
+    }
     Ok(match f.fault.get_ref().as_str() {
         "crash" => FaultKind::Crash,
+        "stop" => FaultKind::Stop { upgrade_to: stop_upgrade(f)? },
         "pause" => FaultKind::Pause,
         "partition" => FaultKind::Partition { direction: f.direction.unwrap_or_default() },
         "clock_offset" => FaultKind::ClockOffset { offset: need(f.offset, "offset")? },
@@ -376,6 +426,6 @@ pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
         "ambiguous_commit" => FaultKind::AmbiguousCommit { count: f.count.unwrap_or(1) },
         "delayed_write" => FaultKind::DelayedWrite { count: f.count.unwrap_or(1), delay: need(f.delay, "delay")? },
         "backend_restart" => FaultKind::BackendRestart,
-        other => return Err((span, format!("unknown fault `{other}`"), "use crash, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit, delayed_write or backend_restart")),
+        other => return Err((span, format!("unknown fault `{other}`"), "use crash, stop, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit, delayed_write or backend_restart")),
     })
 }

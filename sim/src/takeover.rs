@@ -1,0 +1,285 @@
+//! Takeovers: how long after a leading node was stopped or crashed another node won its election,
+//! read straight from the history, for the `[expect] takeover_at_most` bound.
+//!
+//! For every `stop` or `crash` fault whose node led an election when the fault started (it had
+//! won it and had not been revoked, resigned or stepped down since), the takeover is the first
+//! `campaign_won` in that election by another node after the fault's start. A graceful stop
+//! resigns, so the next node wins within about one backend round trip; a crash resigns nothing,
+//! so the next node waits for the lease to expire. The stopped node's `resigned` record is kept
+//! too, to show the handoff from resignation to the next win. This module measures and judges
+//! that one bound; failover gaps, lateness and the other timings belong to the timeliness
+//! measurement ([`crate::check`]).
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::time::Duration;
+
+use cronfence::{ElectionName, NodeEvent};
+
+use crate::fault::FaultKind;
+use crate::history::{FaultRecord, History, What};
+
+/// A leader taken out by a fault, and who took over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Takeover {
+    /// The election the node led.
+    pub election: ElectionName,
+    /// The node that led it.
+    pub node: String,
+    /// The fault's kind (`stop` or `crash`).
+    pub fault: &'static str,
+    /// The fault's `fault_started` record.
+    pub fault_seq: u64,
+    /// When the fault started (true time since the world began, ns).
+    pub fault_ns: u64,
+    /// When the node recorded resigning that election after the fault, if it did.
+    pub resigned_ns: Option<u64>,
+    /// The next winner by another node: its name, record and time.
+    pub winner: Option<(String, u64, u64)>,
+}
+
+impl Takeover {
+    /// From the fault's start to the next win by another node (`None`: nobody took over).
+    pub fn took(&self) -> Option<Duration> {
+        let (_, _, won_ns) = self.winner.as_ref()?;
+        Some(Duration::from_nanos(won_ns - self.fault_ns))
+    }
+
+    /// From the node's resignation to the next win (`None`: it did not resign, or nobody won;
+    /// zero when the winner recorded its win before the resigning node heard back).
+    pub fn handoff(&self) -> Option<Duration> {
+        let (_, _, won_ns) = self.winner.as_ref()?;
+        let resigned = self.resigned_ns?;
+        Some(Duration::from_nanos(won_ns.saturating_sub(resigned)))
+    }
+}
+
+/// Every takeover after a stop or crash of a leading node, in the order the faults started.
+pub fn takeovers(history: &History) -> Vec<Takeover> {
+    let mut leading: BTreeSet<(&str, &ElectionName)> = BTreeSet::new();
+    let mut out = Vec::new();
+    for (index, record) in history.records.iter().enumerate() {
+        match &record.what {
+            What::Node(NodeEvent::CampaignWon { election, .. }) => {
+                leading.insert((record.node.as_str(), election));
+            }
+            What::Node(
+                NodeEvent::LeadershipRevoked { election, .. }
+                | NodeEvent::Resigned { election, .. }
+                | NodeEvent::ClockBehind { election, .. },
+            ) => {
+                leading.remove(&(record.node.as_str(), election));
+            }
+            What::Fault(FaultRecord::FaultStarted { fault }) => {
+                let name = match fault.kind {
+                    FaultKind::Stop { .. } => "stop",
+                    FaultKind::Crash => "crash",
+                    _ => continue,
+                };
+                let led: Vec<(&str, &ElectionName)> = leading
+                    .iter()
+                    .filter(|(node, _)| *node == fault.node)
+                    .copied()
+                    .collect();
+                for key in led {
+                    if name == "crash" {
+                        leading.remove(&key);
+                    }
+                    let mut takeover = Takeover {
+                        election: key.1.clone(),
+                        node: fault.node.clone(),
+                        fault: name,
+                        fault_seq: record.seq,
+                        fault_ns: record.t_ns,
+                        resigned_ns: None,
+                        winner: None,
+                    };
+                    follow(history, index, &mut takeover);
+                    out.push(takeover);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Fills in the node's resignation and the next winner, reading the history after `from`. The
+/// resignation is recorded when the backend's answer arrives, which may be after the next winner
+/// heard that it won.
+fn follow(history: &History, from: usize, takeover: &mut Takeover) {
+    for record in &history.records[from + 1..] {
+        let What::Node(event) = &record.what else {
+            continue;
+        };
+        let mine = record.node == takeover.node;
+        match event {
+            NodeEvent::Resigned { election, .. } if *election == takeover.election && mine => {
+                takeover.resigned_ns.get_or_insert(record.t_ns);
+            }
+            NodeEvent::CampaignWon { election, .. } if *election == takeover.election => {
+                if mine {
+                    return;
+                }
+                if takeover.winner.is_none() {
+                    takeover.winner = Some((record.node.clone(), record.seq, record.t_ns));
+                }
+            }
+            _ => {}
+        }
+        if takeover.winner.is_some() && takeover.resigned_ns.is_some() {
+            return;
+        }
+    }
+}
+
+/// `Ok` when at least one leader was stopped or crashed and every such election was won by
+/// another node within `bound` of the fault's start; otherwise which takeover was not.
+pub fn judge(history: &History, bound: Duration) -> Result<(), String> {
+    let all = takeovers(history);
+    if all.is_empty() {
+        return Err(
+            "takeover_at_most: no leading node was stopped or crashed, so there is no takeover \
+             to measure"
+                .into(),
+        );
+    }
+    let mut late = String::new();
+    for t in &all {
+        let at = Duration::from_nanos(t.fault_ns);
+        match (t.took(), &t.winner) {
+            (Some(took), Some((winner, seq, _))) if took > bound => {
+                let _ = writeln!(
+                    late,
+                    "  - {} of {} at {at:?} (record {}): {winner} won {} after {took:?} (record {seq})",
+                    t.fault, t.node, t.fault_seq, t.election
+                );
+            }
+            (None, _) => {
+                let _ = writeln!(
+                    late,
+                    "  - {} of {} at {at:?} (record {}): nobody else won {} before the run ended",
+                    t.fault, t.node, t.fault_seq, t.election
+                );
+            }
+            _ => {}
+        }
+    }
+    if late.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected every takeover within {bound:?} of the leader's stop or crash; late:\n{late}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cronfence::FencingToken;
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::*;
+    use crate::fault::Fault;
+    use crate::history::Record;
+
+    fn election() -> ElectionName {
+        ElectionName::new("default")
+    }
+
+    fn history(events: Vec<(u64, &str, What)>) -> History {
+        let start: Timestamp = "2027-01-01T00:00:00Z".parse().expect("valid");
+        let records = events
+            .into_iter()
+            .enumerate()
+            .map(|(seq, (ms, node, what))| Record {
+                seq: seq as u64,
+                t_ns: ms * 1_000_000,
+                true_time: start + SignedDuration::from_millis(ms as i64),
+                node: node.into(),
+                clock: None,
+                what,
+            })
+            .collect();
+        History { records }
+    }
+
+    fn won(token: u64) -> What {
+        What::Node(NodeEvent::CampaignWon {
+            election: election(),
+            token: FencingToken(token),
+        })
+    }
+
+    fn resigned(token: u64) -> What {
+        What::Node(NodeEvent::Resigned {
+            election: election(),
+            token: FencingToken(token),
+        })
+    }
+
+    fn fault(kind: FaultKind, node: &str, ms: u64) -> What {
+        What::Fault(FaultRecord::FaultStarted {
+            fault: Fault {
+                kind,
+                node: node.into(),
+                at: SignedDuration::from_millis(ms as i64),
+                duration: None,
+            },
+        })
+    }
+
+    const STOP: FaultKind = FaultKind::Stop { upgrade_to: None };
+
+    #[test]
+    fn a_stopped_leader_taken_over_at_once_meets_the_bound() {
+        // Stop at 30 s, resign 10 ms later, next win 15 ms after that: 25 ms, well within 1 s.
+        let h = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(STOP, "node-0", 30_000)),
+            (30_010, "node-0", resigned(1)),
+            (30_025, "node-1", won(2)),
+        ]);
+        let all = takeovers(&h);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].took(), Some(Duration::from_millis(25)));
+        assert_eq!(all[0].handoff(), Some(Duration::from_millis(15)));
+        assert_eq!(judge(&h, Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn a_crashed_leader_waited_out_for_its_lease_misses_the_bound() {
+        // The next win comes 10 s after the crash (the lease), which a 1 s bound must refuse.
+        let h = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(FaultKind::Crash, "node-0", 30_000)),
+            (40_000, "node-1", won(2)),
+        ]);
+        let why = judge(&h, Duration::from_secs(1)).expect_err("10 s is over 1 s");
+        assert!(why.contains("node-1 won default after 10s"), "{why}");
+    }
+
+    #[test]
+    fn a_stopped_follower_is_no_takeover_and_no_takeover_at_all_is_refused() {
+        // Only a leader's fault has a takeover; a bound with nothing to measure must not pass.
+        let h = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(STOP, "node-1", 30_000)),
+        ]);
+        assert!(takeovers(&h).is_empty());
+        assert!(judge(&h, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_leader_nobody_replaces_misses_the_bound() {
+        // A stop with no later win by another node is a takeover that never happened.
+        let h = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(STOP, "node-0", 30_000)),
+            (30_010, "node-0", resigned(1)),
+            (40_000, "node-0", won(2)),
+        ]);
+        let why = judge(&h, Duration::from_secs(1)).expect_err("nobody else won");
+        assert!(why.contains("nobody else won"), "{why}");
+    }
+}

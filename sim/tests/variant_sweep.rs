@@ -37,6 +37,11 @@ const VARIANTS: &[Variant] = &[
         switch: "[variant]\ncatch_up = false",
     },
     Variant {
+        name: "no resign on a clock step-down",
+        scenario: "clock_jump_back_one_hour",
+        switch: "[variant]\nresign_on_step_down = false",
+    },
+    Variant {
         name: "go-micro: election id from each node's start time",
         scenario: "gomicro_relative_start",
         switch: "",
@@ -89,7 +94,12 @@ fn every_known_bad_variant_is_caught_and_every_checker_catches_one() {
         "a variant escaped every checker:\n{}",
         rows.join("\n")
     );
-    for checker in [Checker::NoDuplicate, Checker::NoGap, Checker::Fencing] {
+    for checker in [
+        Checker::NoDuplicate,
+        Checker::NoGap,
+        Checker::Fencing,
+        Checker::Liveness,
+    ] {
         assert!(
             catching.contains(&checker),
             "{checker:?} caught no variant: it may be unable to fail"

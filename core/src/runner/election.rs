@@ -72,7 +72,9 @@ pub(crate) async fn campaign_loop(
                     checkpoint,
                     clock: ctx.clock.now(),
                 });
-                resign(ctx, &leadership).await;
+                if !ctx.config.broken.no_resign_on_step_down {
+                    resign(ctx, &leadership).await;
+                }
                 if wait_for_clock(ctx, checkpoint).await {
                     return;
                 }

@@ -267,6 +267,8 @@ pub struct Variant {
     pub catch_up: bool,
     /// `false` makes leaders claim at-most-once ticks after running them instead of before.
     pub claim_before_run: bool,
+    /// `false` makes a leader that steps down for its clock keep its leadership (no resign).
+    pub resign_on_step_down: bool,
 }
 
 impl Default for Variant {
@@ -275,6 +277,7 @@ impl Default for Variant {
             fencing: true,
             catch_up: true,
             claim_before_run: true,
+            resign_on_step_down: true,
         }
     }
 }
@@ -479,6 +482,7 @@ impl Scenario {
         config.scope = s.scope;
         config.broken.no_catch_up = !self.variant.catch_up;
         config.broken.claim_after_run = !self.variant.claim_before_run;
+        config.broken.no_resign_on_step_down = !self.variant.resign_on_step_down;
         config
     }
 

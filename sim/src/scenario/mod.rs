@@ -2,9 +2,11 @@
 //!
 //! A scenario names the nodes, the backends to run on, the jobs and their policies, the fault plan
 //! (an explicit list and/or random-plan parameters), the duration, the seeds and the expected
-//! outcome. Unknown keys, bad values and impossible plans are rejected with `file:line:column`
-//! and a one-line fix hint. The format is documented in `scenarios/README.md`; this module only
-//! parses and validates, the world ([`crate::world`]) runs it.
+//! outcome. Unknown keys, bad values, impossible plans and files over a budget ([`budget`]) are
+//! rejected with `file:line:column` and a one-line fix hint, as are files that cannot be read
+//! ([`load`]): no input a file can hold makes the loader or the run panic, abort or hang. The
+//! format is documented in `scenarios/README.md`; this module only parses and validates, the
+//! world ([`crate::world`]) runs it.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,7 +3,8 @@
 //!
 //! This module holds the argument definitions and the dispatch; each command lives in its own
 //! file. Exit codes: 0 when everything is as expected, 1 when a scenario missed its expectation or
-//! a regression was found, 2 for errors (bad arguments, files that cannot be read or written).
+//! a regression was found, 2 for errors (bad arguments, files that cannot be read or written,
+//! scenario files that fail to load — `report` still writes its report, listing them).
 
 mod baseline;
 mod progress;
@@ -52,8 +53,8 @@ pub enum Command {
         /// Backends to run on (default: every backend each scenario lists).
         #[arg(long, value_delimiter = ',')]
         backend: Vec<String>,
-        /// Run seeds 1..=N of every scenario instead of its own seeds.
-        #[arg(long)]
+        /// Run seeds 1..=N of every scenario instead of its own seeds (N at most 10,000).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::scenario::budget::MAX_SEEDS))]
         seeds: Option<u64>,
         /// Worker threads (default: the number of cores).
         #[arg(long)]
@@ -63,9 +64,9 @@ pub enum Command {
     Run {
         /// The scenario file (any path).
         scenario: PathBuf,
-        /// The backend to run against.
-        #[arg(long, default_value = "memory")]
-        backend: String,
+        /// The backend to run against (default: the first the scenario lists).
+        #[arg(long)]
+        backend: Option<String>,
         /// The seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -127,7 +128,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 backend,
                 seed,
                 history,
-            } => run::main(&scenario, &backend, seed, history.as_deref()),
+            } => run::main(&scenario, backend.as_deref(), seed, history.as_deref()),
             Command::Regress {
                 scenarios,
                 backend,

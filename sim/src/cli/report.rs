@@ -1,7 +1,8 @@
 //! `cronfence report`: the main job. Runs the suite (every scenario file in `scenarios/` on each
 //! backend it lists, over its seeds, unless told otherwise), writes `index.html`, `summary.md`
 //! and `summary.json` into `<out>/<name>/`, prints the Markdown summary, and exits 1 when a
-//! scenario missed its expectation or a file failed to load.
+//! scenario missed its expectation. A scenario file that fails to load is an error: the report
+//! still runs and lists the others, the located error is printed, and the exit code is 2.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,20 +58,20 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
         report.summary.runs,
         started.elapsed().as_secs_f64()
     );
+    for failure in &report.summary.load_failures {
+        eprintln!("error: {}", failure.error);
+    }
+    if !report.summary.load_failures.is_empty() {
+        eprintln!(
+            "{} scenario file(s) failed to load (exit code 2)",
+            report.summary.load_failures.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
     if report.summary.all_as_expected() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!(
-            "not as expected: {}",
-            report
-                .summary
-                .unexpected
-                .iter()
-                .chain(report.summary.load_failures.iter().map(|f| &f.path))
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        eprintln!("not as expected: {}", report.summary.unexpected.join(", "));
         Ok(ExitCode::FAILURE)
     }
 }

@@ -1,7 +1,9 @@
 //! `cronfence run SCENARIO [--backend B] [--seed S] [--history FILE]`: one scenario file (any
 //! path), one seed; prints the verdict and the timeliness figures, optionally writes the history
 //! as JSON lines, and exits 1 when the scenario's expectation is not met. Failing tests and
-//! reports print this command to replay a seed.
+//! reports print this command to replay a seed. A file that does not load, or a backend the
+//! scenario does not list (its faults may not exist there), is an error (exit 2); without
+//! `--backend` the scenario's first listed backend runs.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -13,14 +15,35 @@ use crate::{expect, scenario, world};
 /// Runs the command.
 pub fn main(
     path: &Path,
-    backend: &str,
+    backend: Option<&str>,
     seed: u64,
     history: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let loaded = scenario::load(path)?;
-    let Some(backend) = scenario::BackendKind::parse(backend) else {
-        anyhow::bail!("unknown backend `{backend}`; the simulator knows `memory` and `etcd-sim`");
+    let listed = &loaded.scenario.backends;
+    let backend = match backend {
+        None => listed[0],
+        Some(name) => scenario::BackendKind::parse(name).ok_or_else(|| {
+            anyhow::anyhow!("unknown backend `{name}`; the simulator knows `memory` and `etcd-sim`")
+        })?,
     };
+    if !listed.contains(&backend) {
+        let why = loaded.scenario.not_on_etcd_sim.as_deref().unwrap_or("");
+        anyhow::bail!(
+            "{} does not run on {backend} (it lists {}){}; pick one of those with --backend",
+            path.display(),
+            listed
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(": {why}")
+            }
+        );
+    }
     let run = world::run(&loaded.scenario, backend, seed);
     if let Some(file) = history {
         std::fs::write(file, run.history.to_jsonl())

@@ -2,9 +2,11 @@
 //!
 //! A scenario names the nodes, the backends to run on, the jobs and their policies, the fault plan
 //! (an explicit list and/or random-plan parameters), the duration, the seeds and the expected
-//! outcome. Unknown keys, bad values and impossible plans are rejected with `file:line:column`
-//! and a one-line fix hint. The format is documented in `scenarios/README.md`; this module only
-//! parses and validates, the world ([`crate::world`]) runs it.
+//! outcome. Unknown keys, bad values, impossible plans and files over a budget ([`budget`]) are
+//! rejected with `file:line:column` and a one-line fix hint, as are files that cannot be read
+//! ([`load`]): no input a file can hold makes the loader or the run panic, abort or hang. The
+//! format is documented in `scenarios/README.md`; this module only parses and validates, the
+//! world ([`crate::world`]) runs it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -396,13 +398,7 @@ pub struct Loaded {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        path: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        message: format!("cannot read the file: {e}"),
-        hint: "check the path".into(),
-    })?;
+    let text = locate::read(path)?;
     let scenario = parse(path, &text)?;
     let name = path
         .file_stem()
@@ -417,35 +413,31 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
 
 /// Parses and validates scenario text; `path` is only used in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let located = |span: Option<std::ops::Range<usize>>, message: String, hint: &str| {
-        let offset = span.map(|s| s.start).unwrap_or(0);
-        let (line, column) = line_column(text, offset);
-        ScenarioError {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-            hint: hint.to_string(),
-        }
-    };
     let scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let message = e.message().trim().to_string();
-        let hint = hint_for(&message);
-        located(e.span(), message, hint)
+        let span = e.span();
+        let value = span.clone().and_then(|s| text.get(s)).unwrap_or_default();
+        let (message, hint) = explain(e.message().trim(), value);
+        let place = span.map_or(Place::File, Place::Span);
+        locate::locate(
+            path,
+            text,
+            Refusal {
+                place,
+                message,
+                hint,
+            },
+        )
     })?;
-    validate(&scenario).map_err(|(span, message, hint)| located(span, message, hint))?;
+    validate(&scenario).map_err(|refusal| locate::locate(path, text, refusal))?;
     Ok(scenario)
 }
 
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-fn hint_for(message: &str) -> &'static str {
-    if message.contains("unknown field") {
+/// The message and hint for an error of the TOML reader; `value` is the text it points at.
+fn explain(message: &str, value: &str) -> (String, String) {
+    if message.contains("calendar units") {
+        return calendar_units(value);
+    }
+    let hint = if message.contains("unknown field") {
         "remove the key or fix its spelling; scenarios/README.md lists every key"
     } else if message.contains("missing field") {
         "add the required key; scenarios/README.md lists every key"
@@ -458,13 +450,40 @@ fn hint_for(message: &str) -> &'static str {
         "use one of the values the message lists"
     } else {
         "see scenarios/README.md for the format"
-    }
+    };
+    (message.to_string(), hint.to_string())
 }
 
+/// Durations are exact lengths of time, so jiff refuses days, weeks, months and years in them
+/// (a day is not always 24 hours); say so, and give the length in hours where there is one.
+fn calendar_units(value: &str) -> (String, String) {
+    let text = value.trim().trim_matches('"');
+    let message = format!(
+        "\"{text}\": a duration cannot use days, weeks, months or years (calendar units: a day \
+         is not always 24 hours)"
+    );
+    let exact = text.parse::<jiff::Span>().ok().and_then(|span| {
+        span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+            .ok()
+    });
+    let hint = match exact {
+        Some(d) => format!("write hours instead: \"{}\"", validate::show(d)),
+        None => "write hours instead, e.g. \"720h\" for 30 days (months and years have no fixed \
+                 length)"
+            .to_string(),
+    };
+    (message, hint)
+}
+
+pub mod budget;
+mod faults;
+mod jobs;
+mod locate;
 mod validate;
 
+use locate::{Place, Refusal};
 use validate::validate;
-pub use validate::{fault_kind, job_spec, RANDOM_KINDS};
+pub use validate::{fault_kind, job_spec, ETCD_MIN_TTL, RANDOM_KINDS};
 
 impl Scenario {
     /// Every job the scenario schedules, with its definition and run time.

@@ -1,7 +1,9 @@
 //! Validation of a parsed scenario: ranges, targets, fault parameters, backend support and the
-//! expectation, each refusal with a location (when the value has one) and a one-line fix hint.
-//! Also the conversions from scenario entries to cronfence job specs and fault kinds, which the
-//! validation runs once so the world can rely on them.
+//! expectation, each refusal naming the key it is about (located by [`super::locate`]) with a
+//! one-line fix hint. The jobs ([`super::jobs`]), the fault plan ([`super::faults`]) and the
+//! budgets ([`super::budget`]) are checked in files of their own; this file runs them in order
+//! and checks the rest. Also the conversions from scenario entries to cronfence job specs and
+//! fault kinds, which the validation runs once so the world can rely on them.
 
 use std::time::Duration;
 
@@ -10,178 +12,265 @@ use cronfence::{JobId, JobSpec, MisfirePolicy, Schedule};
 use jiff::{SignedDuration, Timestamp};
 use toml::Spanned;
 
+use super::budget;
+use super::locate::{Place, Refusal};
 use super::{BackendKind, FaultEntry, JobEntry, Scenario};
 use crate::fault::FaultKind;
 
 pub(crate) type Invalid = (Option<std::ops::Range<usize>>, String, &'static str);
 
-pub(super) fn validate(s: &Scenario) -> Result<(), Invalid> {
-    let err = |message: String, hint: &'static str| Err((None, message, hint));
-    if s.nodes == 0 || s.nodes > 64 {
-        return err(
-            format!("nodes = {} is out of range", s.nodes),
-            "use 1 to 64 nodes",
-        );
-    }
-    if !s.duration.is_positive() {
-        return err("duration must be positive".into(), "e.g. duration = \"2m\"");
-    }
+/// Checks a parsed scenario; the first refusal names the key it is about.
+pub(super) fn validate(s: &Scenario) -> Result<(), Refusal> {
+    budget::check_world(s)?;
+    positive("duration", s.duration, "duration = \"2m\"")?;
     if s.jobs.is_empty() {
-        return err(
-            "a scenario needs at least one [[jobs]] entry".into(),
+        return Err(Refusal::at(
+            "jobs",
+            "a scenario needs at least one [[jobs]] entry",
             "add a [[jobs]] table with id and every",
-        );
+        ));
     }
-    if s.seeds.list().is_empty() {
-        return err(
-            "seeds is empty".into(),
-            "give a count (seeds = 5) or a list (seeds = [1, 2])",
-        );
+    check_backends(s)?;
+    check_node(s)?;
+    check_window(s)?;
+    if let Some(d) = s.go_micro.as_ref().and_then(|g| g.start_after_boot) {
+        within_budget("go_micro.start_after_boot", d)?;
     }
-    if !s.node.zones.is_empty() && s.node.zones.len() != s.nodes {
-        return err(
+    budget::check_job_count(s)?;
+    super::jobs::check_jobs(s)?;
+    super::faults::check_faults(s)?;
+    super::faults::check_random(s)?;
+    budget::check_work(s)?;
+    check_expect(s)
+}
+
+fn check_backends(s: &Scenario) -> Result<(), Refusal> {
+    if s.backends.is_empty() {
+        return Err(Refusal::at(
+            "backends",
+            "backends is empty: the scenario would never run",
+            "list memory and/or etcd-sim, e.g. backends = [\"memory\", \"etcd-sim\"]",
+        ));
+    }
+    if let Some(twice) = s
+        .backends
+        .iter()
+        .find(|b| s.backends.iter().filter(|o| o == b).count() > 1)
+    {
+        return Err(Refusal::at(
+            "backends",
+            format!("backends lists {twice} twice"),
+            "list each backend once",
+        ));
+    }
+    if !s.backends.contains(&BackendKind::EtcdSim) && s.not_on_etcd_sim.is_none() {
+        return Err(Refusal::at(
+            "backends",
+            "the scenario leaves out etcd-sim without saying why",
+            "add etcd-sim to backends, or not_on_etcd_sim = \"the reason\"",
+        ));
+    }
+    Ok(())
+}
+
+/// The `[node]` settings: positive durations within the budget, a lease TTL every listed
+/// backend honours, and one valid zone per node (or none).
+fn check_node(s: &Scenario) -> Result<(), Refusal> {
+    let n = &s.node;
+    positive("node.lease_ttl", n.lease_ttl, "lease_ttl = \"10s\"")?;
+    positive(
+        "node.request_timeout",
+        n.request_timeout,
+        "request_timeout = \"2s\"",
+    )?;
+    positive(
+        "node.unreachable_after",
+        n.unreachable_after,
+        "unreachable_after = \"5s\"",
+    )?;
+    for backend in &s.backends {
+        if let Some((message, hint)) = ttl_refusal(*backend, n.lease_ttl) {
+            return Err(Refusal::at("node.lease_ttl", message, hint));
+        }
+    }
+    if !n.zones.is_empty() && n.zones.len() != s.nodes {
+        return Err(Refusal::at(
+            "node.zones",
             format!(
                 "[node] zones names {} zones for {} nodes",
-                s.node.zones.len(),
+                n.zones.len(),
                 s.nodes
             ),
             "give one IANA zone per node, or leave zones out",
-        );
+        ));
     }
-    if let Some(bad) = s
-        .node
+    if let Some(bad) = n
         .zones
         .iter()
         .find(|z| cronfence::schedule::Zone::get(z).is_err())
     {
-        return err(
+        return Err(Refusal::at(
+            "node.zones",
             format!("[node] zones: `{bad}` is not an IANA time zone"),
             "use names such as \"Europe/Berlin\", \"Asia/Tokyo\" or \"UTC\"",
-        );
+        ));
     }
-    if s.check.warmup + s.check.cooldown >= s.duration {
-        return err(
-            "warmup + cooldown leave no checked window".into(),
+    Ok(())
+}
+
+/// Why `backend` cannot hold a lease of `ttl`, if it cannot: the in-memory backend refuses TTLs
+/// under [`cronfence::memory::MIN_TTL`]; etcd counts TTLs in whole seconds (a fraction would be
+/// rounded up), and madsim's etcd counts them down once a second, so a 1 s lease expires at its
+/// first countdown however often it is renewed.
+fn ttl_refusal(backend: BackendKind, ttl: SignedDuration) -> Option<(String, String)> {
+    let min = cronfence::memory::MIN_TTL;
+    match backend {
+        BackendKind::Memory if ttl.unsigned_abs() < min => Some((
+            format!(
+                "lease_ttl = \"{}\" is below the in-memory backend's minimum, {min:?}",
+                show(ttl)
+            ),
+            format!("use lease_ttl = \"{}ms\" or more", min.as_millis()),
+        )),
+        BackendKind::EtcdSim if ttl < ETCD_MIN_TTL || ttl.subsec_nanos() != 0 => Some((
+            format!(
+                "lease_ttl = \"{}\" cannot be held on etcd-sim: etcd counts lease TTLs in whole seconds, and madsim's etcd counts them down once a second, so a lease under {} expires between two renewals",
+                show(ttl),
+                show(ETCD_MIN_TTL)
+            ),
+            format!(
+                "use whole seconds, at least lease_ttl = \"{}\" (or drop etcd-sim from backends and say why in not_on_etcd_sim)",
+                show(ETCD_MIN_TTL)
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// The shortest lease etcd-sim holds (whole seconds only).
+pub const ETCD_MIN_TTL: SignedDuration = SignedDuration::from_secs(2);
+
+fn check_window(s: &Scenario) -> Result<(), Refusal> {
+    not_negative("check.warmup", s.check.warmup, "warmup = \"5s\"")?;
+    not_negative("check.cooldown", s.check.cooldown, "cooldown = \"5s\"")?;
+    let unchecked = s.check.warmup.checked_add(s.check.cooldown);
+    if unchecked.is_none_or(|u| u >= s.duration) {
+        return Err(Refusal::at(
+            "check",
+            "warmup + cooldown leave no checked window",
             "lengthen duration or shorten [check] warmup/cooldown",
-        );
+        ));
     }
-    match (&s.check.liveness_bound, &s.check.liveness_reason) {
-        (Some(bound), _) if !bound.is_positive() => {
-            return err(
-                format!("[check] liveness_bound must be positive, not {bound:#}"),
-                "give the longest leaderless stretch this scenario tolerates, e.g. \"2m\"",
-            )
-        }
-        (Some(_), None) => {
-            return err(
-                "[check] liveness_bound widens the liveness bound without a reason".into(),
-                "add liveness_reason = \"...\" saying why this scenario may stall longer",
-            )
-        }
-        (None, Some(_)) => {
-            return err(
-                "[check] liveness_reason is given without a liveness_bound".into(),
-                "add liveness_bound, or remove liveness_reason",
-            )
-        }
-        _ => {}
+    Ok(())
+}
+
+fn check_expect(s: &Scenario) -> Result<(), Refusal> {
+    if let Some(d) = s.expect.takeover_at_most {
+        positive("expect.takeover_at_most", d, "takeover_at_most = \"1s\"")?;
     }
-    for job in &s.jobs {
-        job_spec(job, s.start, s.node.zones.first().map(String::as_str))
-            .map_err(|(span, m, h)| (span, format!("job `{}`: {m}", job.id), h))?;
-    }
-    let on_etcd = s.backends.contains(&BackendKind::EtcdSim);
-    if !on_etcd && s.not_on_etcd_sim.is_none() {
-        return err(
-            "the scenario leaves out etcd-sim without saying why".into(),
-            "add etcd-sim to backends, or not_on_etcd_sim = \"the reason\"",
-        );
-    }
-    for fault in &s.faults {
-        fault_kind(fault)?;
-        if s.go_micro.is_some() && fault.fault.get_ref() == "stop" {
-            return Err((
-                Some(fault.fault.span()),
-                GO_MICRO_STOP.into(),
-                GO_MICRO_STOP_HINT,
-            ));
-        }
-        for backend in &s.backends {
-            if backend
-                .unsupported()
-                .contains(&fault.fault.get_ref().as_str())
-            {
-                let message = format!(
-                    "fault `{}` cannot be injected on {backend}",
-                    fault.fault.get_ref()
-                );
-                return Err((
-                    Some(fault.fault.span()),
-                    message,
-                    "drop that backend from `backends` and say why in not_on_etcd_sim",
-                ));
-            }
-        }
-        if fault.at.is_negative() || fault.at >= s.duration {
-            return Err((
-                Some(fault.fault.span()),
-                format!(
-                    "fault at {:#} is outside the run (0 to {:#})",
-                    fault.at, s.duration
-                ),
-                "start faults within the scenario's duration",
-            ));
-        }
-        if let Some(node) = &fault.node {
-            check_target(node, s.nodes)?;
-        }
-    }
-    if let Some(random) = &s.random {
-        if !random.every.is_positive() || random.kinds.is_empty() {
-            return err(
-                "[random] needs a positive `every` and at least one kind".into(),
-                "e.g. every = \"2m\", kinds = [\"crash\", \"pause\"]",
-            );
-        }
-        for kind in &random.kinds {
-            if s.go_micro.is_some() && kind == "stop" {
-                return err(GO_MICRO_STOP.into(), GO_MICRO_STOP_HINT);
-            }
-            if s.backends
-                .iter()
-                .any(|b| b.unsupported().contains(&kind.as_str()))
-            {
-                return err(
-                    format!("[random] kind `{kind}` cannot be injected on every listed backend"),
-                    "drop that backend from `backends` and say why in not_on_etcd_sim",
-                );
-            }
-            if !RANDOM_KINDS.contains(&kind.as_str()) {
-                return err(format!("[random] kind `{kind}` cannot be drawn at random"), "use crash, stop, pause, partition, clock_offset, backend_latency, ambiguous_commit or backend_restart");
-            }
-        }
-    }
-    if s.expect.takeover_at_most.is_some_and(|d| !d.is_positive()) {
-        return err(
-            "[expect] takeover_at_most must be positive".into(),
-            "e.g. takeover_at_most = \"1s\"",
-        );
-    }
+    check_liveness_bound(s)?;
+    let refuse = |message: String, hint: &str| Refusal {
+        place: Place::Span(s.expect.outcome.span()),
+        message,
+        hint: hint.into(),
+    };
     match s.expect.outcome.get_ref().as_str() {
         "pass" if s.expect.violations.is_empty() => Ok(()),
         "violations" if !s.expect.violations.is_empty() => Ok(()),
-        "known_bug" if s.expect.violations.is_empty() || s.expect.known_bug.is_none() => Err((
-            Some(s.expect.outcome.span()),
+        "known_bug" if s.expect.violations.is_empty() || s.expect.known_bug.is_none() => Err(refuse(
             "outcome = \"known_bug\" needs the violation kinds the bug shows and the issue that fixes it".into(),
             "add violations = [\"kind\", ...] and known_bug = \"issue N: title\"",
         )),
         "known_bug" => Ok(()),
-        other => Err((Some(s.expect.outcome.span()), format!("outcome = \"{other}\" does not fit violations = {:?}", s.expect.violations), "use outcome = \"pass\" with no violations, outcome = \"violations\" with the kinds expected, or outcome = \"known_bug\" with the kinds and known_bug")),
+        other => Err(refuse(
+            format!("outcome = \"{other}\" does not fit violations = {:?}", s.expect.violations),
+            "use outcome = \"pass\" with no violations, outcome = \"violations\" with the kinds expected, or outcome = \"known_bug\" with the kinds and known_bug",
+        )),
     }
 }
 
-const GO_MICRO_STOP: &str = "the go-micro model has no graceful shutdown to `stop`";
-const GO_MICRO_STOP_HINT: &str = "use `crash` (go-micro's nodes die without resigning)";
+/// A widened liveness bound must be positive and say why.
+fn check_liveness_bound(s: &Scenario) -> Result<(), Refusal> {
+    match (&s.check.liveness_bound, &s.check.liveness_reason) {
+        (Some(bound), Some(_)) => {
+            positive("check.liveness_bound", *bound, "liveness_bound = \"2m\"")
+        }
+        (Some(_), None) => Err(Refusal::at(
+            "check.liveness_bound",
+            "[check] liveness_bound widens the liveness bound without a reason",
+            "add liveness_reason = \"...\" saying why this scenario may stall longer",
+        )),
+        (None, Some(_)) => Err(Refusal::at(
+            "check.liveness_reason",
+            "[check] liveness_reason is given without a liveness_bound",
+            "add liveness_bound, or remove liveness_reason",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+/// Refuses a duration at `key` that is not positive or longer than [`budget::MAX_DURATION`].
+pub(super) fn positive(key: &str, d: SignedDuration, example: &str) -> Result<(), Refusal> {
+    if !d.is_positive() {
+        return Err(Refusal::at(
+            key,
+            format!("{} = \"{}\" must be positive", leaf(key), show(d)),
+            format!("e.g. {example}"),
+        ));
+    }
+    within_budget(key, d)
+}
+
+/// Refuses a duration at `key` that is negative or longer than [`budget::MAX_DURATION`].
+pub(super) fn not_negative(key: &str, d: SignedDuration, example: &str) -> Result<(), Refusal> {
+    if d.is_negative() {
+        return Err(Refusal::at(
+            key,
+            format!("{} = \"{}\" must not be negative", leaf(key), show(d)),
+            format!("e.g. {example}"),
+        ));
+    }
+    within_budget(key, d)
+}
+
+/// Refuses a duration at `key` whose size passes [`budget::MAX_DURATION`].
+pub(super) fn within_budget(key: &str, d: SignedDuration) -> Result<(), Refusal> {
+    if d.unsigned_abs() > budget::MAX_DURATION.unsigned_abs() {
+        return Err(Refusal::at(
+            key,
+            format!(
+                "{} = \"{}\" is longer than any run ({} at most)",
+                leaf(key),
+                show(d),
+                show(budget::MAX_DURATION)
+            ),
+            format!(
+                "use at most \"{}\" (366 days){}",
+                show(budget::MAX_DURATION),
+                if key.starts_with("faults.") && key.ends_with(".duration") {
+                    "; a fault that is never undone leaves out `duration`"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A duration as a scenario file writes it: `"1s500ms"`, `"-10s"`.
+pub fn show(d: SignedDuration) -> String {
+    use jiff::fmt::friendly::{Designator, Direction, Spacing, SpanPrinter};
+    static PRINTER: SpanPrinter = SpanPrinter::new()
+        .designator(Designator::Compact)
+        .spacing(Spacing::None)
+        .direction(Direction::Sign);
+    PRINTER.duration_to_string(&d)
+}
+
+fn leaf(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
+}
 
 /// Fault kinds the random plan can draw.
 pub const RANDOM_KINDS: &[&str] = &[
@@ -195,7 +284,7 @@ pub const RANDOM_KINDS: &[&str] = &[
     "backend_restart",
 ];
 
-fn check_target(node: &Spanned<String>, nodes: usize) -> Result<(), Invalid> {
+pub(super) fn check_target(node: &Spanned<String>, nodes: usize) -> Result<(), Invalid> {
     let name = node.get_ref();
     let ok = matches!(name.as_str(), "leader" | "follower" | "backend")
         || name
@@ -389,6 +478,11 @@ fn stop_upgrade(f: &FaultEntry) -> Result<Option<u64>, Invalid> {
         upgrade_to => Ok(upgrade_to),
     }
 }
+
+/// The go-micro model cannot be stopped gracefully.
+pub(super) const GO_MICRO_STOP: &str = "the go-micro model has no graceful shutdown to `stop`";
+/// What to use instead.
+pub(super) const GO_MICRO_STOP_HINT: &str = "use `crash` (go-micro's nodes die without resigning)";
 
 /// The fault an entry describes.
 pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {

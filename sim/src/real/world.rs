@@ -224,10 +224,21 @@ impl RealWorld {
         let (_, now) = self.time.now();
         let from = self.time.start_wall + SignedDuration::try_from(warmup).expect("short");
         let to = now - SignedDuration::try_from(cooldown).expect("short");
+        // Real time records no command beginnings nor backend internals: the checkers judge by
+        // the runner's own records there, and leave liveness to the simulator.
+        let elections = self
+            .jobs
+            .keys()
+            .map(|id| (id.clone(), self.config.scope.election_for(&self.config.group, id)))
+            .collect();
         let verdict = check::check(CheckInput {
             history: &history,
             jobs: &self.jobs,
             window: (from, to),
+            world: (self.time.start_wall, now),
+            elections: &elections,
+            observed: check::Observed::default(),
+            liveness: None,
         });
         (history, verdict)
     }

@@ -309,8 +309,8 @@ impl World<'_, '_> {
                 if self.fault_started(tick - self.bound, tick) {
                     continue;
                 }
-                let next = oracle::ticks(spec, tick, self.input.world.1).next();
-                let interval = next.map_or(SignedDuration::ZERO, |n| n.duration_since(tick));
+                let interval = oracle::next_after(spec, tick)
+                    .map_or(SignedDuration::ZERO, |n| n.duration_since(tick));
                 let deadline = tick + self.bound + interval;
                 if deadline > quiet_until {
                     continue;

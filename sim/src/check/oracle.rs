@@ -28,6 +28,15 @@ pub(crate) fn ticks(spec: &JobSpec, after: Timestamp, upto: Timestamp) -> Ticks 
     }
 }
 
+/// The first tick of `spec` after `after` (interval schedules by arithmetic, cron schedules by
+/// their zoned search).
+pub(crate) fn next_after(spec: &JobSpec, after: Timestamp) -> Option<Timestamp> {
+    match &spec.schedule {
+        Schedule::Every { .. } => ticks(spec, after, Timestamp::MAX).next(),
+        other => other.next_tick(after),
+    }
+}
+
 /// How many ticks of `spec` lie in `(after, upto]`, counting no further than `cap`.
 pub(crate) fn count(spec: &JobSpec, after: Timestamp, upto: Timestamp, cap: u64) -> u64 {
     match ticks(spec, after, upto) {

@@ -3,9 +3,10 @@
 //! The [`Injector`] owns the handles a fault needs — madsim's node supervisor (kill, restart,
 //! pause, resume), each node's deploy control (graceful stop and start), the network simulator
 //! (clog and unclog links), each node's clock model and the backend service's fault switches —
-//! and records every fault's start and end into the history. It resolves the targets `leader`
-//! and `follower` from the history at the moment the fault fires. It never decides *which*
-//! faults happen; the scenario and the random plan do.
+//! and records every fault's start and end into the history. It resolves the targets `leader`,
+//! `follower`, `first`, `majority` and `all` from the history at the moment the fault fires; a
+//! target naming several nodes becomes one fault per node, each recorded. It never decides
+//! *which* faults happen; the scenario and the random plan do.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,7 +29,7 @@ use crate::net::{BackendFaults, HeldWrites};
 pub struct Planned {
     /// What it does.
     pub kind: FaultKind,
-    /// `leader`, `follower`, `node-N` or `backend`.
+    /// `leader`, `follower`, `first`, `majority`, `all`, `node-N` or `backend`.
     pub target: String,
     /// When it starts, since the world began.
     pub at: Duration,
@@ -113,8 +114,7 @@ impl Injector {
         plan.sort_by_key(|p| p.at);
         for planned in plan {
             tokio::time::sleep_until(self.time.instant(planned.at)).await;
-            let fault = self.resolve(&planned);
-            if let (FaultKind::BackendRestart, Some(dump)) = (&fault.kind, &self.etcd_dump) {
+            if let (FaultKind::BackendRestart, Some(dump)) = (&planned.kind, &self.etcd_dump) {
                 // Cut the nodes off first and let messages in flight land, so the dump holds
                 // every write etcd acknowledged: a restarted etcd loses nothing it confirmed.
                 // A backend that is already down has the data of its last dump.
@@ -125,32 +125,78 @@ impl Injector {
                     self.isolate_backend(false);
                 }
             }
-            self.start(&fault);
-            if let Some(duration) = planned.duration {
-                let injector = self.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(duration).await;
-                    injector.end(&fault);
-                });
+            for fault in self.resolve(&planned) {
+                self.start(&fault);
+                if let Some(duration) = planned.duration {
+                    let injector = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(duration).await;
+                        injector.end(&fault);
+                    });
+                }
             }
         }
     }
 
-    fn resolve(&self, planned: &Planned) -> Fault {
-        let node = match planned.target.as_str() {
-            _ if planned.kind.hits_backend() => "backend".to_string(),
-            "leader" => self.leader(),
-            "follower" => self.follower(),
-            name => name.to_string(),
+    /// The faults a planned fault stands for: one per node its target names (`backend` for
+    /// backend faults).
+    fn resolve(&self, planned: &Planned) -> Vec<Fault> {
+        let nodes = match planned.target.as_str() {
+            _ if planned.kind.hits_backend() => vec!["backend".to_string()],
+            "leader" => vec![self.leader()],
+            "follower" => vec![self.follower()],
+            "first" => vec![self.first()],
+            "majority" => self.majority(),
+            "all" => self.names_in_order(),
+            name => vec![name.to_string()],
         };
-        Fault {
-            kind: planned.kind.clone(),
-            node,
-            at: jiff::SignedDuration::try_from(planned.at).expect("short runs"),
-            duration: planned
-                .duration
-                .map(|d| jiff::SignedDuration::try_from(d).expect("short runs")),
-        }
+        nodes
+            .into_iter()
+            .map(|node| Fault {
+                kind: planned.kind.clone(),
+                node,
+                at: jiff::SignedDuration::try_from(planned.at).expect("short runs"),
+                duration: planned
+                    .duration
+                    .map(|d| jiff::SignedDuration::try_from(d).expect("short runs")),
+            })
+            .collect()
+    }
+
+    /// Every node, `node-0` first, in number order (`node-10` after `node-9`).
+    fn names_in_order(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.nodes.keys().cloned().collect();
+        names.sort_by_key(|n| {
+            n.strip_prefix("node-")
+                .and_then(|i| i.parse::<usize>().ok())
+                .unwrap_or(usize::MAX)
+        });
+        names
+    }
+
+    /// The node registered first: the one whose `campaign_started` is the oldest in the history
+    /// (a node registers its jobs before it campaigns, so the backend applied its registration
+    /// first among the nodes that campaigned). Before anyone has, `node-0`: the world starts the
+    /// nodes in number order, so node-0 is the first to begin registering.
+    fn first(&self) -> String {
+        self.recorder
+            .snapshot()
+            .records
+            .iter()
+            .find_map(|r| match &r.what {
+                What::Node(NodeEvent::CampaignStarted { .. }) => Some(r.node.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "node-0".to_string())
+    }
+
+    /// A strict majority (nodes / 2 + 1): the leader, then the other nodes in number order.
+    fn majority(&self) -> Vec<String> {
+        let leader = self.leader();
+        let mut out = vec![leader.clone()];
+        out.extend(self.names_in_order().into_iter().filter(|n| *n != leader));
+        out.truncate(self.nodes.len() / 2 + 1);
+        out
     }
 
     /// The node that won the newest election and is not down (node-0 if nobody has won yet).

@@ -18,6 +18,7 @@
 //! | [`inject`] | playing faults into the world |
 //! | [`local_days`] | runs per local day of cron jobs (DST days) |
 //! | [`random`] | random fault plans drawn from a seed |
+//! | [`explore`] | swarm exploration: worlds drawn from a seed, run, shrunk, summed up |
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
 //! | `real` | the real build: a real-time world on real etcd, and the real-time suite |
@@ -38,6 +39,8 @@ pub mod clock;
 #[cfg(madsim)]
 pub mod control;
 pub mod expect;
+#[cfg(madsim)]
+pub mod explore;
 pub mod fault;
 #[cfg(madsim)]
 pub mod gomicro;

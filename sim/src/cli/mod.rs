@@ -1,5 +1,6 @@
 //! The `cronfence` command line: `report` (the main job), `run` (one scenario, one seed: the
-//! replay command) and `regress` (outcomes against committed baselines).
+//! replay command), `regress` (outcomes against committed baselines) and `explore` (worlds drawn
+//! from seeds, shrunk when they fail).
 //!
 //! This module holds the argument definitions and the dispatch; each command lives in its own
 //! file. Exit codes: 0 when everything is as expected, 1 when a scenario missed its expectation or
@@ -7,6 +8,8 @@
 //! scenario files that fail to load — `report` still writes its report, listing them).
 
 mod baseline;
+#[cfg(madsim)]
+mod explore;
 mod progress;
 #[cfg(not(madsim))]
 mod real;
@@ -101,6 +104,51 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Swarm exploration: draw a world per seed (nodes, settings, jobs, fault kinds and rates),
+    /// run it, shrink each failure to a scenario file that replays it, and write a report.
+    Explore {
+        /// Backends to explore (default: memory,etcd-sim).
+        #[arg(long, value_delimiter = ',')]
+        backend: Vec<String>,
+        /// Seeds to run per backend (default 100): the first N of this shard from --first-seed.
+        #[arg(long, conflicts_with = "minutes")]
+        seeds: Option<u64>,
+        /// Keep drawing seeds until this many minutes have passed.
+        #[arg(long)]
+        minutes: Option<f64>,
+        /// The first seed of the sequence.
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+        /// Run shard K of N: the seeds s with (s - 1) mod N = K - 1.
+        #[arg(long, default_value = "1/1")]
+        shard: String,
+        /// The folder the run folder is created in.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
+        /// The run folder's name (default: the UTC time, e.g. `explore-20261125-093000`).
+        #[arg(long)]
+        name: Option<String>,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// A known-failure list (e.g. scenarios/explore/known.toml): failures it lists are
+        /// reported as known; entries that no longer fail are reported and exit 1.
+        #[arg(long)]
+        known: Option<PathBuf>,
+        /// Write the failures of this sweep as a known list to this file (keeps the issues of
+        /// --known entries that still fail); exits 0.
+        #[arg(long)]
+        write_known: Option<PathBuf>,
+        /// World size: `full` (default) or `small` (the size `cargo test` and the known list use).
+        #[arg(long)]
+        size: Option<String>,
+        /// Most worlds run to shrink one failure kind.
+        #[arg(long, default_value_t = 150)]
+        shrink_runs: usize,
+        /// Merge these shards' report folders (or summary.json files) instead of exploring.
+        #[arg(long, num_args = 1..)]
+        merge: Vec<PathBuf>,
+    },
 }
 
 /// Runs the command; `Err` is an error to print (exit code 2).
@@ -142,6 +190,35 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
                 baseline,
                 bless,
                 threads: threads(jobs),
+            }),
+            Command::Explore {
+                backend,
+                seeds,
+                minutes,
+                first_seed,
+                shard,
+                out,
+                name,
+                jobs,
+                known,
+                write_known,
+                size,
+                shrink_runs,
+                merge,
+            } => explore::main(explore::Args {
+                backends: backends(&backend)?,
+                seeds,
+                minutes,
+                first_seed,
+                shard,
+                out,
+                name,
+                threads: threads(jobs),
+                known,
+                write_known,
+                size,
+                shrink_runs,
+                merge,
             }),
         }
     }

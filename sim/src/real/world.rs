@@ -229,7 +229,12 @@ impl RealWorld {
         let elections = self
             .jobs
             .keys()
-            .map(|id| (id.clone(), self.config.scope.election_for(&self.config.group, id)))
+            .map(|id| {
+                (
+                    id.clone(),
+                    self.config.scope.election_for(&self.config.group, id),
+                )
+            })
             .collect();
         let verdict = check::check(CheckInput {
             history: &history,

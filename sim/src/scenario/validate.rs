@@ -286,18 +286,20 @@ pub const RANDOM_KINDS: &[&str] = &[
 
 pub(super) fn check_target(node: &Spanned<String>, nodes: usize) -> Result<(), Invalid> {
     let name = node.get_ref();
-    let ok = matches!(name.as_str(), "leader" | "follower" | "backend")
-        || name
-            .strip_prefix("node-")
-            .and_then(|i| i.parse::<usize>().ok())
-            .is_some_and(|i| i < nodes);
+    let ok = matches!(
+        name.as_str(),
+        "leader" | "follower" | "first" | "majority" | "all" | "backend"
+    ) || name
+        .strip_prefix("node-")
+        .and_then(|i| i.parse::<usize>().ok())
+        .is_some_and(|i| i < nodes);
     if ok {
         Ok(())
     } else {
         Err((
             Some(node.span()),
             format!("unknown target `{name}`"),
-            "use leader, follower, backend, or node-0 .. node-(nodes-1)",
+            "use leader, follower, first, majority, all, backend, or node-0 .. node-(nodes-1)",
         ))
     }
 }

@@ -133,8 +133,9 @@ impl GoMicro {
             }
         };
         self.sink.record(&event(true));
-        self.sink.command_began(&self.job, tick, token, 1);
+        self.sink.command(true, &self.job, tick, token, 1);
         tokio::time::sleep(self.run_time).await;
+        self.sink.command(false, &self.job, tick, token, 1);
         self.sink.record(&event(false));
     }
 }

@@ -68,6 +68,17 @@ pub enum CommandRecord {
         /// The attempt.
         attempt: u32,
     },
+    /// The command's body returned (a cancelled command, dropped mid-run, records nothing).
+    CommandEnded {
+        /// The job.
+        job: JobId,
+        /// The tick's scheduled instant.
+        tick: Timestamp,
+        /// The fencing token the run was handed.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+    },
 }
 
 /// A state change the backend applied, as the simulated backend service saw it.

@@ -267,13 +267,11 @@ impl Process {
                 let sink = sink.clone();
                 async move {
                     // The body runs on the first poll: this record is the run really beginning.
-                    sink.command_began(
-                        &tick.job,
-                        tick.scheduled_at,
-                        tick.fencing_token,
-                        tick.attempt,
-                    );
+                    let (job, at, token) = (&tick.job, tick.scheduled_at, tick.fencing_token);
+                    sink.command(true, job, at, token, tick.attempt);
                     tokio::time::sleep(run_time).await;
+                    // Only a command that returns records its end: a cancelled one is dropped.
+                    sink.command(false, job, at, token, tick.attempt);
                     Ok::<(), std::io::Error>(())
                 }
             });
@@ -342,13 +340,31 @@ impl Sink {
         );
     }
 
-    /// Records that a job's command began running `tick` (called from the command itself).
-    pub fn command_began(&self, job: &JobId, tick: Timestamp, token: FencingToken, attempt: u32) {
-        self.push(What::Command(CommandRecord::CommandBegan {
-            job: job.clone(),
-            tick,
-            token,
-            attempt,
+    /// Records that a job's command began (`began`) or returned from running `tick`; called from
+    /// the command itself.
+    pub fn command(
+        &self,
+        began: bool,
+        job: &JobId,
+        tick: Timestamp,
+        token: FencingToken,
+        attempt: u32,
+    ) {
+        let job = job.clone();
+        self.push(What::Command(if began {
+            CommandRecord::CommandBegan {
+                job,
+                tick,
+                token,
+                attempt,
+            }
+        } else {
+            CommandRecord::CommandEnded {
+                job,
+                tick,
+                token,
+                attempt,
+            }
         }));
     }
 }

@@ -50,6 +50,8 @@ struct End {
 /// Every start of every tick of a defined job, gathered in one pass over the history.
 struct Runs<'h> {
     jobs: &'h BTreeMap<JobId, JobSpec>,
+    /// The election of each job: a revocation ends only runs of its own election.
+    elections: &'h BTreeMap<JobId, cronfence::ElectionName>,
     by_tick: BTreeMap<TickKey, Vec<Run<'h>>>,
     /// Per node, the runs it started that may still be open (some may have ended since).
     pending: BTreeMap<&'h str, Vec<(TickKey, usize)>>,
@@ -81,6 +83,7 @@ impl<'h> Runs<'h> {
     fn collect(input: CheckInput<'h>) -> Self {
         let mut runs = Runs {
             jobs: input.jobs,
+            elections: input.elections,
             by_tick: BTreeMap::new(),
             pending: BTreeMap::new(),
         };
@@ -164,9 +167,11 @@ impl<'h> Runs<'h> {
                 let why = format!("{node} cancelled it (record {seq})");
                 self.end_tick(node, (job.clone(), *tick), index, seq, &why);
             }
-            NodeEvent::LeadershipRevoked { token, .. } => {
+            NodeEvent::LeadershipRevoked {
+                election, token, ..
+            } => {
                 let why = format!("{node} lost leadership {token} (record {seq})");
-                self.end_node(node, Some(token.0), index, seq, &why);
+                self.end_node(node, Some((election, token.0)), index, seq, &why);
             }
             _ => {}
         }
@@ -182,17 +187,32 @@ impl<'h> Runs<'h> {
     }
 
     /// Ends every open run of `node` (only those started with `token`, if given).
-    fn end_node(&mut self, node: &str, token: Option<u64>, index: usize, seq: u64, why: &str) {
+    /// Ends every open run of `node` (only those of that election's leadership `token`, if given);
+    /// runs that already finished leave the pending list.
+    fn end_node(
+        &mut self,
+        node: &str,
+        leadership: Option<(&cronfence::ElectionName, u64)>,
+        index: usize,
+        seq: u64,
+        why: &str,
+    ) {
         let Some(pending) = self.pending.get_mut(node) else {
             return;
         };
-        let by_tick = &mut self.by_tick;
+        let (by_tick, elections) = (&mut self.by_tick, self.elections);
         pending.retain(|(key, position)| {
             let run = by_tick
                 .get_mut(key)
                 .and_then(|starts| starts.get_mut(*position))
                 .expect("pending runs point at recorded starts");
-            if token.is_some_and(|t| t != run.token) {
+            if run.finished.is_some() {
+                return false;
+            }
+            let other = leadership.is_some_and(|(election, token)| {
+                token != run.token || elections.get(&key.0) != Some(election)
+            });
+            if other {
                 return true;
             }
             run.ended.get_or_insert_with(|| End {

@@ -46,11 +46,11 @@ struct Abandon<'h> {
 }
 
 /// A record after which a node's claims of ticks it had not started were lost.
-struct Loss {
+struct Loss<'h> {
     index: usize,
     seq: u64,
-    /// The leadership it ended (`None`: a crash or pause ends them all).
-    token: Option<u64>,
+    /// The leadership it ended, by election and token (`None`: a crash or pause ends them all).
+    leadership: Option<(&'h cronfence::ElectionName, u64)>,
     what: String,
 }
 
@@ -76,7 +76,7 @@ struct Outcomes<'h> {
     /// Per (election, token), the node the backend granted it to, and where.
     holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
     /// Per node, in history order.
-    losses: BTreeMap<&'h str, Vec<Loss>>,
+    losses: BTreeMap<&'h str, Vec<Loss<'h>>>,
 }
 
 /// The ticks one applied drop moved the checkpoint past, and who dropped them.
@@ -135,6 +135,7 @@ pub(super) fn check(input: CheckInput<'_>, index: &Index<'_>, verdict: &mut Verd
             spec,
             outcomes: &outcomes,
             index,
+            verified: Default::default(),
         };
         judge.check_job(due, verdict);
     }
@@ -146,6 +147,8 @@ struct Judge<'a, 'h> {
     spec: &'a JobSpec,
     outcomes: &'a Outcomes<'h>,
     index: &'a Index<'h>,
+    /// Verdicts on abandon records (by position) already verified.
+    verified: std::cell::RefCell<BTreeMap<usize, Result<String, String>>>,
 }
 
 impl Judge<'_, '_> {
@@ -200,17 +203,20 @@ impl Judge<'_, '_> {
 
     /// The finding for one expected tick, or `None` if it was delivered.
     fn judge(&self, tick: Timestamp, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
-        let (job, spec, outcomes) = (self.job, self.spec, self.outcomes);
+        let (job, outcomes) = (self.job, self.outcomes);
         let key = (job.clone(), tick);
         if !self.index.runs(&key).is_empty() {
-            return self.finished(&key);
+            return self.finished(&key, covering);
         }
-        // Every explanation is tried; the first the history proves excuses the tick. If none does,
-        // the most specific false one is the violation: an unfounded abandon, then a skip.
+        // Every explanation is tried; the first the history proves excuses the tick. A misfire
+        // or deadline reason the history refutes is a violation whatever else is true (the tick
+        // was given up falsely); other refuted explanations are reported only if nothing else
+        // explains the tick (a stale leader's record about a tick it never held).
         let mut refuted = None;
         if let Some(first) = covering.first() {
             match self.covered(tick, first, covering) {
                 excused @ (Bucket::Excused, _) => return Some(excused),
+                violation if self.planner_refuted(tick, covering) => return Some(violation),
                 violation => refuted = Some(violation),
             }
         }
@@ -222,30 +228,67 @@ impl Judge<'_, '_> {
                 }
             }
         }
-        let claims = outcomes.claims.get(&key).map_or(&[][..], Vec::as_slice);
-        if spec.delivery == Delivery::AtMostOnce {
+        if let Some(found) = self.lost(tick) {
+            return Some((Bucket::Excused, found));
+        }
+        if refuted.is_some() {
+            return refuted;
+        }
+        Some((Bucket::Violation, self.missing(tick)))
+    }
+
+    /// True when some covering abandon gave a misfire or deadline reason the policy allows and
+    /// the history refutes.
+    fn planner_refuted(&self, tick: Timestamp, covering: &[&Abandon<'_>]) -> bool {
+        covering.iter().any(|a| {
+            matches!(
+                a.reason,
+                AbandonReason::CatchUpLimit
+                    | AbandonReason::Superseded
+                    | AbandonReason::MisfireSkipped
+                    | AbandonReason::DeadlineExceeded
+            ) && reason_allowed(a.reason, self.spec, tick)
+                && self.verify(tick, a).is_err()
+        })
+    }
+
+    /// A claim lost with its leadership (at most once), or a drop the backend applied for a
+    /// leadership lost before its node could record why: the checkpoint moved past the tick.
+    fn lost(&self, tick: Timestamp) -> Option<Finding> {
+        let (job, outcomes) = (self.job, self.outcomes);
+        let claims = outcomes
+            .claims
+            .get(&(job.clone(), tick))
+            .map_or(&[][..], Vec::as_slice);
+        if self.spec.delivery == Delivery::AtMostOnce {
             if let Some(found) = self.lost_with_leader(tick, claims, "lost_with_leader") {
-                return Some((Bucket::Excused, found));
+                return Some(found);
             }
         }
-        // A drop (skip or abandon) the backend applied for a leadership that was lost before its
-        // node could record why: the checkpoint moved past the tick under either delivery.
+        // A drop can only have given up a tick already due when the backend applied it.
         let drops: Vec<_> = outcomes
             .drops
             .get(job)
             .into_iter()
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
+            .filter(|d| tick <= self.index.time(d.claim.at))
             .map(|d| d.claim)
             .collect();
-        if let Some(found) = self.lost_with_leader(tick, &drops, "dropped_with_leader") {
-            return Some((Bucket::Excused, found));
-        }
-        if refuted.is_some() {
-            return refuted;
-        }
+        self.lost_with_leader(tick, &drops, "dropped_with_leader")
+    }
+
+    /// The violation for a tick nothing explains, naming its claims and a start whose command
+    /// never began.
+    fn missing(&self, tick: Timestamp) -> Finding {
+        let key = (self.job.clone(), tick);
+        let claims = self
+            .outcomes
+            .claims
+            .get(&key)
+            .map_or(&[][..], Vec::as_slice);
         let mut finding = finding(
-            job,
+            self.job,
             tick,
             "missing_tick",
             "tick never ran and nothing explains why",
@@ -265,21 +308,29 @@ impl Judge<'_, '_> {
             let said = format!("; record {run} says it started, but its command never began");
             finding.detail.push_str(&said);
         }
-        Some((Bucket::Violation, finding))
+        finding
     }
 
-    /// A delivered at-least-once tick whose last run was cut short and never ran again: the
-    /// delivery contract says it must end completed.
-    fn finished(&self, key: &TickKey) -> Option<(Bucket, Finding)> {
+    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless a
+    /// later abandon of it (a retired in-flight tick past its deadline) is proven: the delivery
+    /// contract says it must end completed.
+    fn finished(&self, key: &TickKey, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
         if self.spec.delivery != Delivery::AtLeastOnce {
             return None;
         }
         let index = self.index;
         let last = index.runs(key).last().expect("a delivered tick has a run");
-        if index.finished(last.node, key, last.index).is_some() {
+        if index.finished(last, key).is_some() {
             return None;
         }
         let cut = index.run_cut(last, key)?;
+        let retired = covering
+            .iter()
+            .filter(|a| a.index > cut && reason_allowed(a.reason, self.spec, key.1))
+            .find_map(|a| self.verify(key.1, a).ok().map(|evidence| (a, evidence)));
+        if let Some((a, evidence)) = retired {
+            return Some(abandoned(self.job, key.1, a, self.spec, Ok(evidence)));
+        }
         let detail = format!(
             "at-least-once tick's last run by {} (token #{}, record {}) was cut short (record {}) \
          and never ran again",
@@ -295,6 +346,26 @@ impl Judge<'_, '_> {
             .records
             .extend([index.seq(last.index), index.seq(cut)]);
         Some((Bucket::Violation, finding))
+    }
+
+    /// [`excuse::verify`], remembered per abandon record for the reasons that judge the whole
+    /// range at once (an abandon may cover thousands of ticks).
+    fn verify(&self, tick: Timestamp, a: &Abandon<'_>) -> Result<String, String> {
+        let per_range = matches!(
+            a.reason,
+            AbandonReason::CatchUpLimit
+                | AbandonReason::Superseded
+                | AbandonReason::MisfireSkipped
+                | AbandonReason::DeadlineExceeded
+        );
+        if !per_range {
+            return excuse::verify(self.index, self.job, self.spec, tick, a);
+        }
+        let mut cache = self.verified.borrow_mut();
+        cache
+            .entry(a.index)
+            .or_insert_with(|| excuse::verify(self.index, self.job, self.spec, tick, a))
+            .clone()
     }
 
     /// The `tick_started` of a tick whose command never began (only when commands are observed).
@@ -320,7 +391,7 @@ impl Judge<'_, '_> {
             .collect();
         let mut unfounded = None;
         for a in &allowed {
-            match excuse::verify(self.index, job, spec, tick, a) {
+            match self.verify(tick, a) {
                 Ok(evidence) => return abandoned(job, tick, a, spec, Ok(evidence)),
                 Err(why) => {
                     unfounded.get_or_insert((*a, why));
@@ -346,7 +417,7 @@ impl Judge<'_, '_> {
             let detail = format!("{by}, but overlap is {}, which never skips", spec.overlap);
             (Bucket::Violation, "unexplained_skip", detail)
         } else {
-            let decided = index.decided(&record.node, token, at).unwrap_or(at);
+            let decided = index.decided(&record.node, token, job, at).unwrap_or(at);
             match index.running_at(&record.node, token, job, decided) {
                 Some(run) => {
                     let detail = format!(
@@ -382,13 +453,15 @@ impl Judge<'_, '_> {
         kind: &str,
     ) -> Option<Finding> {
         let (job, outcomes, index) = (self.job, self.outcomes, self.index);
+        let election = index.election_of(job);
         claims.iter().find_map(|claim| {
             let (at, record, token, node) = (claim.at, claim.record, claim.token, claim.node);
             let losses = outcomes.losses.get(node)?;
             let after = losses.partition_point(|l| l.index <= claim.since);
-            let loss = losses[after..]
-                .iter()
-                .find(|l| l.token.is_none_or(|t| t == token))?;
+            let loss = losses[after..].iter().find(|l| {
+                l.leadership
+                    .is_none_or(|(e, t)| t == token && Some(e) == election)
+            })?;
             if index
                 .ran_newer(node, token, job, tick, index.time(at))
                 .is_some()
@@ -430,7 +503,7 @@ impl<'h> Outcomes<'h> {
                         .push(Loss {
                             index,
                             seq: record.seq,
-                            token: None,
+                            leadership: None,
                             what: what.into(),
                         });
                 }
@@ -538,9 +611,10 @@ impl<'h> Outcomes<'h> {
                 };
                 self.add_claims(claims, entry);
             }
+            // Where the backend is observed, only what it applied is a claim.
             NodeEvent::TickClaimed {
                 job, tick, token, ..
-            } => {
+            } if !self.backend_observed => {
                 let claims = self.claims.entry((job.clone(), *tick)).or_default();
                 claims.push(ClaimEntry {
                     since: index,
@@ -550,14 +624,16 @@ impl<'h> Outcomes<'h> {
                     node: record.node.as_str(),
                 });
             }
-            NodeEvent::LeadershipRevoked { token, .. } => {
+            NodeEvent::LeadershipRevoked {
+                election, token, ..
+            } => {
                 self.losses
                     .entry(record.node.as_str())
                     .or_default()
                     .push(Loss {
                         index,
                         seq: record.seq,
-                        token: Some(token.0),
+                        leadership: Some((election, token.0)),
                         what: format!("lost leadership {token}"),
                     });
             }

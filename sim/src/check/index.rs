@@ -1,11 +1,13 @@
 //! An index over one history: the facts several checkers verify excuses against.
 //!
-//! Built in one pass, it answers the questions an excuse raises: when did this leadership begin
-//! (its `campaign_won`), when did it decide (its `claims_sent`), did it end and how (revoked,
-//! resigned, stepped down for its clock, its node crashed, paused or stopped), which ticks did it
-//! claim and did the backend apply the claim, and which runs of a tick really began (the
-//! commands' own records). A leadership is named by its node, election and token, because tokens
-//! are only unique within one election. This module only gathers facts; the checkers judge.
+//! Built in one pass (plus a few prefix sums), it answers the questions an excuse raises: when
+//! did this leadership begin (its `campaign_won`), when did it decide about a job (its
+//! `claims_sent` holding a claim of that job), did it end and how (revoked, resigned, stepped down
+//! for its clock in that election, its node crashed, paused or stopped), which ticks did it claim
+//! and did the backend apply the claim, which runs of a tick really began and ended (the
+//! commands' own records), and was a run of a job in progress at a given moment. A leadership is
+//! named by its node, election and token, because tokens are only unique within one election.
+//! This module only gathers facts; the checkers judge.
 
 use std::collections::BTreeMap;
 
@@ -23,9 +25,6 @@ pub(crate) type TickKey = (JobId, Timestamp);
 /// A leadership: the node that held it, the election, the token.
 pub(crate) type LeaderKey<'h> = (&'h str, &'h ElectionName, u64);
 
-/// Per (node, token, job), the runs that began: (position, tick).
-type LeaderRuns<'h> = BTreeMap<(&'h str, u64, JobId), Vec<(usize, Timestamp)>>;
-
 /// One run that began: where in the history, on which node, under which token.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Began<'h> {
@@ -42,25 +41,41 @@ pub(crate) struct Ending {
     pub(crate) how: &'static str,
 }
 
+/// The runs one leadership made of one job, in history order, with what a query needs.
+#[derive(Default)]
+struct LeaderRuns {
+    /// (position it began, its tick, position it ended or `usize::MAX`).
+    runs: Vec<(usize, Timestamp, usize)>,
+    /// `ends_before[k]`: the latest end among `runs[..=k]`.
+    latest_end: Vec<usize>,
+    /// `newest_after[k]`: the newest tick among `runs[k..]`.
+    newest_after: Vec<Timestamp>,
+}
+
 /// The facts of one history.
 pub(crate) struct Index<'h> {
     pub(crate) records: &'h [Record],
     /// The election each defined job belongs to.
     elections: &'h BTreeMap<JobId, ElectionName>,
-    /// True when the world recorded each command's beginning.
+    /// True when the world recorded each command's beginning and end.
     pub(crate) commands_observed: bool,
     /// True when the backend recorded what it applied.
     pub(crate) backend_observed: bool,
     /// Runs that began, per tick, in history order (commands' records, or the runner's
     /// `tick_started` when commands were not observed).
     pub(crate) began: BTreeMap<TickKey, Vec<Began<'h>>>,
-    /// Per leadership, the position of its `campaign_won`.
-    wins: BTreeMap<LeaderKey<'h>, usize>,
+    /// Per leadership, the positions of its `campaign_won` records (a holder that campaigns again
+    /// on the same lease may be handed the same token).
+    wins: BTreeMap<LeaderKey<'h>, Vec<usize>>,
     /// Per (node, token), positions of its `claims_sent`, ascending.
     sent: BTreeMap<(&'h str, u64), Vec<usize>>,
+    /// Per (node, token, job), positions of its `claims_sent` holding a claim of that job.
+    sent_for: BTreeMap<(&'h str, u64, JobId), Vec<usize>>,
     /// Per leadership, the records that ended it (revoked, resigned), ascending.
     ended: BTreeMap<LeaderKey<'h>, Vec<Ending>>,
-    /// Per node, records that end every leadership it holds (crash, pause, stop, clock step-down).
+    /// Per (node, election), its steps down for the clock.
+    clock_behind: BTreeMap<(&'h str, &'h ElectionName), Vec<Ending>>,
+    /// Per node, records that end every leadership it holds (crash, pause, stop).
     node_ends: BTreeMap<&'h str, Vec<Ending>>,
     /// Per (election, token), the node the backend granted it to.
     holders: BTreeMap<(&'h ElectionName, u64), &'h str>,
@@ -68,15 +83,18 @@ pub(crate) struct Index<'h> {
     applied: BTreeMap<LeaderKey<'h>, Vec<(usize, &'h [cronfence::Claim])>>,
     /// Per (node, token, tick), positions of `tick_claimed` records.
     claimed: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,
-    /// Per (node, token, job), the runs that began: (position, tick), in history order.
-    by_leader: LeaderRuns<'h>,
+    /// Per (node, token, job), the runs that began.
+    by_leader: BTreeMap<(&'h str, u64, JobId), LeaderRuns>,
     /// Per (node, tick), positions of records that ended a run of it on that node: completed,
     /// failed, cancelled, fenced out.
     run_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
-    /// Per (node, tick), positions of `tick_completed` and `tick_failed` (the run counted), and
-    /// of commits that may have counted it: applied by the backend for that node's leadership,
-    /// or (where the backend cannot be observed) sent.
+    /// Per (node, tick), positions of `tick_completed` and `tick_failed`, and of commits that may
+    /// have counted it: applied by the backend for that node, or (unobserved) sent.
     finishes: BTreeMap<(&'h str, TickKey), Vec<usize>>,
+    /// Per (node, tick), positions of `command_ended` records.
+    command_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
+    /// Ticks some leader skipped for overlap (the no-gap checker verifies each skip).
+    pub(crate) skipped: std::collections::BTreeSet<TickKey>,
 }
 
 impl<'h> Index<'h> {
@@ -90,7 +108,9 @@ impl<'h> Index<'h> {
             began: BTreeMap::new(),
             wins: BTreeMap::new(),
             sent: BTreeMap::new(),
+            sent_for: BTreeMap::new(),
             ended: BTreeMap::new(),
+            clock_behind: BTreeMap::new(),
             node_ends: BTreeMap::new(),
             holders: BTreeMap::new(),
             applied: BTreeMap::new(),
@@ -98,10 +118,13 @@ impl<'h> Index<'h> {
             by_leader: BTreeMap::new(),
             run_ends: BTreeMap::new(),
             finishes: BTreeMap::new(),
+            command_ends: BTreeMap::new(),
+            skipped: Default::default(),
         };
         for (i, record) in input.history.records.iter().enumerate() {
             index.add(i, record);
         }
+        index.summarise_runs();
         index
     }
 
@@ -111,6 +134,10 @@ impl<'h> Index<'h> {
             What::Command(CommandRecord::CommandBegan {
                 job, tick, token, ..
             }) if self.commands_observed => self.began_at(i, node, job, *tick, token.0),
+            What::Command(CommandRecord::CommandEnded { job, tick, .. }) => {
+                let key = (node, (job.clone(), *tick));
+                self.command_ends.entry(key).or_default().push(i);
+            }
             What::Node(event) => self.add_node_event(i, node, event),
             What::Fault(FaultRecord::FaultStarted { fault }) => {
                 let how = match fault.kind {
@@ -122,18 +149,35 @@ impl<'h> Index<'h> {
                 let ending = Ending { index: i, how };
                 self.node_ends.entry(&fault.node).or_default().push(ending);
             }
-            What::Backend(BackendRecord::LeadershipGranted {
+            What::Backend(backend) => self.add_backend(i, backend),
+            _ => {}
+        }
+    }
+
+    fn add_backend(&mut self, i: usize, record: &'h BackendRecord) {
+        match record {
+            BackendRecord::LeadershipGranted {
                 election,
                 token,
                 holder,
-            }) => {
+            } => {
                 self.holders.insert((election, token.0), holder);
             }
-            What::Backend(BackendRecord::CommitApplied {
+            BackendRecord::ClaimApplied {
+                election,
+                token,
+                claims,
+            } => {
+                if let Some(&holder) = self.holders.get(&(election, token.0)) {
+                    let key = (holder, election, token.0);
+                    self.applied.entry(key).or_default().push((i, claims));
+                }
+            }
+            BackendRecord::CommitApplied {
                 election,
                 token,
                 commits,
-            }) => {
+            } => {
                 if let Some(&holder) = self.holders.get(&(election, token.0)) {
                     for c in commits
                         .iter()
@@ -144,17 +188,6 @@ impl<'h> Index<'h> {
                     }
                 }
             }
-            What::Backend(BackendRecord::ClaimApplied {
-                election,
-                token,
-                claims,
-            }) => {
-                if let Some(&holder) = self.holders.get(&(election, token.0)) {
-                    let key = (holder, election, token.0);
-                    self.applied.entry(key).or_default().push((i, claims));
-                }
-            }
-            _ => {}
         }
     }
 
@@ -164,10 +197,20 @@ impl<'h> Index<'h> {
                 job, tick, token, ..
             } if !self.commands_observed => self.began_at(i, node, job, *tick, token.0),
             NodeEvent::CampaignWon { election, token } => {
-                self.wins.insert((node, election, token.0), i);
+                self.wins
+                    .entry((node, election, token.0))
+                    .or_default()
+                    .push(i);
             }
-            NodeEvent::ClaimsSent { token, .. } => {
+            NodeEvent::ClaimsSent { token, claims } => {
                 self.sent.entry((node, token.0)).or_default().push(i);
+                let mut jobs: Vec<&JobId> = claims.iter().map(|c| &c.job).collect();
+                jobs.sort();
+                jobs.dedup();
+                for job in jobs {
+                    let key = (node, token.0, job.clone());
+                    self.sent_for.entry(key).or_default().push(i);
+                }
             }
             NodeEvent::CommitsSent { commits, .. } if !self.backend_observed => {
                 for c in commits
@@ -178,17 +221,14 @@ impl<'h> Index<'h> {
                     self.finishes.entry(key).or_default().push(i);
                 }
             }
+            NodeEvent::TickSkipped { job, tick, .. } => {
+                self.skipped.insert((job.clone(), *tick));
+            }
             NodeEvent::TickClaimed {
                 job, tick, token, ..
             } => {
                 let key = (node, token.0, (job.clone(), *tick));
                 self.claimed.entry(key).or_default().push(i);
-            }
-            NodeEvent::LeadershipRevoked {
-                election, token, ..
-            } => self.end(node, election, token.0, i, "revoked"),
-            NodeEvent::Resigned { election, token } => {
-                self.end(node, election, token.0, i, "resigned")
             }
             NodeEvent::TickCompleted { job, tick, .. }
             | NodeEvent::TickFailed { job, tick, .. } => {
@@ -201,12 +241,21 @@ impl<'h> Index<'h> {
                 let key = (node, (job.clone(), *tick));
                 self.run_ends.entry(key).or_default().push(i);
             }
-            NodeEvent::ClockBehind { .. } => {
+            NodeEvent::LeadershipRevoked {
+                election, token, ..
+            } => self.end(node, election, token.0, i, "revoked"),
+            NodeEvent::Resigned { election, token } => {
+                self.end(node, election, token.0, i, "resigned")
+            }
+            NodeEvent::ClockBehind { election, .. } => {
                 let ending = Ending {
                     index: i,
                     how: "stepped down for its clock",
                 };
-                self.node_ends.entry(node).or_default().push(ending);
+                self.clock_behind
+                    .entry((node, election))
+                    .or_default()
+                    .push(ending);
             }
             _ => {}
         }
@@ -219,8 +268,11 @@ impl<'h> Index<'h> {
             token,
         };
         self.began.entry((job.clone(), tick)).or_default().push(run);
-        let key = (node, token, job.clone());
-        self.by_leader.entry(key).or_default().push((i, tick));
+        let runs = self
+            .by_leader
+            .entry((node, token, job.clone()))
+            .or_default();
+        runs.runs.push((i, tick, usize::MAX));
     }
 
     fn end(
@@ -238,38 +290,87 @@ impl<'h> Index<'h> {
             .push(ending);
     }
 
+    /// Each run's end (its first completion, failure, cancellation or fence-out on its node),
+    /// and the prefix and suffix summaries the in-progress and moved-on queries search.
+    fn summarise_runs(&mut self) {
+        for ((node, _, job), list) in self.by_leader.iter_mut() {
+            for (began, tick, end) in list.runs.iter_mut() {
+                let ends = self.run_ends.get(&(*node, (job.clone(), *tick)));
+                *end = ends
+                    .and_then(|e| e.iter().copied().find(|&e| e > *began))
+                    .unwrap_or(usize::MAX);
+            }
+            let mut latest = 0;
+            list.latest_end = list
+                .runs
+                .iter()
+                .map(|r| {
+                    latest = latest.max(r.2);
+                    latest
+                })
+                .collect();
+            let mut newest = Timestamp::MIN;
+            let mut suffix: Vec<Timestamp> = list
+                .runs
+                .iter()
+                .rev()
+                .map(|r| {
+                    newest = newest.max(r.1);
+                    newest
+                })
+                .collect();
+            suffix.reverse();
+            list.newest_after = suffix;
+        }
+    }
+
     /// The election `job` belongs to, if the job is defined.
     pub(crate) fn election_of(&self, job: &JobId) -> Option<&'h ElectionName> {
         self.elections.get(job)
     }
 
-    /// The position of the `campaign_won` that began `node`'s leadership `token` of `job`'s
-    /// election, if one was recorded.
-    pub(crate) fn won(&self, node: &'h str, job: &JobId, token: u64) -> Option<usize> {
+    /// The position of the last `campaign_won` that began `node`'s leadership `token` of `job`'s
+    /// election before position `before`.
+    pub(crate) fn won(
+        &self,
+        node: &'h str,
+        job: &JobId,
+        token: u64,
+        before: usize,
+    ) -> Option<usize> {
         let election = self.election_of(job)?;
-        self.wins.get(&(node, election, token)).copied()
+        let wins = self.wins.get(&(node, election, token))?;
+        wins.iter().copied().take_while(|&i| i < before).last()
     }
 
-    /// The position of the last `claims_sent` by `node` with `token` before position `before`:
-    /// the moment that leadership took the decision recorded at `before`.
-    pub(crate) fn decided(&self, node: &str, token: u64, before: usize) -> Option<usize> {
-        let sent = self.sent.get(&(node, token))?;
-        let at = sent.partition_point(|&i| i < before);
-        at.checked_sub(1).map(|k| sent[k])
+    /// The position of the last `claims_sent` by `node` with `token` holding a claim of `job`
+    /// before position `before`: the moment that leadership took the decision about `job`
+    /// recorded at `before` (every decision claims at least the job's new cursor).
+    pub(crate) fn decided(
+        &self,
+        node: &'h str,
+        token: u64,
+        job: &JobId,
+        before: usize,
+    ) -> Option<usize> {
+        let sent = self.sent_for.get(&(node, token, job.clone()))?;
+        let upto = sent.partition_point(|&i| i < before);
+        upto.checked_sub(1).map(|k| sent[k])
     }
 
     /// The first record after position `after` that ended `node`'s leadership `token` of
-    /// `job`'s election: its revocation or resignation, or a crash, pause, stop or clock
-    /// step-down of the node.
+    /// `job`'s election and that `keep` accepts: its revocation or resignation, its step down for
+    /// the clock, or a crash, pause or stop of the node.
     pub(crate) fn ending(
         &self,
         node: &'h str,
         job: &JobId,
         token: u64,
         after: usize,
+        keep: impl Fn(&Ending) -> bool,
     ) -> Option<&Ending> {
         let election = self.election_of(job)?;
-        self.ending_in(node, election, token, after)
+        self.ending_in(node, election, token, after, keep)
     }
 
     /// [`Self::ending`] by election.
@@ -279,20 +380,23 @@ impl<'h> Index<'h> {
         election: &'h ElectionName,
         token: u64,
         after: usize,
+        keep: impl Fn(&Ending) -> bool,
     ) -> Option<&Ending> {
         let own = self.ended.get(&(node, election, token));
+        let clock = self.clock_behind.get(&(node, election));
         let all = self.node_ends.get(node);
         own.into_iter()
+            .chain(clock)
             .chain(all)
             .flatten()
-            .filter(|e| e.index > after)
+            .filter(|e| e.index > after && keep(e))
             .min_by_key(|e| e.index)
     }
 
-    /// True when `node` claimed `tick` with `token` before position `before`: a `tick_claimed`,
-    /// a claim the backend applied for that leadership, or (when the backend cannot be observed)
-    /// a `claims_sent` holding it. With an observed backend a sent claim it never applied is not
-    /// a claim. The position of the evidence is returned.
+    /// Where `node` claimed `key` with `token` before position `before`: a claim the backend
+    /// applied for that leadership when the backend is observed (a claim it never applied is no
+    /// checkpoint, whatever the node recorded); otherwise a `tick_claimed`, or a `claims_sent`
+    /// holding it.
     pub(crate) fn claimed_run(
         &self,
         node: &'h str,
@@ -300,17 +404,17 @@ impl<'h> Index<'h> {
         key: &TickKey,
         before: usize,
     ) -> Option<usize> {
+        let is_run =
+            |c: &cronfence::Claim| c.job == key.0 && c.tick == key.1 && c.kind != ClaimKind::Drop;
+        if self.backend_observed {
+            return self.applied_where(node, &key.0, token, before, is_run);
+        }
         if let Some(&i) = self
             .claimed
             .get(&(node, token, key.clone()))
             .and_then(|list| list.iter().find(|&&i| i < before))
         {
             return Some(i);
-        }
-        let is_run =
-            |c: &cronfence::Claim| c.job == key.0 && c.tick == key.1 && c.kind != ClaimKind::Drop;
-        if self.backend_observed {
-            return self.applied_where(node, &key.0, token, before, is_run);
         }
         let sent = self.sent.get(&(node, token))?;
         sent.iter().copied().take_while(|&i| i < before).find(|&i| {
@@ -337,8 +441,8 @@ impl<'h> Index<'h> {
             .map(|(i, _)| *i)
     }
 
-    /// The position of a `tick_claimed` by `node` with `token` for a tick of `job` newer than
-    /// `tick`, before position `before`.
+    /// The position of a claim of a tick of `job` newer than `tick` by `node` with `token`
+    /// before position `before` (applied by the backend, where it is observed).
     pub(crate) fn claimed_newer(
         &self,
         node: &'h str,
@@ -347,6 +451,11 @@ impl<'h> Index<'h> {
         tick: Timestamp,
         before: usize,
     ) -> Option<usize> {
+        if self.backend_observed {
+            let newer =
+                |c: &cronfence::Claim| &c.job == job && c.tick > tick && c.kind != ClaimKind::Drop;
+            return self.applied_where(node, job, token, before, newer);
+        }
         let from = (node, token, (job.clone(), tick));
         let to = (node, token, (job.clone(), Timestamp::MAX));
         self.claimed
@@ -365,14 +474,16 @@ impl<'h> Index<'h> {
         job: &JobId,
         at: usize,
     ) -> Option<usize> {
-        let runs = self.by_leader.get(&(node, token, job.clone()))?;
-        runs.iter()
-            .take_while(|(i, _)| *i < at)
-            .find_map(|&(i, tick)| {
-                let ends = self.run_ends.get(&(node, (job.clone(), tick)));
-                let ended = ends.is_some_and(|list| list.iter().any(|&e| e > i && e < at));
-                (!ended).then_some(i)
-            })
+        let list = self.by_leader.get(&(node, token, job.clone()))?;
+        let upto = list.runs.partition_point(|r| r.0 < at);
+        if upto == 0 || list.latest_end[upto - 1] <= at {
+            return None;
+        }
+        list.runs[..upto]
+            .iter()
+            .rev()
+            .find(|r| r.2 > at)
+            .map(|r| r.0)
     }
 
     /// A run of `job` by `node` under `token` of a tick newer than `tick` that began strictly
@@ -385,28 +496,39 @@ impl<'h> Index<'h> {
         tick: Timestamp,
         after: Timestamp,
     ) -> Option<usize> {
-        let runs = self.by_leader.get(&(node, token, job.clone()))?;
-        runs.iter()
-            .find(|&&(i, t)| t > tick && self.time(i) > after)
-            .map(|&(i, _)| i)
+        let list = self.by_leader.get(&(node, token, job.clone()))?;
+        let from = list.runs.partition_point(|r| self.time(r.0) <= after);
+        if from == list.runs.len() || list.newest_after[from] <= tick {
+            return None;
+        }
+        list.runs[from..].iter().find(|r| r.1 > tick).map(|r| r.0)
     }
 
-    /// The first completion or failure of `key` on `node` after position `after`, or a commit of
-    /// it the backend applied (or, unobserved, that was sent) for that node.
-    pub(crate) fn finished(&self, node: &'h str, key: &TickKey, after: usize) -> Option<usize> {
-        let list = self.finishes.get(&(node, key.clone()))?;
-        list.iter().copied().find(|&i| i > after)
+    /// The first record after `run` began that shows it counted: a completion or failure of it on
+    /// its node, or a commit of it applied (or, unobserved, sent) for that node — where commands
+    /// are observed, only after its command returned.
+    pub(crate) fn finished(&self, run: &Began<'h>, key: &TickKey) -> Option<usize> {
+        let list = self.finishes.get(&(run.node, key.clone()))?;
+        let returned = if self.commands_observed {
+            let ends = self.command_ends.get(&(run.node, key.clone()))?;
+            *ends.iter().find(|&&e| e > run.index)?
+        } else {
+            run.index
+        };
+        list.iter().copied().find(|&i| i > returned)
     }
 
-    /// The first record after position `after` that ended `node`'s run of `key` without it
-    /// counting: its cancellation or fence-out, or the end of the leadership it ran under.
+    /// The first record after `run` began that ended it without it counting: its cancellation or
+    /// fence-out, or the end of the leadership it ran under (a pause it survived aside).
     pub(crate) fn run_cut(&self, run: &Began<'h>, key: &TickKey) -> Option<usize> {
         let own = self
             .run_ends
             .get(&(run.node, key.clone()))
             .and_then(|list| list.iter().copied().find(|&i| i > run.index));
         let leadership = self
-            .ending(run.node, &key.0, run.token, run.index)
+            .ending(run.node, &key.0, run.token, run.index, |e| {
+                e.how != "was paused"
+            })
             .map(|e| e.index);
         own.into_iter().chain(leadership).min()
     }
@@ -418,7 +540,7 @@ impl<'h> Index<'h> {
         let mut wins: Vec<_> = self
             .wins
             .iter()
-            .map(|(&(n, e, t), &i)| (i, n, e, t))
+            .flat_map(|(&(n, e, t), list)| list.iter().map(move |&i| (i, n, e, t)))
             .collect();
         wins.sort_by_key(|w| w.0);
         wins.into_iter()

@@ -44,11 +44,14 @@ pub(super) fn check(
     verdict: &mut Verdict,
 ) {
     let spans = spans(&input.history.records, input.world.1);
+    let (nodes, refusals) = nodes_and_refusals(&input, index);
     let world = World {
         input,
         index,
         spans,
         bound: bound.leader(),
+        nodes,
+        refusals,
     };
     world.leaders(verdict);
     world.ticks(verdict);
@@ -107,6 +110,11 @@ struct World<'a, 'h> {
     index: &'a Index<'h>,
     spans: Vec<Span>,
     bound: SignedDuration,
+    /// Every node that recorded anything, by name.
+    nodes: Vec<String>,
+    /// In history order: (true time, node, the election of a job it refused, or `None` for a
+    /// restart after which its refusals no longer hold).
+    refusals: Vec<(Timestamp, String, Option<ElectionName>)>,
 }
 
 impl World<'_, '_> {
@@ -133,24 +141,10 @@ impl World<'_, '_> {
         {
             return None;
         }
-        self.nodes()
-            .into_iter()
-            .find(|n| !self.faulted(Some(n), since, t) && self.eligible(n, election, since, t))
-    }
-
-    /// Every node that recorded anything, by name.
-    fn nodes(&self) -> Vec<String> {
-        let mut nodes: Vec<String> = self
-            .input
-            .history
-            .records
+        self.nodes
             .iter()
-            .filter(|r| matches!(r.what, What::Node(_)))
-            .map(|r| r.node.clone())
-            .collect();
-        nodes.sort();
-        nodes.dedup();
-        nodes
+            .find(|n| !self.faulted(Some(n), since, t) && self.eligible(n, election, since, t))
+            .cloned()
     }
 
     /// False when `node` refused a job of `election` (a definition the backend rejected) and had
@@ -163,21 +157,16 @@ impl World<'_, '_> {
         to: Timestamp,
     ) -> bool {
         let mut refused = false;
-        for record in &self.input.history.records {
-            if record.true_time > to {
+        for &(at, ref who, ref what) in &self.refusals {
+            if at > to {
                 break;
             }
-            match &record.what {
-                What::Node(NodeEvent::JobRejected { job, .. })
-                    if record.node == node && self.index.election_of(job) == Some(election) =>
-                {
-                    refused = true
-                }
-                What::Fault(FaultRecord::FaultEnded { fault })
-                    if fault.node == node && restarts(&fault.kind) && record.true_time < from =>
-                {
-                    refused = false
-                }
+            if who != node {
+                continue;
+            }
+            match what {
+                Some(e) if e == election => refused = true,
+                None if at < from => refused = false,
                 _ => {}
             }
         }
@@ -205,9 +194,11 @@ impl World<'_, '_> {
             .wins()
             .filter(|(_, _, e, _)| *e == election)
             .map(|(i, node, e, token)| {
+                // A paused leader may survive; a stopping one leads until it resigns.
                 let end = index
-                    .ending_in(node, e, token, i)
-                    .filter(|end| end.how != "was paused")
+                    .ending_in(node, e, token, i, |end| {
+                        end.how != "was paused" && end.how != "stopped"
+                    })
                     .map_or(self.input.world.1, |end| index.time(end.index));
                 (index.time(i), end)
             })
@@ -245,19 +236,24 @@ impl World<'_, '_> {
             .into_iter()
             .find_map(|t| self.owed(election, t).map(|node| (t, node)))?;
         let owed_from = t - bound;
+        let (doing, records) = self.doing(t);
         let detail = format!(
             "no node led {election} from {from} to {to} ({:#}), although from {owed_from} the \
              backend and {node} had been free of faults and no fault had started for the bound \
-             {bound:#}; {}",
-            to.duration_since(from),
-            self.doing(t)
+             {bound:#}; {doing}",
+            to.duration_since(from)
+                .round(jiff::Unit::Millisecond)
+                .unwrap_or_default(),
         );
-        Some(self.finding(None, None, detail, t))
+        let mut finding = self.finding(None, None, detail);
+        finding.records = records;
+        finding.nodes = vec![node];
+        Some(finding)
     }
 
-    /// What each node was doing at `t`, from its last telling record.
-    fn doing(&self, t: Timestamp) -> String {
-        let mut state: BTreeMap<&str, String> = BTreeMap::new();
+    /// What each node was doing at `t`, from its last telling record, and those records' `seq`.
+    fn doing(&self, t: Timestamp) -> (String, Vec<u64>) {
+        let mut state: BTreeMap<&str, (String, u64)> = BTreeMap::new();
         for record in &self.input.history.records {
             if record.true_time > t {
                 break;
@@ -276,16 +272,15 @@ impl World<'_, '_> {
                 }
                 _ => continue,
             };
-            state.insert(
-                node,
-                format!("{what} (record {}, {})", record.seq, record.true_time),
-            );
+            let said = format!("{what} (record {}, {})", record.seq, record.true_time);
+            state.insert(node, (said, record.seq));
         }
         let nodes: Vec<String> = state
-            .into_iter()
-            .map(|(n, s)| format!("{n}: {s}"))
+            .iter()
+            .map(|(n, (s, _))| format!("{n}: {s}"))
             .collect();
-        format!("nodes then: {}", nodes.join("; "))
+        let seqs = state.values().map(|(_, seq)| *seq).collect();
+        (format!("nodes then: {}", nodes.join("; ")), seqs)
     }
 
     /// First runs that began later than the bound plus their job's interval after their tick,
@@ -296,14 +291,15 @@ impl World<'_, '_> {
             .checked_sub(SignedDuration::from_nanos(1))
             .unwrap_or(from);
         for (job, spec) in self.input.jobs {
-            if oracle::len(spec, after, to) > 1_000_000 {
-                continue;
-            }
             let mut late = Vec::new();
             for tick in oracle::ticks(spec, after, to) {
                 // Only ticks due once the world has been quiet for the bound: earlier ones may
                 // ride in a catch-up batch, which the misfire policy, not liveness, governs.
-                let Some(quiet_until) = self.quiet_until(tick - self.bound) else {
+                let quiet_from = tick - self.bound;
+                if quiet_from < self.input.world.0 {
+                    continue;
+                }
+                let Some(quiet_until) = self.quiet_until(quiet_from) else {
                     continue;
                 };
                 if self.fault_started(tick - self.bound, tick) {
@@ -315,9 +311,17 @@ impl World<'_, '_> {
                 if deadline > quiet_until {
                     continue;
                 }
-                let runs = self.index.runs(&(job.clone(), tick));
-                if let Some(first) = runs.first().filter(|r| self.index.time(r.index) > deadline) {
-                    late.push((tick, first.index, deadline));
+                let key = (job.clone(), tick);
+                match self.index.runs(&key).first() {
+                    Some(first) if self.index.time(first.index) > deadline => {
+                        late.push((tick, Some(first.index), deadline))
+                    }
+                    Some(_) => {}
+                    // Not run at all: only an overlap skip (verified by the no-gap checker) or a
+                    // DST gap may leave a tick of a quiet world unrun.
+                    None if self.index.skipped.contains(&key)
+                        || spec.schedule.skipped_by_dst(tick) => {}
+                    None => late.push((tick, None, deadline)),
                 }
             }
             self.report_late(job, &late, verdict);
@@ -341,44 +345,54 @@ impl World<'_, '_> {
     fn report_late(
         &self,
         job: &JobId,
-        late: &[(Timestamp, usize, Timestamp)],
+        late: &[(Timestamp, Option<usize>, Timestamp)],
         verdict: &mut Verdict,
     ) {
         for &(tick, run, deadline) in late.iter().take(LISTED_LATE) {
-            let began = self.index.time(run);
+            let (began, records, nodes) = match run {
+                Some(run) => {
+                    let at = self.index.time(run);
+                    let how = format!(
+                        "its first run began at {at} (record {}), {:#} late",
+                        self.index.seq(run),
+                        at.duration_since(tick)
+                            .round(jiff::Unit::Millisecond)
+                            .unwrap_or_default()
+                    );
+                    (
+                        how,
+                        vec![self.index.seq(run)],
+                        vec![self.index.records[run].node.clone()],
+                    )
+                }
+                None => ("it never ran".to_string(), Vec::new(), Vec::new()),
+            };
+            let (doing, mut cited) = self.doing(deadline);
             let detail = format!(
-                "tick {tick} of {job} was due while the world was free of faults, but its first \
-                 run began at {began} (record {}), {:#} late, past the bound of {:#} (liveness \
-                 bound plus the job's interval); {}",
-                self.index.seq(run),
-                began.duration_since(tick),
-                deadline.duration_since(tick),
-                self.doing(deadline)
+                "tick {tick} of {job} was due once the world had been free of faults for the \
+                 bound, but {began}, past the bound of {:#} (liveness bound plus the job's \
+                 interval); {doing}",
+                deadline.duration_since(tick)
             );
-            let mut finding = self.finding(Some(job), Some(tick), detail, deadline);
-            finding.records.push(self.index.seq(run));
-            finding.nodes.push(self.index.records[run].node.clone());
+            let mut finding = self.finding(Some(job), Some(tick), detail);
+            cited.extend(records);
+            finding.records = cited;
+            finding.nodes = nodes;
             verdict.violations.push(finding);
         }
         if late.len() > LISTED_LATE {
             let (first, last) = (late[LISTED_LATE].0, late[late.len() - 1].0);
             let detail = format!(
-                "{} more ticks of {job} from {first} to {last} began late like the {LISTED_LATE} listed",
+                "{} more ticks of {job} from {first} to {last} were late or never ran like the {LISTED_LATE} listed",
                 late.len() - LISTED_LATE
             );
             verdict
                 .violations
-                .push(self.finding(Some(job), Some(first), detail, last));
+                .push(self.finding(Some(job), Some(first), detail));
         }
     }
 
-    fn finding(
-        &self,
-        job: Option<&JobId>,
-        tick: Option<Timestamp>,
-        detail: String,
-        _at: Timestamp,
-    ) -> Finding {
+    fn finding(&self, job: Option<&JobId>, tick: Option<Timestamp>, detail: String) -> Finding {
         Finding {
             checker: Checker::Liveness,
             kind: "stalled".into(),
@@ -390,6 +404,30 @@ impl World<'_, '_> {
             detail,
         }
     }
+}
+
+/// Every node that recorded anything, and when nodes refused a job's election or restarted.
+type Refusals = Vec<(Timestamp, String, Option<ElectionName>)>;
+fn nodes_and_refusals(input: &CheckInput<'_>, index: &Index<'_>) -> (Vec<String>, Refusals) {
+    let mut nodes = std::collections::BTreeSet::new();
+    let mut refusals = Vec::new();
+    for record in &input.history.records {
+        match &record.what {
+            What::Node(event) => {
+                nodes.insert(record.node.clone());
+                if let NodeEvent::JobRejected { job, .. } = event {
+                    if let Some(e) = index.election_of(job) {
+                        refusals.push((record.true_time, record.node.clone(), Some(e.clone())));
+                    }
+                }
+            }
+            What::Fault(FaultRecord::FaultEnded { fault }) if restarts(&fault.kind) => {
+                refusals.push((record.true_time, fault.node.clone(), None));
+            }
+            _ => {}
+        }
+    }
+    (nodes.into_iter().collect(), refusals)
 }
 
 /// Faults whose end starts the node afresh (its refusals no longer hold).

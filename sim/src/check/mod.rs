@@ -164,3 +164,5 @@ pub fn check(input: CheckInput<'_>) -> Verdict {
     }
     verdict
 }
+#[cfg(test)]
+mod reviewed_holes;

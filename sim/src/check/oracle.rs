@@ -37,6 +37,20 @@ pub(crate) fn next_after(spec: &JobSpec, after: Timestamp) -> Option<Timestamp> 
     }
 }
 
+/// The last tick of `spec` at or before `t`.
+pub(crate) fn last_at_or_before(spec: &JobSpec, t: Timestamp) -> Option<Timestamp> {
+    match &spec.schedule {
+        Schedule::Every { anchor, interval } => {
+            let k =
+                (t.as_nanosecond() - anchor.as_nanosecond()).div_euclid(interval.get().as_nanos());
+            (k >= 0)
+                .then(|| anchor.as_nanosecond() + k * interval.get().as_nanos())
+                .and_then(|n| Timestamp::from_nanosecond(n).ok())
+        }
+        other => other.last_tick_at_or_before(t),
+    }
+}
+
 /// How many ticks of `spec` lie in `(after, upto]`, counting no further than `cap`.
 pub(crate) fn count(spec: &JobSpec, after: Timestamp, upto: Timestamp, cap: u64) -> u64 {
     match ticks(spec, after, upto) {

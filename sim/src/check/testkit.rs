@@ -89,6 +89,16 @@ pub(crate) fn elections(jobs: &BTreeMap<JobId, JobSpec>) -> &'static BTreeMap<Jo
     Box::leak(Box::new(map))
 }
 
+/// `CommandEnded` of job `name`'s tick at `tick` seconds: the command itself returned.
+pub(crate) fn returned(name: &str, tick: i64, token: u64, attempt: u32) -> CommandRecord {
+    CommandRecord::CommandEnded {
+        job: job(name),
+        tick: at(tick),
+        token: FencingToken(token),
+        attempt,
+    }
+}
+
 /// `CommandBegan` of job `name`'s tick at `tick` seconds: the command itself began.
 pub(crate) fn began(name: &str, tick: i64, token: u64, attempt: u32) -> CommandRecord {
     CommandRecord::CommandBegan {

@@ -213,7 +213,9 @@ pub(super) fn fit_budget(s: &mut Scenario, size: Size) {
         let mut counts: Vec<u64> = s.jobs.iter().map(|j| ticks(s, j, budget)).collect();
         // The scenario file's own budget also counts the stretch clock faults may add; a drawn
         // world must load, so it has to fit that bound too.
-        let span = s.duration.saturating_add(crate::scenario::budget::clock_shift(s));
+        let span = s
+            .duration
+            .saturating_add(crate::scenario::budget::clock_shift(s));
         let bounds: Vec<u64> = s
             .jobs
             .iter()

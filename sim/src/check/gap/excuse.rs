@@ -51,7 +51,9 @@ fn missed(
     a: &Abandon<'_>,
 ) -> Result<String, String> {
     let node = a.record.node.as_str();
-    let decided = index.decided(node, a.token, a.index).unwrap_or(a.index);
+    let decided = index
+        .decided(node, a.token, job, a.index)
+        .unwrap_or(a.index);
     let now = index.time(decided);
     let when = format!(
         "when it decided (record {}, true time {now})",
@@ -77,7 +79,7 @@ fn missed(
             ))
         };
     }
-    let won = index.won(node, job, a.token).ok_or_else(|| {
+    let won = index.won(node, job, a.token, a.index).ok_or_else(|| {
         format!(
             "no `campaign_won` of {node}'s leadership #{} is recorded",
             a.token
@@ -91,8 +93,11 @@ fn missed(
             index.seq(won)
         ));
     }
+    // The planner keeps the newest `max` missed ticks, plus the newest due tick when it is current
+    // (due since the leadership began): all(max) gives up only ticks older than those.
+    let current = oracle::last_at_or_before(spec, now).is_some_and(|t| t >= began);
     let keep = match (a.reason, spec.misfire.catch_up) {
-        (AbandonReason::CatchUpLimit, CatchUp::All { max }) => u64::from(max),
+        (AbandonReason::CatchUpLimit, CatchUp::All { max }) => u64::from(max) + u64::from(current),
         (AbandonReason::Superseded, _) => 1,
         _ => 0,
     };
@@ -153,10 +158,17 @@ fn ended(
         return Err(format!("it had started (record {})", index.seq(run.index)));
     }
     let given_up = index.time(a.index);
+    // A pause the leadership may survive ends nothing; a shutdown needs the node's stop.
+    let shutdown = a.reason == AbandonReason::Shutdown;
     let ending = index
-        .ending(node, job, a.token, claim)
-        .filter(|e| index.time(e.index) <= given_up)
-        .filter(|e| a.reason != AbandonReason::Shutdown || e.how == "stopped");
+        .ending(node, job, a.token, claim, |e| {
+            if shutdown {
+                e.how == "stopped"
+            } else {
+                e.how != "was paused"
+            }
+        })
+        .filter(|e| index.time(e.index) <= given_up);
     match ending {
         Some(e) => Ok(format!(
             "claimed at record {}; that leadership ended ({}, record {}) before it started",

@@ -292,10 +292,12 @@ fn an_at_least_once_run_cut_short_must_run_again() {
     };
     let history = Builder::new()
         .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
         .node(1, "a", completed("j", 0, 1, 1))
         .command(10_000, "a", began("j", 10, 1, 1))
         .node(10_005, "a", cancelled)
         .command(20_000, "a", began("j", 20, 1, 1))
+        .command(20_001, "a", returned("j", 20, 1, 1))
         .node(20_001, "a", completed("j", 20, 1, 1))
         .build();
     let v = verdict(&history, every_10s(Delivery::AtLeastOnce), commands(), 20);

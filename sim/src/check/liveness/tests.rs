@@ -16,8 +16,16 @@ fn bound() -> LivenessBound {
     }
 }
 
-/// The liveness verdict over `[0 s, end s]` for job `j` ticking every 10 s.
+/// The leaderless stretches found over `[0 s, end s]` for job `j` ticking every 10 s.
 fn stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
+    all_stalls(history, end)
+        .into_iter()
+        .filter(|f| f.tick.is_none())
+        .collect()
+}
+
+/// Every liveness finding over `[0 s, end s]` for job `j` ticking every 10 s.
+fn all_stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
     let jobs = jobs("j", every_10s(cronfence::Delivery::AtMostOnce));
     let mut input = input(history, &jobs, 0, end);
     input.world = (at(0), at(end));
@@ -148,14 +156,32 @@ fn a_takeover_within_the_bound_after_a_crash_is_not_a_stall() {
 
 #[test]
 fn a_tick_due_in_a_quiet_world_must_begin_within_the_bound_plus_its_interval() {
-    // a leads throughout; tick 40 begins at 70 s, 30 s late, past 17 s + the 10 s interval.
-    let history = Builder::new()
-        .node(0, "a", won(1))
-        .command(40_000, "a", began("j", 30, 1, 1))
-        .command(70_000, "a", began("j", 40, 1, 1))
-        .build();
-    let found = stalls(&history, 100);
+    // a leads throughout and runs every tick on time but tick 40, which begins at 70 s: 30 s
+    // late, past 17 s + the 10 s interval. Ticks before 17 s (the world not yet quiet for the
+    // bound) are not judged.
+    let mut history = Builder::new().node(0, "a", won(1));
+    for tick in (20..=100).step_by(10).filter(|t| *t != 40) {
+        history = history.command(tick as u64 * 1_000, "a", began("j", tick, 1, 1));
+        if tick == 60 {
+            history = history.command(70_000, "a", began("j", 40, 1, 1));
+        }
+    }
+    let found = all_stalls(&history.build(), 100);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].tick, Some(at(40)));
     assert!(found[0].detail.contains("30s late"), "{}", found[0].detail);
+}
+
+#[test]
+fn a_tick_a_quiet_leader_never_runs_is_a_stall() {
+    // a leads with no fault anywhere but gives up ticks 30 and 40 (whatever it says): a quiet
+    // world owes every tick, and only an overlap skip or a DST gap leaves one unrun.
+    let mut history = Builder::new().node(0, "a", won(1));
+    for tick in (20..=100).step_by(10).filter(|t| *t != 30 && *t != 40) {
+        history = history.command(tick as u64 * 1_000, "a", began("j", tick, 1, 1));
+    }
+    let found = all_stalls(&history.build(), 100);
+    let ticks: Vec<_> = found.iter().map(|f| f.tick).collect();
+    assert_eq!(ticks, [Some(at(30)), Some(at(40))], "{found:#?}");
+    assert!(found[0].detail.contains("never ran"), "{}", found[0].detail);
 }

@@ -97,6 +97,15 @@ impl<'h> Runs<'h> {
                     job, tick, token, ..
                 }) if !commands => runs.began(index, record, job, *tick, token.0),
                 What::Node(event) => runs.on_node_event(index, record, event),
+                // A stopped node starts again as a fresh process: whatever it had not finished by
+                // then is over.
+                What::Fault(FaultRecord::FaultEnded { fault }) if fault.kind.name() == "stop" => {
+                    let why = format!(
+                        "{} was stopped and started again (record {})",
+                        fault.node, record.seq
+                    );
+                    runs.end_node(&fault.node, None, index, record.seq, &why);
+                }
                 What::Fault(FaultRecord::FaultStarted { fault }) => {
                     let why = match fault.kind {
                         FaultKind::Crash => "crashed",
@@ -518,6 +527,24 @@ mod tests {
             .build();
         let verdict = verdict_of(&history, Delivery::AtLeastOnce);
         assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+    }
+
+    #[test]
+    fn a_stopped_node_started_again_has_no_run_left_going() {
+        // a's run of tick 10 never finished; a was stopped and started afresh before b re-ran it:
+        // the restart ended the run, so the re-run is justified (before the restart it is not).
+        let stop = FaultKind::Stop { upgrade_to: None };
+        let history = Builder::new()
+            .node(10_000, "a", started("j", 10, 1, 1))
+            .fault(11_000, "a", stop.clone())
+            .fault_ended(12_000, "a", stop, 11_000)
+            .node(13_000, "b", started("j", 10, 2, 2))
+            .build();
+        let verdict = verdict_of(&history, Delivery::AtLeastOnce);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        assert!(verdict.reruns[0]
+            .detail
+            .contains("stopped and started again"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use cronfence::plan::AbandonReason;
 use cronfence::{CatchUp, Claim, ClaimKind, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
-use super::index::{Index, TickKey};
+use super::index::{Began, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, Verdict};
 use crate::fault::FaultKind;
 use crate::history::{BackendRecord, FaultRecord, History, Record, What};
@@ -331,6 +331,9 @@ impl Judge<'_, '_> {
         if let Some((a, evidence)) = retired {
             return Some(abandoned(self.job, key.1, a, self.spec, Ok(evidence)));
         }
+        if let Some(found) = self.replaced_run(key, last, cut) {
+            return Some((Bucket::Excused, found));
+        }
         let detail = format!(
             "at-least-once tick's last run by {} (token #{}, record {}) was cut short (record {}) \
          and never ran again",
@@ -346,6 +349,36 @@ impl Judge<'_, '_> {
             .records
             .extend([index.seq(last.index), index.seq(cut)]);
         Some((Bucket::Violation, finding))
+    }
+
+    /// An at-least-once run cancelled under overlap `Replace` because its leadership claimed a
+    /// newer tick of the job: the policy's own outcome for it, proven by that claim.
+    fn replaced_run(&self, key: &TickKey, last: &Began<'_>, cut: usize) -> Option<Finding> {
+        let index = self.index;
+        let cancelled = matches!(
+            &index.records[cut].what,
+            What::Node(NodeEvent::TickCancelled { .. })
+        );
+        if self.spec.overlap != OverlapPolicy::Replace || !cancelled {
+            return None;
+        }
+        let newer = index.claimed_newer(last.node, last.token, self.job, key.1, cut + 1)?;
+        let detail = format!(
+            "its run by {} (token #{}, record {}) was cancelled (record {}) because a newer tick \
+             claimed at record {} replaced it, as overlap replace says",
+            last.node,
+            last.token,
+            index.seq(last.index),
+            index.seq(cut),
+            index.seq(newer)
+        );
+        let mut finding = finding(self.job, key.1, "replaced", &detail);
+        finding.nodes.push(last.node.to_string());
+        finding.tokens.push(last.token);
+        finding
+            .records
+            .extend([index.seq(last.index), index.seq(cut), index.seq(newer)]);
+        Some(finding)
     }
 
     /// [`excuse::verify`], remembered per abandon record for the reasons that judge the whole

@@ -306,3 +306,37 @@ fn an_at_least_once_run_cut_short_must_run_again() {
         [("unfinished_at_least_once", Some(at(10)))]
     );
 }
+
+#[test]
+fn an_at_least_once_run_replaced_by_a_newer_claim_is_the_policys_outcome() {
+    // Under overlap replace, tick 10's run is cancelled because the leadership claimed tick 20:
+    // excused as replaced, with the claim that proves it. Under forbid the same history is not.
+    let cancelled = NodeEvent::TickCancelled {
+        job: job("j"),
+        tick: at(10),
+        token: FencingToken(1),
+        attempt: 1,
+    };
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .node(20_000, "a", claimed("j", 20, 1))
+        .node(20_000, "a", cancelled)
+        .command(20_001, "a", began("j", 20, 1, 1))
+        .command(20_002, "a", returned("j", 20, 1, 1))
+        .node(20_002, "a", completed("j", 20, 1, 1))
+        .build();
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.overlap = OverlapPolicy::Replace;
+    let v = verdict(&history, spec.clone(), commands(), 20);
+    assert!(v.violations.is_empty(), "{v:#?}");
+    assert_eq!(kinds(&v.excused), [("replaced", Some(at(10)))]);
+    spec.overlap = OverlapPolicy::Forbid;
+    let v = verdict(&history, spec, commands(), 20);
+    assert_eq!(
+        kinds(&v.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+}

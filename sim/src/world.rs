@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cronfence::{Clock, EventSink, FencingToken, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
@@ -182,6 +183,8 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
         held.insert(name.clone(), writes);
         controls.insert(name, control);
     }
+    let mut node_ids: Vec<_> = nodes.values().copied().collect();
+    node_ids.push(backend.id);
     let injector = Arc::new(Injector::new(
         nodes,
         backend,
@@ -193,7 +196,16 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
     ));
     tokio::spawn(injector.run(plan));
     tokio::time::sleep(scenario.duration.unsigned_abs()).await;
-    recorder.snapshot()
+    let history = recorder.snapshot();
+    // madsim does not drop the tasks still pending when `block_on` returns (every node's loops,
+    // the backend service), nor what they hold (the recorder, the backend's state): each world
+    // leaked a few MB, and a sweep of thousands ran out of memory. Killing the nodes wakes their
+    // tasks, and the executor drops them on the next turn.
+    for id in node_ids {
+        handle.kill(id);
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    history
 }
 
 /// One simulated node's program: a real cronfence node whose commands just take their run time,

@@ -182,6 +182,24 @@ fn the_same_seed_draws_the_same_world() {
 }
 
 #[test]
+fn every_shrinking_step_is_a_valid_world_with_its_tail() {
+    // Each candidate the shrinker may try loads back equal from its file and still ends with
+    // the whole fault-free tail, so a shrunk world is as fair as a drawn one.
+    for seed in 1..=40 {
+        let world = draw(seed, BackendKind::Memory, Size::Small);
+        for (step, c) in shrink::candidates(&world, Size::Small) {
+            let text = to_toml(&c, "");
+            assert!(round_trips(&c, &text), "seed {seed}, step {step}:\n{text}");
+            let end = explore::last_fault_end(&c) + explore::tail(&c, Size::Small);
+            assert!(
+                end <= c.duration - c.check.cooldown,
+                "seed {seed}, step {step}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_shrunk_failure_replays_from_its_scenario_file() {
     // A world with catch-up silently off (a known-bad variant) loses ticks; the shrunk world,
     // written as a file, loaded like any scenario and run with the same seed, loses them too.

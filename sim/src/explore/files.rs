@@ -33,22 +33,16 @@ pub fn write(dir: &Path, worlds: &[World], size: Size) -> std::io::Result<()> {
         for s in &w.shrunk {
             let path = shrunk_path(dir, w.backend, w.seed, &s.kind);
             let shrunk = shrunk_scenario(scenario, s, w.seed, w.backend, size);
-            let header = format!(
-                "Shrunk by `cronfence explore` in {} runs ({} steps: {}).\nStill shows {}{}.",
+            let mut header = format!(
+                "Shrunk by `cronfence explore` in {} runs; still shows {}{}.\nSteps from the drawn world ({}):",
                 s.shrunk.runs,
-                s.shrunk.steps.len(),
-                if s.shrunk.steps.is_empty() {
-                    "none".to_string()
-                } else {
-                    s.shrunk.steps.join(", ")
-                },
                 s.kind,
-                if s.replays {
-                    ""
-                } else {
-                    " (but did NOT when parsed back and replayed)"
-                }
+                if s.replays { "" } else { " (but did NOT when parsed back and replayed)" },
+                world_path(dir, w.backend, w.seed).display()
             );
+            for step in &s.shrunk.steps {
+                header.push_str(&format!("\n  - {step}"));
+            }
             write_one(&path, &shrunk, &header, w.backend, w.seed)?;
         }
     }

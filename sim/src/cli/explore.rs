@@ -85,10 +85,13 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     };
     quiet_world_panics();
     eprintln!(
-        "exploring {} worlds (size {size}, shard {shard}) on {} threads",
+        "exploring {} (size {size}, shard {shard}) on {} threads",
         match stop {
-            Stop::Seeds(n) => format!("{} seeds × {} backends of", n, plan.backends.len()),
-            Stop::At(_) => format!("for {} minutes", args.minutes.unwrap_or_default()),
+            Stop::Seeds(n) => format!("{n} seeds on {} backends", plan.backends.len()),
+            Stop::At(_) => format!(
+                "for {} minutes (worlds under way then finish, with their shrinking)",
+                args.minutes.unwrap_or_default()
+            ),
         },
         plan.threads
     );

@@ -206,10 +206,12 @@ fn describe(
     dst: Option<&Transition>,
 ) -> String {
     let jobs: u32 = s.jobs.iter().map(|j| j.count.unwrap_or(1)).sum();
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let mut text = format!(
-        "Drawn by `cronfence explore` (size {size}) from seed {seed} for {backend}: {} nodes, {jobs} jobs, {} faults ({mode}).",
-        s.nodes,
-        s.faults.len()
+        "Drawn by `cronfence explore` (size {size}) from seed {seed} for {backend}: {}, {}, {} ({mode}).",
+        plural(s.nodes, "node"),
+        plural(jobs as usize, "job"),
+        plural(s.faults.len(), "fault")
     );
     if let Some(t) = dst {
         text.push_str(&format!(

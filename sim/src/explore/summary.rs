@@ -331,7 +331,10 @@ impl Summary {
                 shrunk.join("; ")
             );
         }
-        out.push_str("\nReplay:\n\n```sh\n");
+        if self.new_failures() == 0 {
+            return;
+        }
+        out.push_str("\nReplay the new failures:\n\n```sh\n");
         for f in self.failures.iter().filter(|f| f.status == "new") {
             if f.shrunk.is_empty() {
                 let _ = writeln!(out, "{}", f.replay);

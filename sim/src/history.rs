@@ -163,6 +163,32 @@ impl Recorder {
         });
     }
 
+    /// The newest record `pick` accepts, mapped, without copying the history.
+    pub fn find_newest<T>(&self, pick: impl FnMut(&Record) -> Option<T>) -> Option<T> {
+        self.records
+            .lock()
+            .expect("history lock")
+            .iter()
+            .rev()
+            .find_map(pick)
+    }
+
+    /// The oldest record `pick` accepts, mapped, without copying the history.
+    pub fn find_oldest<T>(&self, pick: impl FnMut(&Record) -> Option<T>) -> Option<T> {
+        self.records
+            .lock()
+            .expect("history lock")
+            .iter()
+            .find_map(pick)
+    }
+
+    /// Every record so far, moved out (the recorder is left empty): the end of a world.
+    pub fn take(&self) -> History {
+        History {
+            records: std::mem::take(&mut *self.records.lock().expect("history lock")),
+        }
+    }
+
     /// The records so far.
     pub fn snapshot(&self) -> History {
         History {

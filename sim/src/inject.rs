@@ -180,10 +180,7 @@ impl Injector {
     /// nodes in number order, so node-0 is the first to begin registering.
     fn first(&self) -> String {
         self.recorder
-            .snapshot()
-            .records
-            .iter()
-            .find_map(|r| match &r.what {
+            .find_oldest(|r| match &r.what {
                 What::Node(NodeEvent::CampaignStarted { .. }) => Some(r.node.clone()),
                 _ => None,
             })
@@ -201,12 +198,8 @@ impl Injector {
 
     /// The node that won the newest election and is not down (node-0 if nobody has won yet).
     fn leader(&self) -> String {
-        let history = self.recorder.snapshot();
-        history
-            .records
-            .iter()
-            .rev()
-            .find_map(|r| match &r.what {
+        self.recorder
+            .find_newest(|r| match &r.what {
                 What::Node(NodeEvent::CampaignWon { .. }) if !self.down(&r.node) => {
                     Some(r.node.clone())
                 }

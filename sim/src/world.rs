@@ -196,7 +196,7 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
     ));
     tokio::spawn(injector.run(plan));
     tokio::time::sleep(scenario.duration.unsigned_abs()).await;
-    let history = recorder.snapshot();
+    let history = recorder.take();
     // madsim does not drop the tasks still pending when `block_on` returns (every node's loops,
     // the backend service), nor what they hold (the recorder, the backend's state): each world
     // leaked a few MB, and a sweep of thousands ran out of memory. Killing the nodes wakes their

@@ -104,23 +104,34 @@ fn rolling_upgrade(dice: &mut Dice, nodes: usize, window_ms: u64) -> Vec<FaultEn
     let spacing = (window_ms / (nodes as u64 + 1)).max(1);
     let first = dice.int(0, spacing);
     (0..nodes)
-        .map(|i| FaultEntry {
-            fault: Spanned::new(0..0, "stop".into()),
-            node: Some(Spanned::new(0..0, format!("node-{i}"))),
-            at: ms(first + spacing * i as u64),
-            duration: Some(ms(dice.log_uniform(100, spacing.clamp(200, 20_000)))),
-            direction: None,
-            offset: None,
-            ppm: None,
-            by: None,
-            amplitude: None,
-            period: None,
-            latency: None,
-            count: None,
-            delay: None,
-            upgrade_to: Some(2),
+        .map(|i| {
+            let mut stop = bare("stop", first + spacing * i as u64);
+            stop.node = Some(Spanned::new(0..0, format!("node-{i}")));
+            stop.duration = Some(ms(dice.log_uniform(100, spacing.clamp(200, 20_000))));
+            stop.upgrade_to = Some(2);
+            stop
         })
         .collect()
+}
+
+/// A fault of `kind` at `at_ms` with no target, duration or parameters yet.
+fn bare(kind: &str, at_ms: u64) -> FaultEntry {
+    FaultEntry {
+        fault: Spanned::new(0..0, kind.to_string()),
+        node: None,
+        at: ms(at_ms),
+        duration: None,
+        direction: None,
+        offset: None,
+        ppm: None,
+        by: None,
+        amplitude: None,
+        period: None,
+        latency: None,
+        count: None,
+        delay: None,
+        upgrade_to: None,
+    }
 }
 
 /// The swarm mode and the kinds it enables on `backend`.
@@ -160,22 +171,7 @@ fn fault(
     window_ms: u64,
     settings: &NodeSettings,
 ) -> FaultEntry {
-    let mut entry = FaultEntry {
-        fault: Spanned::new(0..0, kind.to_string()),
-        node: None,
-        at: ms(at_ms),
-        duration: None,
-        direction: None,
-        offset: None,
-        ppm: None,
-        by: None,
-        amplitude: None,
-        period: None,
-        latency: None,
-        count: None,
-        delay: None,
-        upgrade_to: None,
-    };
+    let mut entry = bare(kind, at_ms);
     if !BACKEND.contains(&kind) {
         entry.node = Some(Spanned::new(0..0, target(dice, nodes)));
     }

@@ -18,87 +18,23 @@
 use std::collections::BTreeMap;
 
 use cronfence::plan::AbandonReason;
-use cronfence::{CatchUp, Claim, ClaimKind, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
+use cronfence::{CatchUp, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
 use super::index::{Began, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, Verdict};
-use crate::fault::FaultKind;
-use crate::history::{BackendRecord, FaultRecord, History, Record, What};
+use crate::history::{Record, What};
 
 mod excuse;
+mod outcomes;
+
+use outcomes::{Abandon, ClaimEntry, Outcomes};
 
 /// Findings of one kind listed individually per job before the rest are summarised.
 const LISTED_PER_KIND: u64 = 1_000;
 
 /// Expected ticks per job beyond which the window is reported as unchecked, not walked.
 const MAX_EXPECTED_PER_JOB: usize = 50_000_000;
-
-/// One `TicksAbandoned` record.
-struct Abandon<'h> {
-    first: Timestamp,
-    last: Timestamp,
-    reason: AbandonReason,
-    token: u64,
-    record: &'h Record,
-    /// Its position in the history.
-    index: usize,
-}
-
-/// A record after which a node's claims of ticks it had not started were lost.
-struct Loss<'h> {
-    index: usize,
-    seq: u64,
-    /// The leadership it ended, by election and token (`None`: a crash or pause ends them all).
-    leadership: Option<(&'h cronfence::ElectionName, u64)>,
-    what: String,
-}
-
-/// What the history says happened to ticks, gathered in one pass.
-#[derive(Default)]
-struct Outcomes<'h> {
-    /// Per job, sorted by first tick.
-    abandons: BTreeMap<JobId, Vec<Abandon<'h>>>,
-    /// Per tick, the first skip: (position, record).
-    skipped: BTreeMap<TickKey, (usize, &'h Record)>,
-    /// Per tick, the claims. Claims the backend applied count too (their answer may never have
-    /// reached the node); claims only sent count where the backend cannot be observed.
-    claims: BTreeMap<TickKey, Vec<ClaimEntry<'h>>>,
-    /// Per tick, the first `tick_started` record's `seq`.
-    said_started: BTreeMap<TickKey, u64>,
-    /// True when the backend recorded what it applied: sent claims are then not claims.
-    backend_observed: bool,
-    /// Per job, the drops the backend applied: a drop at tick X moves the checkpoint past every
-    /// tick after the job's previous applied claim, so it covers `(previous, X]`.
-    drops: BTreeMap<JobId, Vec<DropRange<'h>>>,
-    /// Per job, the newest tick of any claim the backend applied.
-    newest_applied: BTreeMap<JobId, Timestamp>,
-    /// Per (election, token), the node the backend granted it to, and where.
-    holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
-    /// Per node, in history order.
-    losses: BTreeMap<&'h str, Vec<Loss<'h>>>,
-}
-
-/// The ticks one applied drop moved the checkpoint past, and who dropped them.
-struct DropRange<'h> {
-    after: Option<Timestamp>,
-    upto: Timestamp,
-    claim: ClaimEntry<'h>,
-}
-
-/// One claim of a tick (run or drop) and who made it.
-#[derive(Clone, Copy)]
-struct ClaimEntry<'h> {
-    /// A loss of the leadership after this position explains the claim (for a claim the backend
-    /// applied, the leadership's grant: the claim may have been in flight when its node died).
-    since: usize,
-    /// Where the claim was made (sent, recorded or applied).
-    at: usize,
-    /// The record that shows it.
-    record: &'h Record,
-    token: u64,
-    node: &'h str,
-}
 
 /// Where a finding goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -512,166 +448,6 @@ impl Judge<'_, '_> {
             finding.records.extend([record.seq, loss.seq]);
             Some(finding)
         })
-    }
-}
-
-impl<'h> Outcomes<'h> {
-    fn collect(history: &'h History, backend_observed: bool) -> Self {
-        let mut out = Outcomes {
-            backend_observed,
-            ..Outcomes::default()
-        };
-        for (index, record) in history.records.iter().enumerate() {
-            match &record.what {
-                What::Node(event) => out.on_node_event(index, record, event),
-                What::Fault(FaultRecord::FaultStarted { fault }) => {
-                    let what = match fault.kind {
-                        FaultKind::Crash => "crashed",
-                        FaultKind::Pause => "was paused",
-                        _ => continue,
-                    };
-                    out.losses
-                        .entry(fault.node.as_str())
-                        .or_default()
-                        .push(Loss {
-                            index,
-                            seq: record.seq,
-                            leadership: None,
-                            what: what.into(),
-                        });
-                }
-                What::Backend(backend) => out.on_backend(index, record, backend),
-                _ => {}
-            }
-        }
-        for list in out.abandons.values_mut() {
-            list.sort_by_key(|a| (a.first, a.record.seq));
-        }
-        out
-    }
-
-    /// A claim the backend applied is the checkpoint even if its answer was lost on the way.
-    fn on_backend(&mut self, index: usize, record: &'h Record, event: &'h BackendRecord) {
-        match event {
-            BackendRecord::LeadershipGranted {
-                election,
-                token,
-                holder,
-            } => {
-                self.holders
-                    .insert((election.as_str(), token.0), (holder.as_str(), index));
-            }
-            BackendRecord::ClaimApplied {
-                election,
-                token,
-                claims,
-            } => {
-                let Some(&(holder, granted)) = self.holders.get(&(election.as_str(), token.0))
-                else {
-                    return;
-                };
-                // The claim may have been in flight when its node died, so any loss of that
-                // leadership after it was granted explains a tick it claimed and never started.
-                let entry = ClaimEntry {
-                    since: granted,
-                    at: index,
-                    record,
-                    token: token.0,
-                    node: holder,
-                };
-                self.add_claims(claims, entry);
-            }
-            BackendRecord::CommitApplied { .. } => {}
-        }
-    }
-
-    /// Claims that may have been applied: runs go to `claims`, drops become drop ranges.
-    fn add_claims(&mut self, claims: &'h [Claim], entry: ClaimEntry<'h>) {
-        for claim in claims {
-            let previous = self.newest_applied.get(&claim.job).copied();
-            if claim.kind == ClaimKind::Drop {
-                let range = DropRange {
-                    after: previous,
-                    upto: claim.tick,
-                    claim: entry,
-                };
-                self.drops.entry(claim.job.clone()).or_default().push(range);
-            } else {
-                let key = (claim.job.clone(), claim.tick);
-                self.claims.entry(key).or_default().push(entry);
-            }
-            let newest = previous.map_or(claim.tick, |p| p.max(claim.tick));
-            self.newest_applied.insert(claim.job.clone(), newest);
-        }
-    }
-
-    fn on_node_event(&mut self, index: usize, record: &'h Record, event: &'h NodeEvent) {
-        match event {
-            NodeEvent::TickStarted { job, tick, .. } => {
-                self.said_started
-                    .entry((job.clone(), *tick))
-                    .or_insert(record.seq);
-            }
-            NodeEvent::TicksAbandoned {
-                job,
-                first,
-                last,
-                reason,
-                token,
-                ..
-            } => {
-                self.abandons.entry(job.clone()).or_default().push(Abandon {
-                    first: *first,
-                    last: *last,
-                    reason: *reason,
-                    token: token.0,
-                    record,
-                    index,
-                });
-            }
-            NodeEvent::TickSkipped { job, tick, .. } => {
-                self.skipped
-                    .entry((job.clone(), *tick))
-                    .or_insert((index, record));
-            }
-            NodeEvent::ClaimsSent { token, claims } if !self.backend_observed => {
-                let entry = ClaimEntry {
-                    since: index,
-                    at: index,
-                    record,
-                    token: token.0,
-                    node: record.node.as_str(),
-                };
-                self.add_claims(claims, entry);
-            }
-            // Where the backend is observed, only what it applied is a claim.
-            NodeEvent::TickClaimed {
-                job, tick, token, ..
-            } if !self.backend_observed => {
-                let claims = self.claims.entry((job.clone(), *tick)).or_default();
-                claims.push(ClaimEntry {
-                    since: index,
-                    at: index,
-                    record,
-                    token: token.0,
-                    node: record.node.as_str(),
-                });
-            }
-            NodeEvent::LeadershipRevoked {
-                election, token, ..
-            } => {
-                self.losses
-                    .entry(record.node.as_str())
-                    .or_default()
-                    .push(Loss {
-                        index,
-                        seq: record.seq,
-                        leadership: Some((election, token.0)),
-                        what: format!("lost leadership {token}"),
-                    });
-            }
-            _ => {}
-        }
     }
 }
 

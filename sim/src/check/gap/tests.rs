@@ -4,6 +4,9 @@ use cronfence::FencingToken;
 
 use super::*;
 use crate::check::testkit::*;
+use crate::fault::FaultKind;
+use crate::history::{BackendRecord, History};
+use cronfence::ClaimKind;
 
 /// The checker over a fresh index of `input`'s history.
 fn check(input: CheckInput<'_>, verdict: &mut Verdict) {

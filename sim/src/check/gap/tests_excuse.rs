@@ -7,6 +7,8 @@ use crate::check::Observed;
 
 use super::*;
 use crate::check::testkit::*;
+use crate::fault::FaultKind;
+use crate::history::History;
 
 /// The checker over a fresh index of `input`'s history.
 fn verdict(history: &History, spec: JobSpec, observed: Observed, to: i64) -> Verdict {

@@ -381,7 +381,11 @@ impl Injector {
             }
             FaultKind::BackendTimeout => faults.unresponsive = on,
             FaultKind::AmbiguousCommit { count } if on => faults.ambiguous_writes += count,
-            FaultKind::AmbiguousCommit { .. } => {}
+            // An ambiguous-commit fault with a duration takes back, when it ends, the writes it
+            // has not spoilt yet: its effect stays within its span.
+            FaultKind::AmbiguousCommit { count } => {
+                faults.ambiguous_writes = faults.ambiguous_writes.saturating_sub(*count)
+            }
             other => unreachable!("not a backend fault: {other:?}"),
         }
     }

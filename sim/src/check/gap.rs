@@ -9,7 +9,8 @@
 //! progress, or (at most once) by a claim — recorded by the node, applied by the backend, or sent
 //! by the node where the backend cannot be observed — whose leadership was lost (crash, pause,
 //! revocation) before it ran any newer tick of the job, or by a drop the backend applied for a
-//! leadership lost before its node could record the reason. An at-least-once tick must also end
+//! leadership lost before its node could record the reason, or because it was still queued behind
+//! a run of a live leadership when the world ended. An at-least-once tick must also end
 //! completed (or failed): a run cut short must run again. Anything else is a violation. Findings
 //! are listed one per tick up to [`LISTED_PER_KIND`] per job and kind, then summarised, so a
 //! window of millions of ticks stays readable. This module judges ticks that were not delivered;
@@ -196,6 +197,9 @@ impl Judge<'_, '_> {
             .claims
             .get(&(job.clone(), tick))
             .map_or(&[][..], Vec::as_slice);
+        if let Some(found) = self.queued_at_end(tick, claims) {
+            return Some(found);
+        }
         if self.spec.delivery == Delivery::AtMostOnce {
             if let Some(found) = self.lost_with_leader(tick, claims, "lost_with_leader") {
                 return Some(found);
@@ -212,6 +216,35 @@ impl Judge<'_, '_> {
             .map(|d| d.claim)
             .collect();
         self.lost_with_leader(tick, &drops, "dropped_with_leader")
+    }
+
+    /// A tick claimed by a leadership that never ended and was still running this job's
+    /// execution when the world ended: it is queued behind that run (a sequential batch runs its
+    /// ticks in order), not lost.
+    fn queued_at_end(&self, tick: Timestamp, claims: &[ClaimEntry<'_>]) -> Option<Finding> {
+        let index = self.index;
+        let end = index.records.len();
+        claims.iter().find_map(|claim| {
+            let (node, token) = (claim.node, claim.token);
+            if index
+                .ending(node, self.job, token, claim.at, |_| true)
+                .is_some()
+            {
+                return None;
+            }
+            let run = index.running_at(node, token, self.job, end)?;
+            let detail = format!(
+                "claimed by {node} (token #{token}, record {}) and queued behind its run begun at \
+                 record {}, still going when the world ended",
+                claim.record.seq,
+                index.seq(run)
+            );
+            let mut finding = finding(self.job, tick, "queued_at_end", &detail);
+            finding.nodes.push(node.to_string());
+            finding.tokens.push(token);
+            finding.records.extend([claim.record.seq, index.seq(run)]);
+            Some(finding)
+        })
     }
 
     /// The violation for a tick nothing explains, naming its claims and a start whose command

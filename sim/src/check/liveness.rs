@@ -69,7 +69,10 @@ fn spans(records: &[Record], end: Timestamp) -> Vec<Span> {
     for record in records {
         match &record.what {
             What::Fault(FaultRecord::FaultStarted { fault }) => {
-                if matches!(fault.kind, FaultKind::AmbiguousCommit { .. }) {
+                // Without a duration an ambiguous commit is never undone: count its instant.
+                if matches!(fault.kind, FaultKind::AmbiguousCommit { .. })
+                    && fault.duration.is_none()
+                {
                     let (from, to) = (record.true_time, record.true_time);
                     out.push(Span {
                         node: fault.node.clone(),
@@ -101,7 +104,34 @@ fn spans(records: &[Record], end: Timestamp) -> Vec<Span> {
             to: end,
         });
     }
+    stops_last_until_restarted(records, &mut out);
     out
+}
+
+/// A graceful stop lasts until its node really starts again (its first `campaign_started` after
+/// the fault's end): a node draining its runs cannot start before its shutdown has finished.
+fn stops_last_until_restarted(records: &[Record], spans: &mut [Span]) {
+    for (i, record) in records.iter().enumerate() {
+        let What::Fault(FaultRecord::FaultEnded { fault }) = &record.what else {
+            continue;
+        };
+        if fault.kind.name() != "stop" {
+            continue;
+        }
+        let ended = record.true_time;
+        let Some(span) = spans
+            .iter_mut()
+            .find(|s| s.node == fault.node && s.to == ended)
+        else {
+            continue;
+        };
+        let restarted = records[i..].iter().find(|r| {
+            r.node == fault.node && matches!(r.what, What::Node(NodeEvent::CampaignStarted { .. }))
+        });
+        if let Some(r) = restarted {
+            span.to = r.true_time;
+        }
+    }
 }
 
 /// What the checks share.

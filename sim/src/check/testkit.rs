@@ -110,7 +110,7 @@ pub(crate) fn began(name: &str, tick: i64, token: u64, attempt: u32) -> CommandR
 }
 
 /// Appends records in order.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Builder {
     records: Vec<Record>,
 }

@@ -99,7 +99,9 @@ impl<'h> Runs<'h> {
                 What::Node(event) => runs.on_node_event(index, record, event),
                 // A stopped node starts again as a fresh process: whatever it had not finished by
                 // then is over.
-                What::Fault(FaultRecord::FaultEnded { fault }) if fault.kind.name() == "stop" => {
+                What::Fault(FaultRecord::FaultEnded { fault })
+                    if matches!(fault.kind, FaultKind::Stop { .. }) =>
+                {
                     let why = format!(
                         "{} was stopped and started again (record {})",
                         fault.node, record.seq

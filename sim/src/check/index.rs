@@ -37,8 +37,37 @@ pub(crate) struct Began<'h> {
 #[derive(Clone, Debug)]
 pub(crate) struct Ending {
     pub(crate) index: usize,
-    /// "revoked", "resigned", "stepped down for its clock", "crashed", "was paused", "stopped".
-    pub(crate) how: &'static str,
+    pub(crate) how: EndKind,
+}
+
+/// How a leadership ended (or may have: a pause the node survives ends nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EndKind {
+    /// `leadership_revoked`.
+    Revoked,
+    /// `resigned`.
+    Resigned,
+    /// `clock_behind` in that election.
+    SteppedDownForClock,
+    /// The node crashed.
+    Crashed,
+    /// The node was paused.
+    Paused,
+    /// The node was stopped gracefully.
+    Stopped,
+}
+
+impl std::fmt::Display for EndKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EndKind::Revoked => "revoked",
+            EndKind::Resigned => "resigned",
+            EndKind::SteppedDownForClock => "stepped down for its clock",
+            EndKind::Crashed => "crashed",
+            EndKind::Paused => "was paused",
+            EndKind::Stopped => "stopped",
+        })
+    }
 }
 
 /// The runs one leadership made of one job, in history order, with what a query needs.
@@ -141,9 +170,9 @@ impl<'h> Index<'h> {
             What::Node(event) => self.add_node_event(i, node, event),
             What::Fault(FaultRecord::FaultStarted { fault }) => {
                 let how = match fault.kind {
-                    FaultKind::Crash => "crashed",
-                    FaultKind::Pause => "was paused",
-                    ref kind if kind.name() == "stop" => "stopped",
+                    FaultKind::Crash => EndKind::Crashed,
+                    FaultKind::Pause => EndKind::Paused,
+                    FaultKind::Stop { .. } => EndKind::Stopped,
                     _ => return,
                 };
                 let ending = Ending { index: i, how };
@@ -243,14 +272,14 @@ impl<'h> Index<'h> {
             }
             NodeEvent::LeadershipRevoked {
                 election, token, ..
-            } => self.end(node, election, token.0, i, "revoked"),
+            } => self.end(node, election, token.0, i, EndKind::Revoked),
             NodeEvent::Resigned { election, token } => {
-                self.end(node, election, token.0, i, "resigned")
+                self.end(node, election, token.0, i, EndKind::Resigned)
             }
             NodeEvent::ClockBehind { election, .. } => {
                 let ending = Ending {
                     index: i,
-                    how: "stepped down for its clock",
+                    how: EndKind::SteppedDownForClock,
                 };
                 self.clock_behind
                     .entry((node, election))
@@ -281,7 +310,7 @@ impl<'h> Index<'h> {
         election: &'h ElectionName,
         token: u64,
         i: usize,
-        how: &'static str,
+        how: EndKind,
     ) {
         let ending = Ending { index: i, how };
         self.ended
@@ -527,7 +556,7 @@ impl<'h> Index<'h> {
             .and_then(|list| list.iter().copied().find(|&i| i > run.index));
         let leadership = self
             .ending(run.node, &key.0, run.token, run.index, |e| {
-                e.how != "was paused"
+                e.how != EndKind::Paused
             })
             .map(|e| e.index);
         own.into_iter().chain(leadership).min()

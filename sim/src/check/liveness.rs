@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use cronfence::{ElectionName, JobId, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
 
-use super::index::Index;
+use super::index::{EndKind, Index};
 use super::{oracle, CheckInput, Checker, Finding, LivenessBound, Verdict};
 use crate::fault::{Fault, FaultKind};
 use crate::history::{FaultRecord, Record, What};
@@ -115,7 +115,7 @@ fn stops_last_until_restarted(records: &[Record], spans: &mut [Span]) {
         let What::Fault(FaultRecord::FaultEnded { fault }) = &record.what else {
             continue;
         };
-        if fault.kind.name() != "stop" {
+        if !matches!(fault.kind, FaultKind::Stop { .. }) {
             continue;
         }
         let ended = record.true_time;
@@ -227,7 +227,7 @@ impl World<'_, '_> {
                 // A paused leader may survive; a stopping one leads until it resigns.
                 let end = index
                     .ending_in(node, e, token, i, |end| {
-                        end.how != "was paused" && end.how != "stopped"
+                        end.how != EndKind::Paused && end.how != EndKind::Stopped
                     })
                     .map_or(self.input.world.1, |end| index.time(end.index));
                 (index.time(i), end)
@@ -462,7 +462,7 @@ fn nodes_and_refusals(input: &CheckInput<'_>, index: &Index<'_>) -> (Vec<String>
 
 /// Faults whose end starts the node afresh (its refusals no longer hold).
 fn restarts(kind: &FaultKind) -> bool {
-    matches!(kind, FaultKind::Crash) || kind.name() == "stop"
+    matches!(kind, FaultKind::Crash | FaultKind::Stop { .. })
 }
 
 /// What a node event says the node was doing, for the events that tell.

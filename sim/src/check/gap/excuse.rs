@@ -18,7 +18,7 @@ use cronfence::{CatchUp, JobId, JobSpec};
 use jiff::{SignedDuration, Timestamp};
 
 use super::Abandon;
-use crate::check::index::Index;
+use crate::check::index::{EndKind, Index};
 use crate::check::oracle;
 
 /// `Ok(evidence)` when the history proves `a`'s reason for `tick`; `Err(why not)` otherwise.
@@ -163,9 +163,9 @@ fn ended(
     let ending = index
         .ending(node, job, a.token, claim, |e| {
             if shutdown {
-                e.how == "stopped"
+                e.how == EndKind::Stopped
             } else {
-                e.how != "was paused"
+                e.how != EndKind::Paused
             }
         })
         .filter(|e| index.time(e.index) <= given_up);

@@ -80,8 +80,8 @@ enum Effect {
     Nothing,
 }
 
-/// The one place that says which faults end leaderships. A graceful stop, once it is a
-/// `FaultKind`, is one more arm: `FaultKind::Stop => Effect::Ends("stop")`.
+/// The one place that says which faults end leaderships. A graceful stop is not one of them: the
+/// stopping leader keeps leading while its runs drain, and its `resigned` record is the loss.
 fn effect(kind: &FaultKind) -> Effect {
     match kind {
         FaultKind::Crash => Effect::Ends("crash"),

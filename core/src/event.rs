@@ -80,6 +80,16 @@ pub enum NodeEvent {
         /// The token given up.
         token: FencingToken,
     },
+    /// A resign failed or went unanswered; the leadership's lifecycle says whether it is tried
+    /// again (it is, until answered, unless the node is shutting down or its session is lost).
+    ResignFailed {
+        /// The election.
+        election: ElectionName,
+        /// The token being given up.
+        token: FencingToken,
+        /// Why it failed.
+        error: String,
+    },
     /// A claim batch is about to be sent: the backend may apply it even if this node never
     /// hears back (it crashes, or loses its leadership while waiting).
     ClaimsSent {
@@ -152,7 +162,9 @@ pub enum NodeEvent {
         /// The command's error.
         error: String,
     },
-    /// The run was cancelled (overlap `Replace`, shutdown).
+    /// The run was cancelled: by overlap `Replace` (at least once, committed `cancelled`), or
+    /// uncommitted because its leadership ended or the node shut down (it runs again at least
+    /// once).
     TickCancelled {
         /// The job.
         job: JobId,
@@ -162,6 +174,20 @@ pub enum NodeEvent {
         token: FencingToken,
         /// The attempt.
         attempt: u32,
+    },
+    /// An at-least-once run ended but its outcome was not committed (the leadership ended, or the
+    /// commit failed for good): the tick stays in flight and the next leadership runs it again.
+    TickUncommitted {
+        /// The job.
+        job: JobId,
+        /// The tick.
+        tick: Timestamp,
+        /// The token.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+        /// Why the outcome was not committed.
+        reason: String,
     },
     /// Consecutive ticks were given up without running.
     TicksAbandoned {

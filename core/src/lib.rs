@@ -41,6 +41,7 @@
 //! | [`elector`] | the `Elector` trait, sessions, `Leadership`, fencing tokens |
 //! | [`store`] | the `TickStore` and `JobRegistry` traits, checkpoints, claims |
 //! | [`plan`] | the sans-IO decision core: what to run at `now`, and when to look next |
+//! | [`lifecycle`] | the sans-IO leadership lifecycle: every way a leadership ends, and what that does to its runs |
 //! | [`clock`] | the `Clock` the runner reads |
 //! | [`event`] | `NodeEvent`s for histories and observers |
 //! | [`runner`] | `Node`: registration, sessions, campaigns, leading, executions |
@@ -57,6 +58,7 @@ pub mod etcd;
 pub mod event;
 pub mod job;
 mod lease;
+pub mod lifecycle;
 pub mod memory;
 pub mod plan;
 pub mod policy;

@@ -1,17 +1,20 @@
-//! One election's life on one node: campaign, lead, and step down.
+//! One election's life on one node: campaign, lead, and whatever the leadership's end calls for.
 //!
-//! The loop campaigns with the node's session until it wins, hands the leadership to
-//! [`super::leading`], and reacts to how leading ended: a revoked leadership means the session is
-//! gone (the caller opens a new one); a fenced-out or superseded one resigns and campaigns again;
-//! shutdown resigns and returns. Campaign failures are reported and retried with backoff.
+//! The loop campaigns with the node's session until it wins, then drives that leadership's
+//! [`Lifecycle`]: [`super::leading`] leads and settles the runs, this loop resigns (again after a
+//! backoff while the resign fails, as the lifecycle says) and goes where the lifecycle sends it:
+//! campaign again (fenced out), wait for the clock first (stepped down), or leave the election
+//! (session lost — the caller opens a new one —, superseded, shutdown). Campaign failures are
+//! reported and retried with backoff.
 
 use std::sync::Arc;
 
-use super::leading::{lead, LeadEnd};
+use super::leading::lead;
 use super::NodeCtx;
 use crate::elector::{ElectionName, Leadership, Session};
 use crate::event::NodeEvent;
 use crate::job::Job;
+use crate::lifecycle::{Action, After, Input, Lifecycle};
 
 /// Campaigns and leads `election` until the session is lost or the node stops.
 pub(crate) async fn campaign_loop(
@@ -53,40 +56,53 @@ pub(crate) async fn campaign_loop(
             election: election.clone(),
             token: leadership.token,
         });
-        match lead(ctx, leadership.clone(), jobs).await {
-            LeadEnd::Shutdown => {
-                resign(ctx, &leadership).await;
-                return;
-            }
-            LeadEnd::Revoked(reason) => {
-                revoked(ctx, &leadership, reason);
-                return;
-            }
-            LeadEnd::Fenced => {
-                revoked(ctx, &leadership, "fenced out by a newer leadership".into());
-                resign(ctx, &leadership).await;
-            }
-            LeadEnd::ClockBehind { checkpoint } => {
-                ctx.emit(NodeEvent::ClockBehind {
-                    election: election.clone(),
-                    checkpoint,
-                    clock: ctx.clock.now(),
-                });
-                if !ctx.config.broken.no_resign_on_step_down {
-                    resign(ctx, &leadership).await;
-                }
+        let mut lifecycle = Lifecycle::won(ctx.config.shutdown_grace);
+        if ctx.config.broken.no_resign_on_step_down {
+            lifecycle = lifecycle.without_resign_on_step_down();
+        }
+        let action = lead(ctx, leadership.clone(), jobs, &mut lifecycle).await;
+        let Some(after) = finish(ctx, session, &leadership, &mut lifecycle, action).await else {
+            return;
+        };
+        match after {
+            After::Leave => return,
+            After::CampaignAgain => {}
+            After::WaitForClock { checkpoint } => {
                 if wait_for_clock(ctx, checkpoint).await {
                     return;
                 }
             }
-            LeadEnd::Superseded(error) => {
-                // Like a rejection at registration: stay out of this election for good, so the
-                // nodes carrying the new definition run all of its jobs.
-                ctx.reject(error);
-                ctx.retire(election);
-                resign(ctx, &leadership).await;
-                return;
+        }
+    }
+}
+
+/// Carries out the lifecycle's steps after the runs are settled: resign until answered (with
+/// backoff between attempts) and return where to go; `None` if the node stops meanwhile.
+async fn finish(
+    ctx: &NodeCtx,
+    session: &Session,
+    leadership: &Leadership,
+    lifecycle: &mut Lifecycle,
+    mut action: Action,
+) -> Option<After> {
+    let mut backoff = ctx.backoff();
+    loop {
+        match action {
+            Action::Over(after) => return Some(after),
+            Action::Resign { attempt } => {
+                if attempt > 1 && ctx.sleep_unless_stopping(backoff.next_delay()).await {
+                    return None;
+                }
+                let input = if session.lost().is_some() {
+                    Input::SessionLost
+                } else {
+                    resign(ctx, leadership).await
+                };
+                action = lifecycle.on(input);
             }
+            other => unreachable!(
+                "after the runs are settled the lifecycle only resigns or ends: {other:?}"
+            ),
         }
     }
 }
@@ -107,22 +123,23 @@ async fn wait_for_clock(ctx: &NodeCtx, checkpoint: jiff::Timestamp) -> bool {
     }
 }
 
-fn revoked(ctx: &NodeCtx, leadership: &Leadership, reason: String) {
-    ctx.emit(NodeEvent::LeadershipRevoked {
-        election: leadership.election.clone(),
-        token: leadership.token,
-        reason,
-    });
-}
-
-async fn resign(ctx: &NodeCtx, leadership: &Leadership) {
+async fn resign(ctx: &NodeCtx, leadership: &Leadership) -> Input {
     match ctx.call("resign", ctx.backend.resign(leadership)).await {
-        Ok(()) => ctx.emit(NodeEvent::Resigned {
-            election: leadership.election.clone(),
-            token: leadership.token,
-        }),
+        Ok(()) => {
+            ctx.emit(NodeEvent::Resigned {
+                election: leadership.election.clone(),
+                token: leadership.token,
+            });
+            Input::ResignDone
+        }
         Err(error) => {
-            tracing::warn!(node = %ctx.config.name, election = %leadership.election, %error, "resign failed; the lease will expire instead")
+            tracing::warn!(node = %ctx.config.name, election = %leadership.election, %error, "resign failed");
+            ctx.emit(NodeEvent::ResignFailed {
+                election: leadership.election.clone(),
+                token: leadership.token,
+                error: error.to_string(),
+            });
+            Input::ResignFailed
         }
     }
 }

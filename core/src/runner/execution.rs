@@ -1,10 +1,13 @@
 //! Executions: running a job's command for claimed ticks, and recording how each run ended.
 //!
 //! One execution runs one or more claimed ticks of one job in order (several when a catch-up
-//! batch runs under overlap `Forbid`/`Replace`). Before each tick it checks that the leadership
-//! still stands and that it was not cancelled; ticks it does not start are reported abandoned.
-//! An at-least-once run is committed (fenced) by the execution itself, so a run that outlives its
-//! leadership still records honestly that its commit was refused.
+//! batch runs under overlap `Forbid`/`Replace`). What a leadership's end does to it is the
+//! [`crate::lifecycle`]'s rule, carried out through the cancel signal: an at-least-once execution
+//! stops when its leadership ends (a lost session, or the leader's cancel), its command dropped and
+//! nothing committed, so the tick runs again; an at-most-once execution carries on to its end
+//! even after its leader is gone (its cancel signal closed). An at-least-once run is committed
+//! (fenced) by the execution itself; a commit that cannot land is recorded `TickFencedOut` or
+//! `TickUncommitted`, never silently.
 
 use std::sync::Arc;
 
@@ -36,7 +39,8 @@ pub(crate) struct Execution {
     pub(crate) id: u64,
     pub(crate) fence: Fence,
     pub(crate) ticks: Vec<TickRun>,
-    /// Set to the reason when the execution must stop (`Replaced` or `Shutdown`).
+    /// Set to the reason when the execution must stop (`Replaced`, `LeadershipLost`, `Shutdown`);
+    /// closed without a reason when its leader is gone and lets it carry on.
     pub(crate) cancel: signal::Receiver<Option<AbandonReason>>,
     pub(crate) revoked: signal::Receiver<Option<Revocation>>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
@@ -46,12 +50,7 @@ impl Execution {
     pub(crate) async fn run(mut self) {
         let ticks = std::mem::take(&mut self.ticks);
         for (i, tick) in ticks.iter().enumerate() {
-            let stop = self.cancel.borrow().or_else(|| {
-                self.revoked
-                    .borrow()
-                    .as_ref()
-                    .map(|_| AbandonReason::LeadershipLost)
-            });
+            let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
             if let Some(reason) = stop {
                 self.abandon_rest(&ticks[i..], reason);
                 break;
@@ -62,6 +61,22 @@ impl Execution {
             job: self.job_idx,
             id: self.id,
         });
+    }
+
+    /// At least once, a lost session ends the run's right to go on; at most once it does not.
+    fn leadership_lost(&self) -> Option<AbandonReason> {
+        let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
+        let lost = self.revoked.borrow().is_some();
+        (at_least_once && lost).then_some(AbandonReason::LeadershipLost)
+    }
+
+    /// Resolves with the reason once the execution is cancelled; never, once its leader is gone
+    /// without cancelling it (an at-most-once run carrying on past its leadership).
+    async fn cancelled(cancel: &mut signal::Receiver<Option<AbandonReason>>) -> AbandonReason {
+        match cancel.wait_for(|c| c.is_some()).await {
+            Ok(Some(reason)) => reason,
+            Ok(None) | Err(_) => std::future::pending().await,
+        }
     }
 
     async fn run_tick(&mut self, tick: TickRun) {
@@ -85,9 +100,12 @@ impl Execution {
             attempt,
         };
         let command = (self.job.command)(context);
+        let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
+        let mut revoked = self.revoked.clone();
         let result = tokio::select! {
             biased;
-            reason = self.cancel.wait_for(|c| c.is_some()) => Err(reason.ok().flatten()),
+            reason = Self::cancelled(&mut self.cancel) => Err(reason),
+            _ = revoked.wait_for(|r| r.is_some()), if at_least_once => Err(AbandonReason::LeadershipLost),
             result = command => Ok(result),
         };
         let (outcome, event) = match result {
@@ -117,8 +135,9 @@ impl Execution {
                     token,
                     attempt,
                 };
-                if reason == Some(AbandonReason::Shutdown) {
-                    // Not committed: an at-least-once tick cut short by shutdown runs again.
+                if reason != AbandonReason::Replaced {
+                    // Not committed: an at-least-once tick cut short by its leadership's end or
+                    // by shutdown stays in flight and runs again.
                     self.ctx.emit(event);
                     return;
                 }
@@ -151,7 +170,7 @@ impl Execution {
             let result = tokio::select! {
                 biased;
                 _ = revoked.wait_for(|r| r.is_some()) => {
-                    tracing::warn!(node = %self.ctx.config.name, job = %self.job.id, tick = %tick.at, "leadership lost before the commit got through; the tick will run again under the next leadership");
+                    self.uncommitted(tick, "the leadership was lost before the commit got through".into());
                     return false;
                 }
                 result = call => result,
@@ -167,17 +186,34 @@ impl Execution {
                     });
                     return false;
                 }
-                Err(error) if error.is_transient() && self.revoked.borrow().is_none() => {
+                Err(error) if error.is_transient() && self.may_retry_commit() => {
                     if self.ctx.sleep_unless_stopping(backoff.next_delay()).await {
+                        self.uncommitted(tick, format!("{error}; the node is shutting down"));
                         return false;
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(node = %self.ctx.config.name, job = %self.job.id, tick = %tick.at, %error, "commit failed; the tick will run again under the next leadership");
+                    self.uncommitted(tick, error.to_string());
                     return false;
                 }
             }
         }
+    }
+
+    /// A commit is retried while the leadership stands and its end has not cancelled this run.
+    fn may_retry_commit(&self) -> bool {
+        self.revoked.borrow().is_none() && self.cancel.borrow().is_none()
+    }
+
+    fn uncommitted(&self, tick: TickRun, reason: String) {
+        tracing::warn!(node = %self.ctx.config.name, job = %self.job.id, tick = %tick.at, %reason, "run not committed; the tick will run again under the next leadership");
+        self.ctx.emit(NodeEvent::TickUncommitted {
+            job: self.job.id.clone(),
+            tick: tick.at,
+            token: self.fence.token,
+            attempt: tick.attempt,
+            reason,
+        });
     }
 
     fn abandon_rest(&self, ticks: &[TickRun], reason: AbandonReason) {

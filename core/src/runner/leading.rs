@@ -3,9 +3,10 @@
 //! The leader reads its jobs' checkpoints, builds a [`Planner`] with its own clock's reading as the
 //! start of office, then repeats: poll the planner, claim everything due in **one** fenced batch,
 //! record the outcome, start executions, and sleep until the planner's next deadline (re-reading
-//! the clock at least every `clock_recheck`). It stops at once when the leadership is revoked or a
-//! claim is fenced out. On shutdown it lets running executions finish within the grace period,
-//! then cancels the rest.
+//! the clock at least every `clock_recheck`). It stops at once when the leadership is revoked, a
+//! claim is fenced out or superseded, the clock reads too far behind, or the node shuts down;
+//! it records why, and settles its runs as the [`Lifecycle`] says (drain then cancel on shutdown;
+//! otherwise cancel the at-least-once runs and let the at-most-once ones carry on).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,26 +19,26 @@ use tokio::time::Instant;
 use super::execution::{Ended, Execution};
 use super::NodeCtx;
 use crate::clock::sleep_for;
-use crate::elector::{Fence, Leadership};
+use crate::elector::{Fence, Leadership, Revocation};
 use crate::error::Error;
 use crate::event::{FencedOperation, NodeEvent, SkipReason};
 use crate::job::{Job, JobId};
+use crate::lifecycle::{Action, EndCause, Input, Lifecycle, RunsAtEnd};
 use crate::plan::{AbandonReason, Decision, Planner};
 use crate::store::Checkpoint;
 
-/// How a leadership ended.
+/// How a leadership ended, with what the history needs to say about it.
 #[derive(Debug)]
-pub(crate) enum LeadEnd {
-    /// The node is shutting down; the caller resigns.
+pub(crate) enum Ending {
+    /// The node is shutting down.
     Shutdown,
     /// The session behind the leadership was lost.
-    Revoked(String),
-    /// A fenced operation was refused: someone newer leads.
-    Fenced,
+    Revoked(Revocation),
+    /// A fenced operation (or the checkpoint read) was refused: someone newer leads.
+    Refused(String),
     /// The backend holds a newer spec of one of the jobs (`SpecSuperseded`): the node must leave.
     Superseded(Error),
-    /// The leader's clock reads too far before the newest claimed tick: step down until it
-    /// catches up with `checkpoint`.
+    /// The leader's clock reads too far before the newest claimed tick.
     ClockBehind {
         /// The newest claimed tick.
         checkpoint: jiff::Timestamp,
@@ -46,6 +47,7 @@ pub(crate) enum LeadEnd {
 
 struct Running {
     id: u64,
+    delivery: crate::policy::Delivery,
     cancel: signal::Sender<Option<AbandonReason>>,
 }
 
@@ -63,22 +65,29 @@ struct Leader<'a> {
     deferred: BTreeMap<u64, Vec<crate::store::Claim>>,
 }
 
-/// Leads `leadership` over `jobs` until it ends.
-pub(crate) async fn lead(ctx: &Arc<NodeCtx>, mut leadership: Leadership, jobs: &[Job]) -> LeadEnd {
+/// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
+/// says, and returns the lifecycle's next step (resign, or the leadership is over).
+pub(crate) async fn lead(
+    ctx: &Arc<NodeCtx>,
+    mut leadership: Leadership,
+    jobs: &[Job],
+    lifecycle: &mut Lifecycle,
+) -> Action {
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
     let read = ctx.retry("read checkpoints", || ctx.backend.checkpoints(&ids));
     let checkpoints: Vec<Checkpoint> = tokio::select! {
         biased;
-        reason = leadership.revoked() => return LeadEnd::Revoked(format!("{reason:?}")),
+        reason = leadership.revoked() => return end_unled(ctx, &leadership, lifecycle, Ending::Revoked(reason)),
         read = read => match read {
             Ok(checkpoints) => checkpoints,
-            Err(Error::ShuttingDown) => return LeadEnd::Shutdown,
+            Err(Error::ShuttingDown) => return end_unled(ctx, &leadership, lifecycle, Ending::Shutdown),
             Err(error) => {
-                tracing::error!(node = %ctx.config.name, %error, "cannot read checkpoints");
-                return LeadEnd::Fenced;
+                let ending = Ending::Refused(format!("cannot read checkpoints: {error}"));
+                return end_unled(ctx, &leadership, lifecycle, ending);
             }
         },
     };
+    lifecycle.on(Input::Leading);
     let specs = jobs
         .iter()
         .map(|j| (j.id.clone(), j.spec.clone()))
@@ -100,26 +109,84 @@ pub(crate) async fn lead(ctx: &Arc<NodeCtx>, mut leadership: Leadership, jobs: &
         ended_rx,
         deferred: BTreeMap::new(),
     };
-    let end = leader.run().await;
-    if matches!(end, LeadEnd::Shutdown) {
-        leader.drain().await;
+    let ending = leader.run().await;
+    let runs = end(ctx, &leader.leadership, lifecycle, ending);
+    leader.settle(runs).await;
+    lifecycle.on(Input::RunsSettled)
+}
+
+/// A leadership that ended before it led: it has no runs to settle.
+fn end_unled(
+    ctx: &NodeCtx,
+    leadership: &Leadership,
+    lifecycle: &mut Lifecycle,
+    ending: Ending,
+) -> Action {
+    end(ctx, leadership, lifecycle, ending);
+    lifecycle.on(Input::RunsSettled)
+}
+
+/// Records how the leadership ended and hands the end to the lifecycle; returns how to settle
+/// the runs.
+fn end(
+    ctx: &NodeCtx,
+    leadership: &Leadership,
+    lifecycle: &mut Lifecycle,
+    ending: Ending,
+) -> RunsAtEnd {
+    let election = leadership.election.clone();
+    let token = leadership.token;
+    let revoked = |reason: String| NodeEvent::LeadershipRevoked {
+        election: election.clone(),
+        token,
+        reason,
+    };
+    let cause = match ending {
+        Ending::Shutdown => EndCause::Shutdown,
+        Ending::Revoked(reason) => {
+            let reason = format!("{reason:?}");
+            ctx.emit(revoked(reason.clone()));
+            EndCause::SessionLost(reason)
+        }
+        Ending::Refused(reason) => {
+            ctx.emit(revoked(reason));
+            EndCause::Fenced
+        }
+        Ending::Superseded(error) => {
+            // Like a rejection at registration: stay out of this election for good, so the nodes
+            // carrying the new definition run all of its jobs.
+            ctx.reject(error);
+            ctx.retire(&election);
+            EndCause::Superseded
+        }
+        Ending::ClockBehind { checkpoint } => {
+            ctx.emit(NodeEvent::ClockBehind {
+                election: election.clone(),
+                checkpoint,
+                clock: ctx.clock.now(),
+            });
+            EndCause::ClockBehind { checkpoint }
+        }
+    };
+    match lifecycle.on(Input::Ended(cause)) {
+        Action::SettleRuns(runs) => runs,
+        other => unreachable!("a leadership ends once, and its end settles runs: {other:?}"),
     }
-    end
 }
 
 impl Leader<'_> {
-    async fn run(&mut self) -> LeadEnd {
+    async fn run(&mut self) -> Ending {
         let mut backoff = self.ctx.backoff();
         loop {
             if self.ctx.stopping() {
-                return LeadEnd::Shutdown;
+                return Ending::Shutdown;
             }
             if let Some(reason) = self.leadership.revocation() {
-                return LeadEnd::Revoked(format!("{reason:?}"));
+                return Ending::Revoked(reason);
             }
             let now = self.ctx.clock.now();
             if let Some(checkpoint) = self.clock_behind(now) {
-                return LeadEnd::ClockBehind { checkpoint };
+                return Ending::ClockBehind { checkpoint };
             }
             let decisions = self.planner.poll(now);
             let mut delay = sleep_for(
@@ -139,8 +206,8 @@ impl Leader<'_> {
             }
             tokio::select! {
                 biased;
-                _ = self.ctx.stop_requested() => return LeadEnd::Shutdown,
-                reason = self.leadership.revoked() => return LeadEnd::Revoked(format!("{reason:?}")),
+                _ = self.ctx.stop_requested() => return Ending::Shutdown,
+                reason = self.leadership.revoked() => return Ending::Revoked(reason),
                 Some(ended) = self.ended_rx.recv() => {
                     let id = ended.id;
                     self.ended(ended);
@@ -161,7 +228,7 @@ impl Leader<'_> {
 
     /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try
     /// again later; `Err(Some(end))`: leadership is over.
-    async fn claim(&mut self, decisions: &[Decision]) -> Result<(), Option<LeadEnd>> {
+    async fn claim(&mut self, decisions: &[Decision]) -> Result<(), Option<Ending>> {
         let claims: Vec<_> = decisions
             .iter()
             .flat_map(|d| {
@@ -184,7 +251,7 @@ impl Leader<'_> {
             biased;
             reason = self.leadership.revoked() => {
                 self.record_unanswered(decisions);
-                return Err(Some(LeadEnd::Revoked(format!("{reason:?}"))));
+                return Err(Some(Ending::Revoked(reason)));
             }
             result = call => result,
         };
@@ -201,10 +268,12 @@ impl Leader<'_> {
                         });
                     }
                 }
-                return Err(Some(LeadEnd::Fenced));
+                return Err(Some(Ending::Refused(
+                    "fenced out by a newer leadership".into(),
+                )));
             }
             Err(error @ Error::SpecSuperseded { .. }) => {
-                return Err(Some(LeadEnd::Superseded(error)))
+                return Err(Some(Ending::Superseded(error)))
             }
             Err(error) if error.is_transient() => {
                 tracing::warn!(node = %ctx.config.name, %error, "claim failed; retrying");
@@ -212,7 +281,7 @@ impl Leader<'_> {
             }
             Err(error) => {
                 tracing::error!(node = %ctx.config.name, %error, "claim refused; stepping down");
-                return Err(Some(LeadEnd::Fenced));
+                return Err(Some(Ending::Refused(format!("claim refused: {error}"))));
             }
         }
         self.planner.advance(decisions);
@@ -337,10 +406,11 @@ impl Leader<'_> {
                 revoked: self.leadership.revocation_signal(),
                 ended: self.ended_tx.clone(),
             };
-            self.running
-                .entry(d.job)
-                .or_default()
-                .push(Running { id, cancel });
+            self.running.entry(d.job).or_default().push(Running {
+                id,
+                delivery: job.spec.delivery,
+                cancel,
+            });
             tokio::spawn(execution.run());
             started.push(id);
         }
@@ -360,18 +430,26 @@ impl Leader<'_> {
         }
     }
 
-    /// Lets running executions finish within the grace period, then cancels what is left.
-    async fn drain(&mut self) {
-        let deadline = Instant::now() + self.ctx.config.shutdown_grace;
-        while !self.running.is_empty() {
-            tokio::select! {
-                biased;
-                Some(ended) = self.ended_rx.recv() => self.ended(ended),
-                _ = tokio::time::sleep_until(deadline) => break,
+    /// Settles the runs as the lifecycle said: lets every run finish within the drain, then
+    /// cancels those it names and waits for them to end. The others carry on once the leader is
+    /// gone (their cancel signals close without a reason).
+    async fn settle(&mut self, runs: RunsAtEnd) {
+        if let Some(grace) = runs.drain {
+            let deadline = Instant::now() + grace;
+            while !self.running.is_empty() {
+                tokio::select! {
+                    biased;
+                    Some(ended) = self.ended_rx.recv() => self.ended(ended),
+                    _ = tokio::time::sleep_until(deadline) => break,
+                }
             }
         }
+        self.running.retain(|_, list| {
+            list.retain(|running| runs.cancels(running.delivery));
+            !list.is_empty()
+        });
         for running in self.running.values().flatten() {
-            running.cancel.send_replace(Some(AbandonReason::Shutdown));
+            running.cancel.send_replace(Some(runs.reason));
         }
         while !self.running.is_empty() {
             match self.ended_rx.recv().await {

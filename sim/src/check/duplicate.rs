@@ -6,9 +6,14 @@
 //! each start what became of it: finished (a `TickCompleted` — or a `TickFailed`, which at least
 //! once is also committed and never retried — for that tick by the same node), or ended without
 //! counting (the node crashed or was paused, its leadership of the run's token was revoked, or it
-//! was fenced out of or cancelled that tick). Under at-most-once a second start is always a
-//! violation. Under at-least-once a later start is a justified re-run only if no earlier start
-//! finished and every one had ended without counting before the re-run began; each justified
+//! was fenced out of or cancelled that tick). Where commands are observed, an end that does not
+//! count also needs the command itself to have stopped — it returned (`command_ended`), was
+//! cancelled (`TickCancelled`: dropped), or its node crashed, paused or was stopped — because a
+//! revocation, a resign or a step-down does not stop a command by itself: a run that outlives its
+//! leadership while the next one re-runs its tick is a duplicate. Under at-most-once a second
+//! start is always a violation. Under at-least-once a later start is a justified re-run only if no
+//! earlier start finished and every one had ended without counting before the re-run began; each
+//! justified
 //! re-run is reported in `verdict.reruns`. Ticks of jobs the run did not define are
 //! ignored. This module judges starts only; ticks that never ran are the gap checker's.
 
@@ -37,6 +42,9 @@ struct Run<'h> {
     finished: Option<(u64, &'static str)>,
     /// The first record after the start showing the run ended without counting.
     ended: Option<End>,
+    /// The first record after the start showing its command stopped (returned, dropped, or its
+    /// node crashed, paused or stopped); only kept where commands are observed.
+    stopped: Option<End>,
 }
 
 /// Why a run did not count.
@@ -53,6 +61,8 @@ struct Runs<'h> {
     /// The election of each job: a revocation ends only runs of its own election.
     elections: &'h BTreeMap<JobId, cronfence::ElectionName>,
     by_tick: BTreeMap<TickKey, Vec<Run<'h>>>,
+    /// Whether commands record their own beginnings and ends.
+    observed: bool,
     /// Per node, the runs it started that may still be open (some may have ended since).
     pending: BTreeMap<&'h str, Vec<(TickKey, usize)>>,
 }
@@ -60,6 +70,7 @@ struct Runs<'h> {
 /// Runs the checker, adding violations and justified re-runs to `verdict`.
 pub(super) fn check(input: CheckInput<'_>, verdict: &mut Verdict) {
     let runs = Runs::collect(input);
+    let observed = runs.observed;
     for ((job, tick), starts) in &runs.by_tick {
         let delivery = runs.jobs.get(job).map(|spec| spec.delivery);
         match delivery {
@@ -68,7 +79,7 @@ pub(super) fn check(input: CheckInput<'_>, verdict: &mut Verdict) {
             }
             Some(Delivery::AtLeastOnce) => {
                 for i in 1..starts.len() {
-                    match judge_rerun(job, *tick, &starts[..i], &starts[i]) {
+                    match judge_rerun(job, *tick, &starts[..i], &starts[i], observed) {
                         Rerun::Justified(rerun) => verdict.reruns.push(rerun),
                         Rerun::Unjustified(violation) => verdict.violations.push(violation),
                     }
@@ -85,6 +96,7 @@ impl<'h> Runs<'h> {
             jobs: input.jobs,
             elections: input.elections,
             by_tick: BTreeMap::new(),
+            observed: input.observed.commands,
             pending: BTreeMap::new(),
         };
         let commands = input.observed.commands;
@@ -93,6 +105,10 @@ impl<'h> Runs<'h> {
                 What::Command(CommandRecord::CommandBegan {
                     job, tick, token, ..
                 }) if commands => runs.began(index, record, job, *tick, token.0),
+                What::Command(CommandRecord::CommandEnded { job, tick, .. }) => {
+                    let why = format!("its command returned (record {})", record.seq);
+                    runs.stop_tick(&record.node, (job.clone(), *tick), index, record.seq, &why);
+                }
                 What::Node(NodeEvent::TickStarted {
                     job, tick, token, ..
                 }) if !commands => runs.began(index, record, job, *tick, token.0),
@@ -146,6 +162,7 @@ impl<'h> Runs<'h> {
             seq: record.seq,
             finished: None,
             ended: None,
+            stopped: None,
         });
         let position = starts.len() - 1;
         self.pending.entry(node).or_default().push((key, position));
@@ -177,6 +194,7 @@ impl<'h> Runs<'h> {
             NodeEvent::TickCancelled { job, tick, .. } => {
                 let why = format!("{node} cancelled it (record {seq})");
                 self.end_tick(node, (job.clone(), *tick), index, seq, &why);
+                self.stop_tick(node, (job.clone(), *tick), index, seq, &why);
             }
             NodeEvent::LeadershipRevoked {
                 election, token, ..
@@ -226,13 +244,31 @@ impl<'h> Runs<'h> {
             if other {
                 return true;
             }
-            run.ended.get_or_insert_with(|| End {
+            let end = || End {
+                index,
+                seq,
+                why: why.to_string(),
+            };
+            run.ended.get_or_insert_with(end);
+            if leadership.is_none() {
+                // A crash, pause or stop halts the command too.
+                run.stopped.get_or_insert_with(end);
+            }
+            false
+        });
+    }
+
+    /// Marks the command of `node`'s latest run of a tick stopped.
+    fn stop_tick(&mut self, node: &str, key: TickKey, index: usize, seq: u64, why: &str) {
+        let starts = self.by_tick.get_mut(&key);
+        let latest = starts.and_then(|s| s.iter_mut().rev().find(|r| r.node == node));
+        if let Some(run) = latest {
+            run.stopped.get_or_insert_with(|| End {
                 index,
                 seq,
                 why: why.to_string(),
             });
-            false
-        });
+        }
     }
 
     /// Ends the open runs of one tick by `node`.
@@ -278,8 +314,14 @@ enum Rerun {
 }
 
 /// Judges one later start of an at-least-once tick against every earlier start of it.
-fn judge_rerun(job: &JobId, tick: Timestamp, earlier: &[Run<'_>], rerun: &Run<'_>) -> Rerun {
-    let account = Account::of(earlier, rerun);
+fn judge_rerun(
+    job: &JobId,
+    tick: Timestamp,
+    earlier: &[Run<'_>],
+    rerun: &Run<'_>,
+    observed: bool,
+) -> Rerun {
+    let account = Account::of(earlier, rerun, observed);
     let justified = account.faults.is_empty();
     let (kind, detail) = if justified {
         let why = account.excuses.join("; ");
@@ -324,7 +366,7 @@ struct Account {
 }
 
 impl Account {
-    fn of(earlier: &[Run<'_>], rerun: &Run<'_>) -> Self {
+    fn of(earlier: &[Run<'_>], rerun: &Run<'_>, observed: bool) -> Self {
         let mut account = Account {
             records: vec![rerun.seq],
             ..Account::default()
@@ -338,11 +380,27 @@ impl Account {
                         .faults
                         .push(format!("{} {how} (record {done})", describe(run)));
                 }
-                (None, Some(end)) if end.index < rerun.index => {
+                (None, Some(end)) if end.index < rerun.index && !observed => {
                     account.records.push(end.seq);
                     let excuse = format!("{} did not count: {}", describe(run), end.why);
                     account.excuses.push(excuse);
                 }
+                (None, ended) if observed && run.stopped_before(rerun) => {
+                    let stopped = run.stopped.as_ref().expect("stopped before the re-run");
+                    account.records.push(stopped.seq);
+                    let mut excuse = format!("{} did not count: {}", describe(run), stopped.why);
+                    if let Some(end) = ended.as_ref().filter(|e| e.seq != stopped.seq) {
+                        account.records.push(end.seq);
+                        excuse.push_str(&format!("; {}", end.why));
+                    }
+                    account.excuses.push(excuse);
+                }
+                (None, _) if observed => account.faults.push(format!(
+                    "{} had not stopped: its command neither returned nor was cancelled, and {} \
+                     did not crash, pause or stop, before the re-run",
+                    describe(run),
+                    run.node
+                )),
                 (None, _) => account.faults.push(format!(
                     "{} had not ended: no crash, pause, revocation, fence-out or cancellation \
                      of {} came before the re-run",
@@ -354,6 +412,13 @@ impl Account {
         account.records.sort_unstable();
         account.records.dedup();
         account
+    }
+}
+
+impl Run<'_> {
+    /// Whether the run's command had stopped before `rerun` began.
+    fn stopped_before(&self, rerun: &Run<'_>) -> bool {
+        self.stopped.as_ref().is_some_and(|s| s.index < rerun.index)
     }
 }
 
@@ -547,6 +612,71 @@ mod tests {
         assert!(verdict.reruns[0]
             .detail
             .contains("stopped and started again"));
+    }
+
+    /// The verdict where commands record their own beginnings and ends.
+    fn observed_verdict(history: &crate::history::History) -> Verdict {
+        let jobs = jobs("j", every_10s(Delivery::AtLeastOnce));
+        let mut input = input(history, &jobs, 0, 60);
+        input.observed = crate::check::Observed {
+            commands: true,
+            ..Default::default()
+        };
+        let mut verdict = Verdict::default();
+        check(input, &mut verdict);
+        verdict
+    }
+
+    #[test]
+    fn a_run_outliving_its_revoked_leadership_makes_a_rerun_a_duplicate() {
+        // Issue 12 bug 7: a revocation does not stop a command; a's command still runs when b
+        // re-runs the tick, so two runs of one tick overlap.
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .node(10_500, "a", revoked(1))
+            .command(12_000, "b", began("j", 10, 2, 2))
+            .command(13_000, "a", returned("j", 10, 1, 1))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        assert!(verdict.violations[0].detail.contains("had not stopped"));
+    }
+
+    #[test]
+    fn a_run_cut_by_its_leadership_end_justifies_the_rerun() {
+        // a's step-down cancelled the run (the command dropped, nothing committed) before b
+        // re-ran the tick: a legitimate at-least-once re-run, whatever ended the leadership.
+        let cancelled = NodeEvent::TickCancelled {
+            job: job("j"),
+            tick: at(10),
+            token: FencingToken(1),
+            attempt: 1,
+        };
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .node(10_500, "a", cancelled)
+            .command(12_000, "b", began("j", 10, 2, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        assert!(verdict.reruns[0].detail.contains("a cancelled it"));
+    }
+
+    #[test]
+    fn a_returned_run_whose_commit_never_landed_justifies_the_rerun() {
+        // The command returned but its outcome was never committed (no completion recorded):
+        // the tick stayed in flight, so running it again is what at-least-once promises.
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .command(10_100, "a", returned("j", 10, 1, 1))
+            .node(10_500, "a", revoked(1))
+            .command(12_000, "b", began("j", 10, 2, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        let detail = &verdict.reruns[0].detail;
+        assert!(detail.contains("its command returned"), "{detail}");
+        assert!(detail.contains("lost leadership"), "{detail}");
     }
 
     #[test]

@@ -538,4 +538,96 @@ mod tests {
             Response::Refused(Refusal::Fenced { current: None })
         );
     }
+
+    #[test]
+    fn a_repeated_claim_never_reopens_a_committed_tick_nor_crosses_elections() {
+        // A copy of a claim stuck in the network lands after its tick was committed: it must
+        // change nothing, or the next leader runs the completed tick again. And a fence of
+        // another election, whose tokens are numbered apart, may not claim the job at all.
+        let mut st = MemoryState::new();
+        let job = JobId::new("j").unwrap();
+        let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let spec =
+            JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
+        let register = |election: &str| Request::Register {
+            jobs: vec![(job.clone(), spec.clone(), ElectionName::new(election))],
+            now: anchor,
+        };
+        st.apply(S, register("g"));
+        let a = lease(&mut st, Duration::ZERO);
+        let token = won(campaign(&mut st, S, a));
+        let fence = Fence {
+            election: ElectionName::new("g"),
+            token,
+            lease: a,
+            value: "na".into(),
+        };
+        let tick = anchor + jiff::SignedDuration::from_secs(1);
+        let claims = vec![Claim {
+            job: job.clone(),
+            tick,
+            spec_version: 1,
+            kind: ClaimKind::RunThenCommit { attempt: 1 },
+        }];
+        let claim = Request::Claim {
+            fence: fence.clone(),
+            claims: claims.clone(),
+        };
+        assert_eq!(st.apply(2 * S, claim.clone()).response, Response::Done);
+        let commits = vec![Commit {
+            job: job.clone(),
+            tick,
+            outcome: crate::store::RunOutcome::Completed,
+        }];
+        let commit = Request::Commit {
+            fence: fence.clone(),
+            commits,
+        };
+        assert_eq!(st.apply(2 * S, commit).response, Response::Done);
+        assert_eq!(st.apply(3 * S, claim).response, Response::Done);
+        let Response::Checkpoints(read) = st
+            .apply(
+                3 * S,
+                Request::Checkpoints {
+                    jobs: vec![job.clone()],
+                },
+            )
+            .response
+        else {
+            panic!("checkpoints");
+        };
+        assert!(read[0].in_flight.is_empty(), "{read:?}");
+        let Response::Registered(refused) = st.apply(3 * S, register("other")).response else {
+            panic!("registration answer");
+        };
+        assert!(matches!(
+            refused[0],
+            Err(RegisterRefusal::ElectionMismatch { .. })
+        ));
+        let b = lease(&mut st, 3 * S);
+        let other = ElectionName::new("other");
+        let stray = Request::Campaign {
+            election: other.clone(),
+            lease: b,
+            value: "nb".into(),
+        };
+        let stray_token = won(st.apply(3 * S, stray).response);
+        let stray_fence = Fence {
+            election: other,
+            token: stray_token,
+            lease: b,
+            value: "nb".into(),
+        };
+        let crossed = st.apply(
+            3 * S,
+            Request::Claim {
+                fence: stray_fence,
+                claims,
+            },
+        );
+        assert!(matches!(
+            crossed.response,
+            Response::Refused(Refusal::ElectionMismatch { .. })
+        ));
+    }
 }

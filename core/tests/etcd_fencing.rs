@@ -98,7 +98,7 @@ async fn an_older_leadership_of_a_session_is_fenced_once_the_session_campaigns_a
     with_etcd(|| async {
         let etcd = backend().await;
         let j = job(0);
-        register(&etcd, &[j.clone()], 1, &group()).await;
+        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
         let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
         let first = etcd.campaign(&session, &group(), "node-a").await.unwrap();
         let at_least_once = claim(&j, tick(1), ClaimKind::RunThenCommit { attempt: 1 });
@@ -111,9 +111,11 @@ async fn an_older_leadership_of_a_session_is_fenced_once_the_session_campaigns_a
             tick: tick(1),
             outcome: RunOutcome::Completed,
         };
-        let stale = etcd.commit(&first.fence(), &[commit.clone()]).await;
+        let stale = etcd
+            .commit(&first.fence(), std::slice::from_ref(&commit))
+            .await;
         assert!(matches!(stale, Err(Error::Fenced { .. })), "{stale:?}");
-        let in_flight = etcd.checkpoints(&[j.clone()]).await.unwrap()[0]
+        let in_flight = etcd.checkpoints(std::slice::from_ref(&j)).await.unwrap()[0]
             .in_flight
             .clone();
         assert_eq!(
@@ -166,7 +168,7 @@ async fn a_job_stays_in_the_election_it_was_registered_in() {
     with_etcd(|| async {
         let etcd = backend().await;
         let j = job(0);
-        register(&etcd, &[j.clone()], 1, &group()).await;
+        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
         let other = ElectionName::new(format!("g.job.{j}"));
         let entry = [(j.clone(), spec(1), other.clone())];
         let refused = etcd.register(&entry, anchor()).await.unwrap();
@@ -195,11 +197,11 @@ async fn a_commit_lands_even_when_the_cache_says_there_is_nothing_to_commit() {
     with_etcd(|| async {
         let etcd = backend().await;
         let j = job(0);
-        register(&etcd, &[j.clone()], 1, &group()).await;
+        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
         let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
         let leader = etcd.campaign(&session, &group(), "node-a").await.unwrap();
         let fence = leader.fence();
-        let stale = etcd.checkpoints(&[j.clone()]).await.unwrap();
+        let stale = etcd.checkpoints(std::slice::from_ref(&j)).await.unwrap();
         assert!(stale[0].in_flight.is_empty());
         // The claim lands behind this cache's back, as a racing write's late answer once hid it.
         let raw = etcd_client::Client::connect([ETCD], None).await.unwrap();
@@ -219,7 +221,7 @@ async fn a_commit_lands_even_when_the_cache_says_there_is_nothing_to_commit() {
             outcome: RunOutcome::Completed,
         };
         etcd.commit(&fence, &[commit]).await.unwrap();
-        let after = etcd.checkpoints(&[j.clone()]).await.unwrap();
+        let after = etcd.checkpoints(std::slice::from_ref(&j)).await.unwrap();
         assert!(after[0].in_flight.is_empty(), "{after:?}");
     })
     .await;
@@ -232,12 +234,12 @@ async fn a_commit_after_a_newer_definition_is_accepted() {
     with_etcd(|| async {
         let etcd = backend().await;
         let j = job(0);
-        register(&etcd, &[j.clone()], 1, &group()).await;
+        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
         let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
         let leader = etcd.campaign(&session, &group(), "node-a").await.unwrap();
         let at_least_once = claim(&j, tick(1), ClaimKind::RunThenCommit { attempt: 1 });
         etcd.claim(&leader.fence(), &[at_least_once]).await.unwrap();
-        register(&backend().await, &[j.clone()], 2, &group()).await;
+        register(&backend().await, std::slice::from_ref(&j), 2, &group()).await;
         let commit = Commit {
             job: j.clone(),
             tick: tick(1),

@@ -90,11 +90,16 @@ fn build() -> World {
         .iter()
         .map(|j| (j.id.clone(), j.spec.clone()))
         .collect();
+    let default = ElectionName::new("default");
+    let registered = specs
+        .iter()
+        .map(|(id, spec)| (id.clone(), spec.clone(), default.clone()))
+        .collect();
     apply(
         &mut state,
         Duration::ZERO,
         Request::Register {
-            jobs: specs.clone(),
+            jobs: registered,
             now: t0(),
         },
     );

@@ -77,6 +77,23 @@ pub enum Error {
         local: Box<JobSpec>,
     },
 
+    /// The backend records this job in another election than the one this node would run it
+    /// in (the nodes' `group` or election `scope` differ). Two elections could each grant equal
+    /// tokens and both claim the job's ticks, so the registry keeps the first and refuses the rest.
+    #[error(
+        "job `{job}` runs in election `{registered}` elsewhere, this node would run it in \
+         `{local}`: every node must use the same group and election scope for a job; this node \
+         will not run it"
+    )]
+    ElectionMismatch {
+        /// The job.
+        job: JobId,
+        /// The election the backend records for the job.
+        registered: ElectionName,
+        /// The election this node would run it in.
+        local: ElectionName,
+    },
+
     /// The backend holds a newer spec version of this job; this node's copy is out of date.
     #[error(
         "job `{job}` runs at spec version {registered} elsewhere, this node carries version \

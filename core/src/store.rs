@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::elector::{Elector, Fence};
+use crate::elector::{ElectionName, Elector, Fence};
 use crate::error::Result;
 use crate::job::{JobId, JobSpec};
 
@@ -113,13 +113,16 @@ pub enum Registration {
 /// The registry of agreed job definitions.
 #[async_trait::async_trait]
 pub trait JobRegistry: Send + Sync {
-    /// Registers every `(id, spec)` in one backend operation; `now` is the caller's clock
-    /// reading, kept as the job's registration time. Each job gets its own result:
+    /// Registers every `(id, spec, election)` in one backend operation; `now` is the caller's
+    /// clock reading, kept as the job's registration time, and `election` the election the
+    /// caller runs the job in, kept by the first registration. Each job gets its own result:
     /// `JobSpecMismatch` for a different definition at the same version, `SpecSuperseded` when
-    /// the backend holds a newer version.
+    /// the backend holds a newer version, `ElectionMismatch` when the job belongs to another
+    /// election. Claims are then refused from any other election, so tokens of two elections
+    /// never meet on one job.
     async fn register(
         &self,
-        jobs: &[(JobId, JobSpec)],
+        jobs: &[(JobId, JobSpec, ElectionName)],
         now: Timestamp,
     ) -> Result<Vec<Result<Registration>>>;
 }

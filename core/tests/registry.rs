@@ -109,3 +109,36 @@ async fn the_same_job_twice_on_one_node_is_refused() {
 fn job_schedule(anchor: &str) -> Schedule {
     Schedule::every(anchor.parse().unwrap(), SignedDuration::from_secs(10)).unwrap()
 }
+
+#[tokio::test]
+async fn a_node_that_puts_a_job_in_another_election_is_refused() {
+    // Nodes whose group (or election scope) differs would lead different elections, whose
+    // tokens are numbered independently: both could hold token 1 and both claim the job's
+    // ticks. The registry keeps the first node's election and refuses the other's.
+    let backend = MemoryBackend::new();
+    let mut a = Node::new(config("a"), backend.clone())
+        .job(job("2026-11-25T10:00:00Z", 1))
+        .unwrap()
+        .start();
+    a.ready().await.unwrap();
+    let mut other_group = config("b");
+    other_group.group = "reports".into();
+    let mut per_job = config("c");
+    per_job.scope = cronfence::ElectionScope::PerJob;
+    for config in [other_group, per_job] {
+        let mut node = Node::new(config, backend.clone())
+            .job(job("2026-11-25T10:00:00Z", 1))
+            .unwrap()
+            .start();
+        let error = node.ready().await.expect_err("another election is refused");
+        let Error::ElectionMismatch {
+            job, registered, ..
+        } = &error
+        else {
+            panic!("expected ElectionMismatch, got {error:?}");
+        };
+        assert_eq!((job.as_str(), registered.as_str()), ("report", "default"));
+        node.shutdown().await;
+    }
+    a.shutdown().await;
+}

@@ -97,6 +97,9 @@ impl Cluster {
         let child = Command::new(etcd_bin())
             .args(["--name", &m.name, "--data-dir"])
             .arg(&data)
+            // A claim or commit batch is one transaction of 2 operations per job plus 2: room
+            // for 511 jobs due at one instant in one election (the default 128 allows 63).
+            .args(["--max-txn-ops", "1024"])
             .args([
                 "--listen-client-urls",
                 &m.client,

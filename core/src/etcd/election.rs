@@ -4,10 +4,18 @@
 //! key of the election, exactly as `etcdctl elect` does, so etcd tools see and take part in the
 //! same elections. The leader key's revision is the fencing token: etcd revisions only grow, and
 //! each win creates a new key. The leader key is remembered so fenced writes can compare it.
+//!
+//! The leader key's value is the node name (what `etcdctl elect -l` shows), the same for every
+//! campaign of one session, and a campaign after a resign recreates the very same key: its value
+//! cannot tell two leaderships of one session apart. So before each campaign the session's fence
+//! key for the election ([`keys::fence`]) gets a value unique to that campaign, and fenced writes
+//! compare it too: from the moment a session campaigns again, every older leadership of that
+//! session is fenced out, however long its writes keep retrying.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use etcd_client::{LeaderKey, ResignOptions};
+use etcd_client::{LeaderKey, PutOptions, ResignOptions};
 
 use super::{keys, EtcdBackend};
 use crate::elector::{ElectionName, Elector, FencingToken, LeaderInfo, Leadership, Session};
@@ -43,6 +51,7 @@ impl Elector for EtcdBackend {
         election: &ElectionName,
         value: &str,
     ) -> Result<Leadership> {
+        let fence = self.new_campaign(session, election, value).await?;
         let name = keys::election(&self.inner.config.prefix, election);
         let mut elections = self.client().election_client();
         // No request timeout: a campaign waits server-side until it wins. The runner abandons
@@ -64,7 +73,13 @@ impl Elector for EtcdBackend {
             .leader_keys
             .lock()
             .expect("leader keys lock")
-            .insert((election.clone(), token.0), key.key().to_vec());
+            .insert(
+                (election.clone(), token.0),
+                Held {
+                    leader_key: key.key().to_vec(),
+                    fence,
+                },
+            );
         Ok(Leadership::new(
             election.clone(),
             token,
@@ -74,13 +89,13 @@ impl Elector for EtcdBackend {
     }
 
     async fn resign(&self, leadership: &Leadership) -> Result<()> {
-        let Some(key) = self.leader_key(&leadership.election, leadership.token) else {
+        let Some(held) = self.held(&leadership.election, leadership.token) else {
             return Ok(());
         };
         let name = keys::election(&self.inner.config.prefix, &leadership.election);
         let leader = LeaderKey::new()
             .with_name(name)
-            .with_key(key)
+            .with_key(held.leader_key)
             .with_rev(leadership.token.0 as i64)
             .with_lease(leadership.lease as i64);
         let mut elections = self.client().election_client();
@@ -151,17 +166,44 @@ fn leader_info(kv: &etcd_client::KeyValue) -> LeaderInfo {
     }
 }
 
+/// The keys a won leadership's fenced writes compare.
+#[derive(Clone, Debug)]
+pub(super) struct Held {
+    /// The leader key (`<election>/<lease>`), whose value is the node's campaign value.
+    pub(super) leader_key: Vec<u8>,
+    /// The session's fence key and the value unique to the campaign that won.
+    pub(super) fence: (String, String),
+}
+
 impl EtcdBackend {
-    pub(super) fn leader_key(
-        &self,
-        election: &ElectionName,
-        token: FencingToken,
-    ) -> Option<Vec<u8>> {
+    /// The keys of this client's leadership `token` in `election`, if it won it.
+    pub(super) fn held(&self, election: &ElectionName, token: FencingToken) -> Option<Held> {
         self.inner
             .leader_keys
             .lock()
             .expect("leader keys lock")
             .get(&(election.clone(), token.0))
             .cloned()
+    }
+
+    /// Marks the start of a new campaign of `session` in `election`: its fence key gets a value
+    /// no earlier campaign had, on the session's lease (gone with it).
+    async fn new_campaign(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<(String, String)> {
+        let number = self.inner.campaigns.fetch_add(1, Ordering::Relaxed) + 1;
+        let key = keys::fence(&self.inner.config.prefix, election, session.lease);
+        let unique = format!("{value}#{number}");
+        let options = PutOptions::new().with_lease(session.lease as i64);
+        let mut kv = self.client().kv_client();
+        self.bounded(
+            "campaign",
+            kv.put(key.clone(), unique.clone(), Some(options)),
+        )
+        .await?;
+        Ok((key, unique))
     }
 }

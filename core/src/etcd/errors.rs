@@ -25,6 +25,8 @@ pub fn classify(backend: &str, operation: &'static str, error: &etcd_client::Err
         || lower.contains("unauthenticated")
     {
         rejected("check the user name and password (EtcdConfig::user) against the cluster's users")
+    } else if lower.contains("too many operations in txn") {
+        rejected("a claim or commit batch is one transaction of 2 operations per job plus 2: start etcd with a larger --max-txn-ops (default 128, enough for 63 jobs due at once in one election)")
     } else if lower.contains("permission denied") {
         rejected("grant the user read/write access to the key prefix (etcdctl role grant-permission --prefix)")
     } else if is_tls(&lower) {

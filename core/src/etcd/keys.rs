@@ -3,6 +3,7 @@
 //! | key | holds |
 //! |---|---|
 //! | `P/election/<name>/` | the election's etcd name; the v3 election API adds `/<lease>` per candidate. The trailing `/` keeps one election's keys from being a prefix of another's (`job-1` of `job-10`), which the simulated server's prefix watches would mix up |
+//! | `P/fence/<name>/<lease>` | the campaign the session `<lease>` runs in election `<name>` (a value unique per campaign, on the session's lease): written before each campaign, so a fenced write of an older leadership of the same session is refused even though the campaign recreates the same leader key with the same value |
 //! | `P/jobs/<job>/spec` | the registered job definition (JSON) |
 //! | `P/jobs/<job>/checkpoint` | the job's checkpoint (JSON) |
 //! | `P/probe` | never written: read once at connect to prove access |
@@ -13,6 +14,11 @@ use crate::job::JobId;
 /// The etcd election name of `name` (what `etcdctl elect` must be given to join it).
 pub fn election(prefix: &str, name: &ElectionName) -> String {
     format!("{prefix}/election/{name}/")
+}
+
+/// The fence key of the session with `lease` in election `name`.
+pub fn fence(prefix: &str, name: &ElectionName, lease: u64) -> String {
+    format!("{prefix}/fence/{name}/{lease:016x}")
 }
 
 /// The registered definition of `job`.

@@ -4,7 +4,8 @@
 //! talks to madsim's simulated etcd, in a real build to real etcd servers. Only the API subset
 //! both implement is used — leases with keepalive, the v3 election API, and transactions whose
 //! compares are on **values only** (the simulated server has no revision compares). A leadership's
-//! fencing token is its leader key's revision; fenced writes compare the value of that leader key.
+//! fencing token is its leader key's revision; fenced writes compare the value of that leader key
+//! and of the session's fence key, which holds a value unique to the campaign that won.
 //! Everything lives under a configurable key prefix so applications can share a cluster
 //! ([`keys`]). Sessions are in [`session`], elections in [`election`], checkpoints and the
 //! registry in [`store`], error mapping in [`errors`].
@@ -85,8 +86,10 @@ pub struct EtcdBackend {
 struct Inner {
     client: Client,
     config: EtcdConfig,
-    /// Leader keys of the leaderships this client won: (election, token) → key.
-    leader_keys: Mutex<BTreeMap<(ElectionName, u64), Vec<u8>>>,
+    /// The leaderships this client won: (election, token) → their keys.
+    leader_keys: Mutex<BTreeMap<(ElectionName, u64), election::Held>>,
+    /// Campaigns this client started, numbering each one's fence value.
+    campaigns: std::sync::atomic::AtomicU64,
     /// What this client last read or wrote for each job.
     jobs: Mutex<BTreeMap<JobId, CachedJob>>,
 }
@@ -123,6 +126,7 @@ impl EtcdBackend {
                 client,
                 config,
                 leader_keys: Default::default(),
+                campaigns: Default::default(),
                 jobs: Default::default(),
             }),
         })

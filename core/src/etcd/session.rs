@@ -1,11 +1,13 @@
 //! etcd sessions: a lease granted with the session's TTL, renewed through the keepalive stream.
 //!
 //! The proof window and the loop around it are [`crate::lease`]'s. etcd servers expire leases on a
-//! periodic check (the simulated server counts TTLs down in whole seconds, so it may expire a
-//! lease up to a second early), so the proof ends [`MARGIN`] (at most a quarter of the TTL) before
-//! the TTL. A broken keepalive stream is reopened on the next renewal. etcd counts TTLs in whole
-//! seconds, so a TTL is rounded up; a server that raises it to its minimum is reported as
-//! `LeaseTtlTooShort`.
+//! periodic check: the simulated server counts TTLs down once a second, so a lease renewed just
+//! before a countdown expires `TTL − 1 s` (and a little) after the renewal. The proof therefore
+//! ends [`MARGIN`], a whole second, before the TTL, whatever the TTL: a shorter margin would let
+//! two nodes both believe they lead for a moment. etcd counts TTLs in whole seconds, so a TTL is
+//! rounded up; one under [`MIN_TTL`] leaves no time proven and is refused, like a TTL the server
+//! raises to its own minimum, as `LeaseTtlTooShort`. A broken keepalive stream is reopened on the
+//! next renewal.
 
 use std::time::Duration;
 
@@ -17,13 +19,26 @@ use crate::elector::Session;
 use crate::error::{Error, Result};
 use crate::lease::{self, LeaseTerms, Renew, Renewal};
 
-/// How much earlier than its TTL a lease stops counting as proven (at most a quarter of the TTL).
+/// How much earlier than its TTL a lease stops counting as proven: the most a server counting
+/// down whole seconds may expire it early.
 pub const MARGIN: Duration = Duration::from_secs(1);
+
+/// The shortest TTL a session may have: one whose proof outlasts the margin.
+pub const MIN_TTL: Duration = Duration::from_secs(2);
+
+/// The TTL etcd grants for `ttl` (whole seconds, rounded up), or `LeaseTtlTooShort` when it
+/// would leave no time proven.
+fn whole_seconds(ttl: Duration) -> Result<u64> {
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    if Duration::from_secs(secs) < MIN_TTL {
+        return Err(Error::LeaseTtlTooShort { ttl, min: MIN_TTL });
+    }
+    Ok(secs)
+}
 
 impl EtcdBackend {
     pub(super) async fn grant_session(&self, ttl: Duration) -> Result<Session> {
-        let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
-        let secs = i64::try_from(secs.max(1)).unwrap_or(i64::MAX);
+        let secs = i64::try_from(whole_seconds(ttl)?).unwrap_or(i64::MAX);
         let sent = Instant::now();
         let mut leases = self.client().lease_client();
         let granted = self
@@ -48,7 +63,7 @@ impl EtcdBackend {
             backend: self.inner.config.name(),
             lease: granted.id() as u64,
             ttl,
-            margin: MARGIN.min(ttl / 4),
+            margin: MARGIN,
             request_timeout: self.inner.config.request_timeout,
             granted_sent: sent,
         };
@@ -87,5 +102,37 @@ impl Renew for KeepAlive {
             self.stream = Some((keeper, stream));
         }
         renewal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_proof_ends_before_the_earliest_expiry_for_every_ttl() {
+        // A server counting down whole seconds expires a lease renewed at r no earlier than
+        // r + TTL − 1 s; a proof that ends later would let a deposed leader act after a successor
+        // won. The margin is the whole second for every TTL, short ones included.
+        for requested in [1500, 2000, 2500, 3000, 4000, 10_000] {
+            let ttl = Duration::from_secs(whole_seconds(Duration::from_millis(requested)).unwrap());
+            let earliest_expiry = ttl - Duration::from_secs(1);
+            assert!(ttl - MARGIN <= earliest_expiry, "TTL {ttl:?}");
+            assert!(ttl - MARGIN > Duration::ZERO, "TTL {ttl:?} proves nothing");
+        }
+    }
+
+    #[test]
+    fn a_ttl_of_one_second_is_refused_naming_the_minimum() {
+        // A 1 s lease may expire at its first countdown: no time would be proven at all.
+        let refused = whole_seconds(Duration::from_millis(900)).unwrap_err();
+        assert_eq!(
+            refused,
+            Error::LeaseTtlTooShort {
+                ttl: Duration::from_millis(900),
+                min: MIN_TTL
+            }
+        );
+        assert!(whole_seconds(Duration::from_secs(1)).is_err());
     }
 }

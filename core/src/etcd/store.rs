@@ -1,14 +1,20 @@
 //! The etcd backend as a [`TickStore`] and [`JobRegistry`]: fenced transactions on job keys.
 //!
-//! Every write is one transaction per chunk of at most [`CHUNK`] jobs (etcd allows 128
-//! operations per transaction by default). A claim or commit compares, by value only, the
-//! leader key of the caller's leadership (gone or different once it lost the lease: fenced out),
-//! each job's registered definition (changed by a newer version: superseded) and each job's
-//! checkpoint against what this client last read or wrote. When a compare fails the else branch
-//! reads those keys back, and the answer says which: `Fenced`, `SpecSuperseded`, or a stale cache
-//! that is refreshed and retried — so a retry of a claim whose answer was lost is recognised as
-//! already applied. Registration is put-if-absent through `value > ""`, which real and simulated
-//! etcd evaluate alike (a missing key compares false).
+//! A claim or commit batch is **one** transaction, all or nothing, whatever its size: it compares,
+//! by value only, the leader key and the fence key of the caller's leadership (gone or different
+//! once it lost the lease or its session campaigned again: fenced out), for a claim each job's
+//! registered definition (a newer version: superseded), and each job's checkpoint against what
+//! this client last read or wrote — every job of the batch, also one the batch leaves unchanged,
+//! so nothing is taken as done on the word of a cache alone. When a compare fails the else
+//! branch reads those keys back: `Fenced`, or a stale cache that is refreshed and retried (then
+//! a newer definition is `SpecSuperseded`, and a claim whose answer was lost is recognised as
+//! already applied). A batch of `n` jobs needs `2n + 2` operations, so a server must allow that
+//! many per transaction (`--max-txn-ops`, 128 by default: 63 jobs due at one instant in one
+//! election); a server that refuses is reported as `BackendRejected` naming the flag. Reads and
+//! registrations, which need no atomicity across jobs, go in chunks of [`CHUNK`] jobs.
+//! Registration is put-if-absent through `value > ""`, which real and simulated etcd evaluate
+//! alike (a missing key compares false); the first registration records the job's election in
+//! its checkpoint, and claims from another election are refused (`ElectionMismatch`).
 
 use std::collections::BTreeMap;
 
@@ -16,13 +22,14 @@ use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse, TxnResponse};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::election::Held;
 use super::{keys, EtcdBackend};
-use crate::elector::Fence;
+use crate::elector::{ElectionName, Fence};
 use crate::error::{Error, Result};
 use crate::job::{JobId, JobSpec};
 use crate::store::{Checkpoint, Claim, ClaimKind, Commit, JobRegistry, Registration, TickStore};
 
-/// Jobs per transaction.
+/// Jobs per read or registration transaction.
 pub const CHUNK: usize = 60;
 
 /// How often a claim is retried after refreshing a stale cache.
@@ -35,13 +42,18 @@ pub(super) struct StoredCheckpoint {
     last_claimed: Option<Timestamp>,
     in_flight: BTreeMap<Timestamp, u32>,
     claimed_by: Option<u64>,
+    /// The election the job was first registered in (absent in checkpoints written before
+    /// elections were recorded: the first claim records it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    election: Option<ElectionName>,
 }
 
 impl StoredCheckpoint {
-    /// The checkpoint of a job registered at `now` that never ran.
-    fn registered(now: Timestamp) -> Self {
+    /// The checkpoint of a job registered at `now` in `election` that never ran.
+    fn registered(now: Timestamp, election: &ElectionName) -> Self {
         StoredCheckpoint {
             registered_at: Some(now),
+            election: Some(election.clone()),
             ..Default::default()
         }
     }
@@ -51,6 +63,8 @@ impl StoredCheckpoint {
 #[derive(Clone, Debug)]
 pub(super) struct CachedJob {
     spec_json: String,
+    /// The version of the definition in `spec_json`.
+    spec_version: u64,
     checkpoint: StoredCheckpoint,
     checkpoint_json: String,
 }
@@ -123,7 +137,10 @@ impl EtcdBackend {
         let key = keys::checkpoint(self.prefix(), job);
         let checkpoint = serde_json::from_str(&checkpoint_json)
             .map_err(|_| self.corrupt(&key, "a checkpoint"))?;
+        let spec: JobSpec = serde_json::from_str(&spec_json)
+            .map_err(|_| self.corrupt(&keys::spec(self.prefix(), job), "a definition"))?;
         let cached = CachedJob {
+            spec_version: spec.version,
             spec_json,
             checkpoint,
             checkpoint_json,
@@ -140,17 +157,19 @@ impl EtcdBackend {
         self.inner.jobs.lock().expect("jobs lock").get(job).cloned()
     }
 
-    /// Writes new checkpoints for `updates` under `fence`, chunk by chunk.
+    /// Writes new checkpoints for `updates` under `fence`, every job in one transaction.
+    /// `updates` returns `None` for a job the batch leaves unchanged; its checkpoint is still
+    /// compared. Claims (`check_spec`) also compare each job's definition.
     async fn fenced_write(
         &self,
         operation: &'static str,
         fence: &Fence,
-        updates: &mut (dyn FnMut(&JobId, &StoredCheckpoint) -> Result<Option<StoredCheckpoint>>
-                  + Send),
+        check_spec: bool,
+        updates: &mut (dyn FnMut(&JobId, &CachedJob) -> Result<Option<StoredCheckpoint>> + Send),
         jobs: &[JobId],
     ) -> Result<()> {
-        let leader_key = self
-            .leader_key(&fence.election, fence.token)
+        let held = self
+            .held(&fence.election, fence.token)
             .ok_or(Error::Fenced {
                 election: fence.election.clone(),
                 token: fence.token,
@@ -164,81 +183,90 @@ impl EtcdBackend {
         if !missing.is_empty() {
             self.refresh(&missing).await?;
         }
-        for chunk in jobs.chunks(CHUNK) {
-            for attempt in 0..=REFRESHES {
-                let mut compares = vec![Compare::value(
-                    leader_key.clone(),
-                    CompareOp::Equal,
-                    fence.value.clone(),
-                )];
-                let mut puts = Vec::new();
-                let mut written = Vec::new();
-                for job in chunk {
-                    let cached = self.cached(job).expect("refreshed above");
-                    let Some(next) = updates(job, &cached.checkpoint)? else {
-                        continue;
-                    };
-                    compares.push(Compare::value(
-                        keys::spec(self.prefix(), job),
-                        CompareOp::Equal,
-                        cached.spec_json.clone(),
-                    ));
-                    compares.push(Compare::value(
-                        keys::checkpoint(self.prefix(), job),
-                        CompareOp::Equal,
-                        cached.checkpoint_json.clone(),
-                    ));
-                    let next_json = json(&next);
-                    puts.push(TxnOp::put(
-                        keys::checkpoint(self.prefix(), job),
-                        next_json.clone(),
-                        None,
-                    ));
-                    written.push((job.clone(), cached.spec_json, next_json));
+        for _ in 0..=REFRESHES {
+            let batch = self.batch(fence, &held, check_spec, updates, jobs)?;
+            let response = self.txn(operation, batch.txn).await?;
+            if response.succeeded() {
+                for (job, spec_json, cp_json) in batch.written {
+                    self.cache(&job, spec_json, cp_json)?;
                 }
-                if puts.is_empty() {
-                    break;
-                }
-                let mut reads = vec![TxnOp::get(leader_key.clone(), None)];
-                reads.extend(written.iter().flat_map(|(j, _, _)| {
-                    [
-                        TxnOp::get(keys::spec(self.prefix(), j), None),
-                        TxnOp::get(keys::checkpoint(self.prefix(), j), None),
-                    ]
-                }));
-                let response = self
-                    .txn(
-                        operation,
-                        Txn::new().when(compares).and_then(puts).or_else(reads),
-                    )
-                    .await?;
-                if response.succeeded() {
-                    for (job, spec_json, cp_json) in written {
-                        self.cache(&job, spec_json, cp_json)?;
-                    }
-                    break;
-                }
-                self.diagnose(fence, &written, &gets(&response)).await?;
-                if attempt == REFRESHES {
-                    return Err(Error::BackendUnavailable {
-                        backend: self.inner.config.name(),
-                        operation,
-                        reason: "checkpoints kept changing under a fenced write".into(),
-                    });
-                }
+                return Ok(());
             }
+            self.diagnose(fence, &held, &batch.written, &gets(&response))
+                .await?;
         }
-        Ok(())
+        Err(Error::BackendUnavailable {
+            backend: self.inner.config.name(),
+            operation,
+            reason: "checkpoints kept changing under a fenced write".into(),
+        })
     }
 
-    /// Explains a failed fenced write, or refreshes the cache so it can be retried.
+    /// The transaction of one fenced write, from the cache.
+    fn batch(
+        &self,
+        fence: &Fence,
+        held: &Held,
+        check_spec: bool,
+        updates: &mut (dyn FnMut(&JobId, &CachedJob) -> Result<Option<StoredCheckpoint>> + Send),
+        jobs: &[JobId],
+    ) -> Result<Batch> {
+        let (fence_key, fence_value) = held.fence.clone();
+        let mut compares = vec![
+            Compare::value(
+                held.leader_key.clone(),
+                CompareOp::Equal,
+                fence.value.clone(),
+            ),
+            Compare::value(fence_key.clone(), CompareOp::Equal, fence_value),
+        ];
+        let mut reads = vec![
+            TxnOp::get(held.leader_key.clone(), None),
+            TxnOp::get(fence_key, None),
+        ];
+        let mut puts = Vec::new();
+        let mut written = Vec::new();
+        for job in jobs {
+            let cached = self.cached(job).expect("refreshed above");
+            let (spec_key, cp_key) = (
+                keys::spec(self.prefix(), job),
+                keys::checkpoint(self.prefix(), job),
+            );
+            if check_spec {
+                let spec = cached.spec_json.clone();
+                compares.push(Compare::value(spec_key.clone(), CompareOp::Equal, spec));
+            }
+            let current = cached.checkpoint_json.clone();
+            compares.push(Compare::value(cp_key.clone(), CompareOp::Equal, current));
+            reads.push(TxnOp::get(spec_key, None));
+            reads.push(TxnOp::get(cp_key.clone(), None));
+            let cp_json = match updates(job, &cached)? {
+                Some(next) => {
+                    let next_json = json(&next);
+                    puts.push(TxnOp::put(cp_key, next_json.clone(), None));
+                    next_json
+                }
+                None => cached.checkpoint_json,
+            };
+            written.push((job.clone(), cached.spec_json, cp_json));
+        }
+        let txn = Txn::new().when(compares).and_then(puts).or_else(reads);
+        Ok(Batch { txn, written })
+    }
+
+    /// Explains a failed fenced write as `Fenced`, or refreshes the cache so it can be retried.
     async fn diagnose(
         &self,
         fence: &Fence,
+        held: &Held,
         written: &[(JobId, String, String)],
         values: &[Option<String>],
     ) -> Result<()> {
-        if values.first().cloned().flatten().as_deref() != Some(fence.value.as_str()) {
+        let leader = values.first().cloned().flatten();
+        let campaign = values.get(1).cloned().flatten();
+        if leader.as_deref() != Some(fence.value.as_str())
+            || campaign.as_deref() != Some(held.fence.1.as_str())
+        {
             let current = crate::elector::Elector::leader(self, &fence.election)
                 .await
                 .ok()
@@ -250,47 +278,62 @@ impl EtcdBackend {
                 current,
             });
         }
-        for ((job, spec_json, _), pair) in written.iter().zip(values[1..].chunks(2)) {
+        for ((job, _, _), pair) in written.iter().zip(values[2..].chunks(2)) {
             let (Some(stored_spec), Some(stored_cp)) = (pair[0].clone(), pair[1].clone()) else {
                 return Err(Error::UnknownJob { job: job.clone() });
             };
-            if &stored_spec != spec_json {
-                let key = keys::spec(self.prefix(), job);
-                let registered: JobSpec = serde_json::from_str(&stored_spec)
-                    .map_err(|_| self.corrupt(&key, "a definition"))?;
-                let local: JobSpec = serde_json::from_str(spec_json)
-                    .map_err(|_| self.corrupt(&key, "a definition"))?;
-                return Err(Error::SpecSuperseded {
-                    job: job.clone(),
-                    registered: registered.version,
-                    local: local.version,
-                });
-            }
             self.cache(job, stored_spec, stored_cp)?;
         }
         Ok(())
     }
 }
 
-/// Applies `claims` of one job to `cp`; `None` if they are already applied (a retried claim).
+/// One fenced write's transaction, and what each job's checkpoint is once it succeeds.
+struct Batch {
+    txn: Txn,
+    written: Vec<(JobId, String, String)>,
+}
+
+/// Applies `claims` of one job to `cp` under `fence`; `None` if they are already applied (a
+/// retried claim). A claim of a newer definition than the registered one, or from another
+/// election than the job's, is refused.
 fn apply_claims(
     job: &JobId,
-    cp: &StoredCheckpoint,
+    cached: &CachedJob,
     claims: &[&Claim],
-    token: u64,
+    fence: &Fence,
 ) -> Result<Option<StoredCheckpoint>> {
-    let applied = cp.claimed_by == Some(token)
-        && claims
-            .iter()
-            .all(|c| cp.last_claimed.is_some_and(|l| c.tick <= l));
-    if applied {
-        return Ok(None);
+    let cp = &cached.checkpoint;
+    if let Some(oldest) = claims.iter().map(|c| c.spec_version).min() {
+        if oldest < cached.spec_version {
+            return Err(Error::SpecSuperseded {
+                job: job.clone(),
+                registered: cached.spec_version,
+                local: oldest,
+            });
+        }
     }
+    match &cp.election {
+        Some(registered) if *registered != fence.election => {
+            return Err(Error::ElectionMismatch {
+                job: job.clone(),
+                registered: registered.clone(),
+                local: fence.election.clone(),
+            })
+        }
+        _ => {}
+    }
+    let token = fence.token.0;
     let mut next = cp.clone();
     for claim in claims {
         if let Some(last) = cp.last_claimed {
-            let repeat = cp.in_flight.contains_key(&claim.tick) || cp.claimed_by == Some(token);
-            if claim.tick <= last && !repeat {
+            let tracked = cp.in_flight.contains_key(&claim.tick);
+            if claim.tick <= last && !tracked {
+                if cp.claimed_by == Some(token) {
+                    // This leadership's own claim, repeated: applied before, and if it was an
+                    // at-least-once tick, committed since. Changing it again would re-open it.
+                    continue;
+                }
                 return Err(Error::AlreadyClaimed {
                     job: job.clone(),
                     tick: claim.tick,
@@ -309,7 +352,8 @@ fn apply_claims(
         }
     }
     next.claimed_by = Some(token);
-    Ok(Some(next))
+    next.election = Some(fence.election.clone());
+    Ok((next != *cp).then_some(next))
 }
 
 #[async_trait::async_trait]
@@ -336,27 +380,30 @@ impl TickStore for EtcdBackend {
             by_job.entry(claim.job.clone()).or_default().push(claim);
         }
         let jobs: Vec<JobId> = by_job.keys().cloned().collect();
-        let token = fence.token.0;
         let mut update =
-            |job: &JobId, cp: &StoredCheckpoint| apply_claims(job, cp, &by_job[job], token);
-        self.fenced_write("claim ticks", fence, &mut update, &jobs)
+            |job: &JobId, cached: &CachedJob| apply_claims(job, cached, &by_job[job], fence);
+        self.fenced_write("claim ticks", fence, true, &mut update, &jobs)
             .await
     }
 
+    /// A commit compares no definition: the run it records happened under a leadership that is
+    /// still current, so a newer definition registered meanwhile does not make it stale (the
+    /// in-memory backend agrees). Refusing it would leave the tick in flight to run again.
     async fn commit(&self, fence: &Fence, commits: &[Commit]) -> Result<()> {
         let mut by_job: BTreeMap<JobId, Vec<&Commit>> = BTreeMap::new();
         for commit in commits {
             by_job.entry(commit.job.clone()).or_default().push(commit);
         }
         let jobs: Vec<JobId> = by_job.keys().cloned().collect();
-        let mut update = |job: &JobId, cp: &StoredCheckpoint| {
+        let mut update = |job: &JobId, cached: &CachedJob| {
+            let cp = &cached.checkpoint;
             let mut next = cp.clone();
             for commit in &by_job[job] {
                 next.in_flight.remove(&commit.tick);
             }
             Ok((next != *cp).then_some(next))
         };
-        self.fenced_write("commit runs", fence, &mut update, &jobs)
+        self.fenced_write("commit runs", fence, false, &mut update, &jobs)
             .await
     }
 }
@@ -365,19 +412,19 @@ impl TickStore for EtcdBackend {
 impl JobRegistry for EtcdBackend {
     async fn register(
         &self,
-        jobs: &[(JobId, JobSpec)],
+        jobs: &[(JobId, JobSpec, ElectionName)],
         now: Timestamp,
     ) -> Result<Vec<Result<Registration>>> {
         let mut results = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(CHUNK) {
             let ops: Vec<TxnOp> = chunk
                 .iter()
-                .map(|(job, spec)| {
+                .map(|(job, spec, election)| {
                     let (spec_key, cp_key) = (
                         keys::spec(self.prefix(), job),
                         keys::checkpoint(self.prefix(), job),
                     );
-                    let initial = StoredCheckpoint::registered(now);
+                    let initial = StoredCheckpoint::registered(now, election);
                     TxnOp::txn(
                         Txn::new()
                             .when(vec![Compare::value(
@@ -397,11 +444,11 @@ impl JobRegistry for EtcdBackend {
                 })
                 .collect();
             let response = self.txn("register jobs", Txn::new().and_then(ops)).await?;
-            for ((job, spec), op) in chunk.iter().zip(response.op_responses()) {
+            for ((job, spec, election), op) in chunk.iter().zip(response.op_responses()) {
                 let TxnOpResponse::Txn(inner) = op else {
                     return Err(self.corrupt("register jobs", "an answer"));
                 };
-                results.push(self.registered(job, spec, now, &inner).await);
+                results.push(self.registered(job, spec, election, now, &inner).await);
             }
         }
         Ok(results)
@@ -414,12 +461,13 @@ impl EtcdBackend {
         &self,
         job: &JobId,
         spec: &JobSpec,
+        election: &ElectionName,
         now: Timestamp,
         inner: &TxnResponse,
     ) -> Result<Registration> {
         let spec_json = json(spec);
         if !inner.succeeded() {
-            let initial = StoredCheckpoint::registered(now);
+            let initial = StoredCheckpoint::registered(now, election);
             self.cache(job, spec_json, json(&initial))?;
             return Ok(Registration::Created);
         }
@@ -427,6 +475,19 @@ impl EtcdBackend {
         let (Some(stored_json), Some(cp_json)) = (values[0].clone(), values[1].clone()) else {
             return Err(Error::UnknownJob { job: job.clone() });
         };
+        let cp_key = keys::checkpoint(self.prefix(), job);
+        let stored_cp: StoredCheckpoint =
+            serde_json::from_str(&cp_json).map_err(|_| self.corrupt(&cp_key, "a checkpoint"))?;
+        match stored_cp.election {
+            Some(registered) if registered != *election => {
+                return Err(Error::ElectionMismatch {
+                    job: job.clone(),
+                    registered,
+                    local: election.clone(),
+                })
+            }
+            _ => {}
+        }
         let key = keys::spec(self.prefix(), job);
         let registered: JobSpec =
             serde_json::from_str(&stored_json).map_err(|_| self.corrupt(&key, "a definition"))?;

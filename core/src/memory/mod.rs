@@ -175,6 +175,14 @@ fn refused(refusal: Refusal, fence: Option<&Fence>) -> Error {
             registered,
             local,
         },
+        Refusal::ElectionMismatch { job, registered } => Error::ElectionMismatch {
+            job,
+            registered,
+            local: fence
+                .expect("only fenced operations are refused for their election")
+                .election
+                .clone(),
+        },
     }
 }
 
@@ -337,7 +345,7 @@ impl TickStore for MemoryBackend {
 impl JobRegistry for MemoryBackend {
     async fn register(
         &self,
-        jobs: &[(JobId, JobSpec)],
+        jobs: &[(JobId, JobSpec, ElectionName)],
         now: Timestamp,
     ) -> Result<Vec<Result<Registration>>> {
         let request = Request::Register {
@@ -351,7 +359,7 @@ impl JobRegistry for MemoryBackend {
         Ok(jobs
             .iter()
             .zip(results)
-            .map(|((job, local), result)| {
+            .map(|((job, local, election), result)| {
                 result.map_err(|refusal| match refusal {
                     RegisterRefusal::Mismatch { registered } => Error::JobSpecMismatch {
                         job: job.clone(),
@@ -362,6 +370,11 @@ impl JobRegistry for MemoryBackend {
                         job: job.clone(),
                         registered,
                         local: local.version,
+                    },
+                    RegisterRefusal::ElectionMismatch { registered } => Error::ElectionMismatch {
+                        job: job.clone(),
+                        registered,
+                        local: election.clone(),
                     },
                 })
             })

@@ -63,8 +63,8 @@ pub enum Request {
     },
     /// Register job definitions; `now` is the caller's clock reading.
     Register {
-        /// The definitions.
-        jobs: Vec<(JobId, JobSpec)>,
+        /// The definitions, each with the election the caller runs it in.
+        jobs: Vec<(JobId, JobSpec, ElectionName)>,
         /// The caller's clock.
         now: Timestamp,
     },
@@ -170,6 +170,13 @@ pub enum Refusal {
         /// The job's last claimed tick.
         checkpoint: Timestamp,
     },
+    /// The claim's fence is of another election than the one the job is registered in.
+    ElectionMismatch {
+        /// The job.
+        job: JobId,
+        /// The job's registered election.
+        registered: ElectionName,
+    },
     /// The claim's spec version is older than the registered one.
     SpecSuperseded {
         /// The job.
@@ -193,5 +200,10 @@ pub enum RegisterRefusal {
     Superseded {
         /// The registered version.
         registered: u64,
+    },
+    /// The job is registered in another election.
+    ElectionMismatch {
+        /// The registered election.
+        registered: ElectionName,
     },
 }

@@ -40,11 +40,16 @@ struct Election {
 #[derive(Debug)]
 struct JobRecord {
     spec: JobSpec,
+    /// The election the job was first registered in: claims from any other are refused, so
+    /// `claimed_by` never compares tokens of two elections.
+    election: ElectionName,
     registered_at: Timestamp,
     last_claimed: Option<Timestamp>,
     in_flight: BTreeMap<Timestamp, u32>,
     /// The token of the newest claim: the same leadership may repeat its own claims, so a claim
-    /// whose answer was lost (an ambiguous commit) can be retried safely.
+    /// whose answer was lost (an ambiguous commit) can be retried safely. A repeat changes
+    /// nothing it already changed: a tick at or before the checkpoint that is no longer in flight
+    /// was committed (or never tracked) and stays so.
     claimed_by: Option<FencingToken>,
 }
 
@@ -226,10 +231,10 @@ impl MemoryState {
         }
     }
 
-    fn register(&mut self, jobs: Vec<(JobId, JobSpec)>, now: Timestamp) -> Response {
+    fn register(&mut self, jobs: Vec<(JobId, JobSpec, ElectionName)>, now: Timestamp) -> Response {
         let results = jobs
             .into_iter()
-            .map(|(id, spec)| self.register_one(id, spec, now))
+            .map(|(id, spec, election)| self.register_one(id, spec, election, now))
             .collect();
         Response::Registered(results)
     }
@@ -238,11 +243,13 @@ impl MemoryState {
         &mut self,
         id: JobId,
         spec: JobSpec,
+        election: ElectionName,
         now: Timestamp,
     ) -> Result<Registration, RegisterRefusal> {
         let Some(record) = self.jobs.get_mut(&id) else {
             let record = JobRecord {
                 spec,
+                election,
                 registered_at: now,
                 last_claimed: None,
                 in_flight: BTreeMap::new(),
@@ -251,7 +258,11 @@ impl MemoryState {
             self.jobs.insert(id, record);
             return Ok(Registration::Created);
         };
-        if record.spec == spec {
+        if record.election != election {
+            Err(RegisterRefusal::ElectionMismatch {
+                registered: record.election.clone(),
+            })
+        } else if record.spec == spec {
             Ok(Registration::Matched)
         } else if spec.version > record.spec.version {
             let from = record.spec.version;
@@ -300,7 +311,7 @@ impl MemoryState {
         }
     }
 
-    fn check_claim(&self, claim: &Claim, token: FencingToken) -> Result<(), Refusal> {
+    fn check_claim(&self, claim: &Claim, fence: &Fence) -> Result<(), Refusal> {
         let Some(r) = self.jobs.get(&claim.job) else {
             return Err(Refusal::UnknownJob {
                 job: claim.job.clone(),
@@ -309,6 +320,13 @@ impl MemoryState {
         if self.unfenced {
             return Ok(());
         }
+        if r.election != fence.election {
+            return Err(Refusal::ElectionMismatch {
+                job: claim.job.clone(),
+                registered: r.election.clone(),
+            });
+        }
+        let token = fence.token;
         if claim.spec_version < r.spec.version {
             return Err(Refusal::SpecSuperseded {
                 job: claim.job.clone(),
@@ -333,16 +351,21 @@ impl MemoryState {
     }
 
     fn claim(&mut self, fence: &Fence, claims: &[Claim]) -> Response {
-        let checked = self.check_fence(fence).and_then(|()| {
-            claims
-                .iter()
-                .try_for_each(|c| self.check_claim(c, fence.token))
-        });
+        let checked = self
+            .check_fence(fence)
+            .and_then(|()| claims.iter().try_for_each(|c| self.check_claim(c, fence)));
         if let Err(refusal) = checked {
             return Response::Refused(refusal);
         }
         for claim in claims {
             let r = self.jobs.get_mut(&claim.job).expect("checked above");
+            let settled = r.last_claimed.is_some_and(|last| claim.tick <= last)
+                && !r.in_flight.contains_key(&claim.tick);
+            if settled && !self.unfenced {
+                // Checked above: a repeat of this leadership's own claim (a retry, or a copy stuck
+                // in the network) of a tick already claimed and, if tracked, committed since.
+                continue;
+            }
             r.last_claimed = r.last_claimed.max(Some(claim.tick));
             r.claimed_by = Some(fence.token);
             match claim.kind {
@@ -429,7 +452,7 @@ mod tests {
         st.apply(
             S,
             Request::Register {
-                jobs: vec![(job.clone(), spec)],
+                jobs: vec![(job.clone(), spec, ElectionName::new("g"))],
                 now: anchor,
             },
         );
@@ -514,5 +537,97 @@ mod tests {
             late.response,
             Response::Refused(Refusal::Fenced { current: None })
         );
+    }
+
+    #[test]
+    fn a_repeated_claim_never_reopens_a_committed_tick_nor_crosses_elections() {
+        // A copy of a claim stuck in the network lands after its tick was committed: it must
+        // change nothing, or the next leader runs the completed tick again. And a fence of
+        // another election, whose tokens are numbered apart, may not claim the job at all.
+        let mut st = MemoryState::new();
+        let job = JobId::new("j").unwrap();
+        let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let spec =
+            JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
+        let register = |election: &str| Request::Register {
+            jobs: vec![(job.clone(), spec.clone(), ElectionName::new(election))],
+            now: anchor,
+        };
+        st.apply(S, register("g"));
+        let a = lease(&mut st, Duration::ZERO);
+        let token = won(campaign(&mut st, S, a));
+        let fence = Fence {
+            election: ElectionName::new("g"),
+            token,
+            lease: a,
+            value: "na".into(),
+        };
+        let tick = anchor + jiff::SignedDuration::from_secs(1);
+        let claims = vec![Claim {
+            job: job.clone(),
+            tick,
+            spec_version: 1,
+            kind: ClaimKind::RunThenCommit { attempt: 1 },
+        }];
+        let claim = Request::Claim {
+            fence: fence.clone(),
+            claims: claims.clone(),
+        };
+        assert_eq!(st.apply(2 * S, claim.clone()).response, Response::Done);
+        let commits = vec![Commit {
+            job: job.clone(),
+            tick,
+            outcome: crate::store::RunOutcome::Completed,
+        }];
+        let commit = Request::Commit {
+            fence: fence.clone(),
+            commits,
+        };
+        assert_eq!(st.apply(2 * S, commit).response, Response::Done);
+        assert_eq!(st.apply(3 * S, claim).response, Response::Done);
+        let Response::Checkpoints(read) = st
+            .apply(
+                3 * S,
+                Request::Checkpoints {
+                    jobs: vec![job.clone()],
+                },
+            )
+            .response
+        else {
+            panic!("checkpoints");
+        };
+        assert!(read[0].in_flight.is_empty(), "{read:?}");
+        let Response::Registered(refused) = st.apply(3 * S, register("other")).response else {
+            panic!("registration answer");
+        };
+        assert!(matches!(
+            refused[0],
+            Err(RegisterRefusal::ElectionMismatch { .. })
+        ));
+        let b = lease(&mut st, 3 * S);
+        let other = ElectionName::new("other");
+        let stray = Request::Campaign {
+            election: other.clone(),
+            lease: b,
+            value: "nb".into(),
+        };
+        let stray_token = won(st.apply(3 * S, stray).response);
+        let stray_fence = Fence {
+            election: other,
+            token: stray_token,
+            lease: b,
+            value: "nb".into(),
+        };
+        let crossed = st.apply(
+            3 * S,
+            Request::Claim {
+                fence: stray_fence,
+                claims,
+            },
+        );
+        assert!(matches!(
+            crossed.response,
+            Response::Refused(Refusal::ElectionMismatch { .. })
+        ));
     }
 }

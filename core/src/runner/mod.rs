@@ -97,7 +97,8 @@ impl NodeConfig {
 pub struct NodeStatus {
     /// Every job definition got an answer from the backend.
     pub registered: bool,
-    /// Jobs the backend refused (`JobSpecMismatch`, `SpecSuperseded`); the node never runs them.
+    /// Jobs the backend refused (`JobSpecMismatch`, `SpecSuperseded`, `ElectionMismatch`); the
+    /// node never runs them.
     pub rejected: Vec<Error>,
     /// Set while the backend has been unreachable for longer than the bound.
     pub unreachable: Option<Error>,
@@ -129,7 +130,9 @@ impl NodeCtx {
     /// Records that the backend refused one of this node's job definitions.
     pub(crate) fn reject(&self, error: Error) {
         let job = match &error {
-            Error::JobSpecMismatch { job, .. } | Error::SpecSuperseded { job, .. } => job.clone(),
+            Error::JobSpecMismatch { job, .. }
+            | Error::SpecSuperseded { job, .. }
+            | Error::ElectionMismatch { job, .. } => job.clone(),
             other => unreachable!("only definition refusals are rejections: {other}"),
         };
         tracing::error!(node = %self.config.name, %job, %error, "job rejected; this node will not run it");
@@ -260,7 +263,7 @@ pub struct RunningNode {
 
 impl RunningNode {
     /// Waits until registration is settled. `Ok` when every job was accepted; the first
-    /// rejection (`JobSpecMismatch`, `SpecSuperseded`) otherwise; `BackendUnreachable` if the
+    /// rejection (`JobSpecMismatch`, `SpecSuperseded`, `ElectionMismatch`) otherwise; `BackendUnreachable` if the
     /// backend could not be reached within the bound (the node keeps retrying meanwhile).
     pub async fn ready(&mut self) -> Result<()> {
         let status = self
@@ -310,7 +313,10 @@ async fn run(ctx: Arc<NodeCtx>, jobs: Vec<Job>, watchdog: tokio::task::JoinHandl
 async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName, Vec<Job>>> {
     let specs: Vec<_> = jobs
         .iter()
-        .map(|j| (j.id.clone(), j.spec.clone()))
+        .map(|j| {
+            let election = ctx.config.scope.election_for(&ctx.config.group, &j.id);
+            (j.id.clone(), j.spec.clone(), election)
+        })
         .collect();
     let results = ctx
         .retry("register jobs", || {
@@ -328,7 +334,11 @@ async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName
                 tracing::info!(node = %ctx.config.name, job = %job.id, ?registration, "job registered");
                 elections.entry(election).or_default().push(job);
             }
-            Err(error @ (Error::JobSpecMismatch { .. } | Error::SpecSuperseded { .. })) => {
+            Err(
+                error @ (Error::JobSpecMismatch { .. }
+                | Error::SpecSuperseded { .. }
+                | Error::ElectionMismatch { .. }),
+            ) => {
                 ctx.reject(error);
                 rejected_elections.push(election);
             }

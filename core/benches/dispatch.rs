@@ -172,9 +172,10 @@ fn dispatch(world: &mut World) -> (usize, Duration) {
         );
         assert_eq!(answer, Response::Done, "claims succeed");
         world.planner.advance(&decisions);
-        // Every run finishes before the next second (the commands are instant).
+        // Every run begins and finishes before the next second (the commands are instant).
         for d in decisions.iter().filter(|d| !d.run.is_empty()) {
-            world.planner.finished(d.job);
+            world.planner.began(d.job);
+            world.planner.finished(d.job, true);
         }
     }
     (ticks, started.elapsed())

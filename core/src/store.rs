@@ -18,7 +18,8 @@ use crate::job::{JobId, JobSpec};
 pub struct Checkpoint {
     /// The job.
     pub job: JobId,
-    /// When the job was first registered (the registering node's clock): ticks before it are
+    /// When the job was first registered: the start of the first node to register it (its
+    /// clock, [`crate::Node::jobs_since`]), not when the backend answered. Ticks before it are
     /// never caught up on.
     pub registered_at: Timestamp,
     /// The newest tick claimed (run or dropped), if any.

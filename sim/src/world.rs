@@ -267,9 +267,13 @@ impl Process {
 
     /// Starts a cronfence node with every job, at spec `version` when one is given.
     async fn start_node(&self, version: Option<u64>) -> cronfence::RunningNode {
+        // The process starts now; its jobs are its own from now, even if connecting to the
+        // backend takes a while (etcd's client connects before the node can be built).
+        let started = cronfence::Clock::now(&self.clock);
         let backend = self.backend_client().await;
         let sink = self.sink();
         let mut node = Node::with_backend(self.config.clone(), backend)
+            .jobs_since(started)
             .clock(Arc::new(self.clock.clone()))
             .events(sink.clone());
         for (id, (spec, run_time)) in self.jobs.iter() {

@@ -129,7 +129,11 @@ struct PlannedJob {
     cursor: Timestamp,
     /// At-least-once ticks a previous leader claimed but never committed.
     retries: Vec<(Timestamp, u32)>,
-    /// Executions in progress (tracked for `Forbid` and `Replace`).
+    /// Executions started whose first command has not begun yet (tracked for `Forbid` and
+    /// `Replace`).
+    pending: u32,
+    /// Executions whose command has begun and that have not ended (tracked for `Forbid` and
+    /// `Replace`).
     running: u32,
     /// The key this job has in the queue.
     queued_at: Option<Timestamp>,
@@ -174,6 +178,7 @@ impl Planner {
                 spec,
                 cursor: cp.last_claimed.unwrap_or(before_registration),
                 retries,
+                pending: 0,
                 running: 0,
                 queued_at: None,
             });
@@ -212,17 +217,30 @@ impl Planner {
         self.newest_claim
     }
 
-    /// When the next tick of any job is due (leader's clock), if ever.
+    /// When the next tick of any job is due (leader's clock), if ever. Jobs waiting for their
+    /// execution to begin ([`Planner::began`]) are left out: that news, not a time, wakes them.
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.queue.first().map(|(at, _)| *at)
+        self.queue
+            .iter()
+            .find(|&&(_, idx)| !self.waiting(idx))
+            .map(|(at, _)| *at)
     }
 
     /// Decisions for every job with something due at `now`; changes nothing.
     pub fn poll(&self, now: Timestamp) -> Vec<Decision> {
         self.queue
             .range(..=(now, usize::MAX))
+            .filter(|&&(_, idx)| !self.waiting(idx))
             .filter_map(|&(_, idx)| self.decide(idx, now))
             .collect()
+    }
+
+    /// True when job `idx` (overlap `Forbid`) has an execution started whose command has not
+    /// begun: whether a tick due now is skipped depends on a run that is not going yet, so the
+    /// decision waits until it begins (skip) or ends (run).
+    fn waiting(&self, idx: usize) -> bool {
+        let job = &self.jobs[idx];
+        job.spec.overlap == OverlapPolicy::Forbid && job.running == 0 && job.pending > 0
     }
 
     /// Records decisions after their claims succeeded: moves cursors, counts executions started.
@@ -233,21 +251,39 @@ impl Planner {
             self.newest_claim = self.newest_claim.max(Some(job.cursor));
             job.retries.clear();
             if d.cancel_running {
+                job.pending = 0;
                 job.running = 0;
             }
             if !d.run.is_empty() && job.spec.overlap != OverlapPolicy::Allow {
-                job.running += 1;
+                job.pending += 1;
             }
             self.requeue(d.job);
         }
     }
 
-    /// Records that one execution of job `idx` ended (counted only for `Forbid`/`Replace`).
-    pub fn finished(&mut self, idx: usize) {
+    /// Records that one execution of job `idx` began its first command: from now on a tick that
+    /// comes due is one that overlaps a run in progress.
+    pub fn began(&mut self, idx: usize) {
         let job = &mut self.jobs[idx];
-        if job.spec.overlap != OverlapPolicy::Allow {
-            job.running = job.running.saturating_sub(1);
+        if job.spec.overlap != OverlapPolicy::Allow && job.pending > 0 {
+            job.pending -= 1;
+            job.running += 1;
         }
+    }
+
+    /// Records that one execution of job `idx` ended, after its command began (`began`) or
+    /// before any did (counted only for `Forbid`/`Replace`).
+    pub fn finished(&mut self, idx: usize, began: bool) {
+        let job = &mut self.jobs[idx];
+        if job.spec.overlap == OverlapPolicy::Allow {
+            return;
+        }
+        let count = if began {
+            &mut job.running
+        } else {
+            &mut job.pending
+        };
+        *count = count.saturating_sub(1);
     }
 
     fn requeue(&mut self, idx: usize) {
@@ -378,7 +414,7 @@ fn single(at: Timestamp, reason: AbandonReason) -> Abandoned {
 }
 
 fn apply_overlap(job: &PlannedJob, d: &mut Decision) {
-    if job.running == 0 || d.run.is_empty() {
+    if job.running + job.pending == 0 || d.run.is_empty() {
         return;
     }
     match job.spec.overlap {

@@ -52,6 +52,7 @@ fn an_on_time_leader_runs_exactly_the_due_tick_and_sleeps_until_the_next() {
     assert_eq!(runs(&d), vec![(t(20), 1)]);
     assert!(d.abandon.is_empty());
     p.advance(&[d]);
+    p.began(0);
     assert_eq!(p.next_deadline(), Some(t(30)));
     assert!(
         p.poll(t(25)).is_empty(),
@@ -178,19 +179,52 @@ fn a_long_outage_is_summarised_not_enumerated() {
 
 #[test]
 fn overlap_forbid_skips_ticks_while_a_run_is_going() {
+    // The run of 20 s began and has not ended when 30 s comes due: that is an overlap.
     let mut p = planner(spec(), Some(10), vec![], 0);
     let d = only(&p, 20);
     p.advance(std::slice::from_ref(&d));
+    p.began(0);
     let d = only(&p, 30);
     assert!(d.run.is_empty());
     assert_eq!(d.skip, vec![t(30)]);
     p.advance(std::slice::from_ref(&d));
-    p.finished(0);
+    p.finished(0, true);
     assert_eq!(
         runs(&only(&p, 40)),
         vec![(t(40), 1)],
         "after the run ends, ticks run again"
     );
+}
+
+#[test]
+fn overlap_forbid_waits_for_a_started_run_to_begin_before_skipping() {
+    // The execution of 20 s is spawned but its command has not begun: no run is in progress, so
+    // 30 s may be neither skipped nor run beside it; the decision waits, and no deadline is due.
+    let mut p = planner(spec(), Some(10), vec![], 0);
+    let d = only(&p, 20);
+    p.advance(std::slice::from_ref(&d));
+    assert!(
+        p.poll(t(35)).is_empty(),
+        "undecided while the run has not begun"
+    );
+    assert_eq!(
+        p.next_deadline(),
+        None,
+        "the run's news wakes the job, not a time"
+    );
+    p.began(0);
+    assert_eq!(p.next_deadline(), Some(t(30)));
+    assert_eq!(only(&p, 35).skip, vec![t(30)], "once begun, it overlaps");
+}
+
+#[test]
+fn overlap_forbid_runs_the_next_tick_once_a_run_ended_before_it_began() {
+    // An execution cut short before its command began (revoked, cancelled) leaves no run going.
+    let mut p = planner(spec(), Some(10), vec![], 0);
+    let d = only(&p, 20);
+    p.advance(std::slice::from_ref(&d));
+    p.finished(0, false);
+    assert_eq!(runs(&only(&p, 30)), vec![(t(30), 1)]);
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub(crate) struct Execution {
     /// closed without a reason when its leader is gone and lets it carry on.
     pub(crate) cancel: signal::Receiver<Option<AbandonReason>>,
     pub(crate) revoked: signal::Receiver<Option<Revocation>>,
+    /// Told this execution's id just before its first command begins (overlap decisions).
+    pub(crate) began: mpsc::UnboundedSender<u64>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
 }
 
@@ -54,6 +56,9 @@ impl Execution {
             if let Some(reason) = stop {
                 self.abandon_rest(&ticks[i..], reason);
                 break;
+            }
+            if i == 0 {
+                let _ = self.began.send(self.id);
             }
             self.run_tick(*tick).await;
         }

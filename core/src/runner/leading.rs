@@ -49,6 +49,8 @@ struct Running {
     id: u64,
     delivery: crate::policy::Delivery,
     cancel: signal::Sender<Option<AbandonReason>>,
+    /// Its first command began (the planner was told).
+    began: bool,
 }
 
 struct Leader<'a> {
@@ -61,6 +63,8 @@ struct Leader<'a> {
     next_execution: u64,
     ended_tx: mpsc::UnboundedSender<Ended>,
     ended_rx: mpsc::UnboundedReceiver<Ended>,
+    began_tx: mpsc::UnboundedSender<u64>,
+    began_rx: mpsc::UnboundedReceiver<u64>,
     /// Known-bad variant `claim_after_run`: claims held until their execution ends.
     deferred: BTreeMap<u64, Vec<crate::store::Claim>>,
 }
@@ -97,6 +101,7 @@ pub(crate) async fn lead(
         planner = planner.without_catch_up();
     }
     let (ended_tx, ended_rx) = mpsc::unbounded_channel();
+    let (began_tx, began_rx) = mpsc::unbounded_channel();
     let mut leader = Leader {
         ctx,
         fence: leadership.fence(),
@@ -107,6 +112,8 @@ pub(crate) async fn lead(
         next_execution: 0,
         ended_tx,
         ended_rx,
+        began_tx,
+        began_rx,
         deferred: BTreeMap::new(),
     };
     let ending = leader.run().await;
@@ -184,6 +191,7 @@ impl Leader<'_> {
             if let Some(reason) = self.leadership.revocation() {
                 return Ending::Revoked(reason);
             }
+            self.take_in_news().await;
             let now = self.ctx.clock.now();
             if let Some(checkpoint) = self.clock_behind(now) {
                 return Ending::ClockBehind { checkpoint };
@@ -213,6 +221,7 @@ impl Leader<'_> {
                     self.ended(ended);
                     self.claim_deferred(id).await;
                 }
+                Some(began) = self.began_rx.recv() => self.began(began),
                 _ = tokio::time::sleep(delay) => {}
             }
         }
@@ -404,12 +413,14 @@ impl Leader<'_> {
                 ticks,
                 cancel: cancel_rx,
                 revoked: self.leadership.revocation_signal(),
+                began: self.began_tx.clone(),
                 ended: self.ended_tx.clone(),
             };
             self.running.entry(d.job).or_default().push(Running {
                 id,
                 delivery: job.spec.delivery,
                 cancel,
+                began: false,
             });
             tokio::spawn(execution.run());
             started.push(id);
@@ -419,14 +430,38 @@ impl Leader<'_> {
 
     fn ended(&mut self, ended: Ended) {
         if let Some(list) = self.running.get_mut(&ended.job) {
-            let before = list.len();
-            list.retain(|r| r.id != ended.id);
-            if list.len() < before {
-                self.planner.finished(ended.job);
+            if let Some(at) = list.iter().position(|r| r.id == ended.id) {
+                let running = list.remove(at);
+                self.planner.finished(ended.job, running.began);
             }
             if list.is_empty() {
                 self.running.remove(&ended.job);
             }
+        }
+    }
+
+    /// An execution's first command is about to begin: its job now has a run in progress.
+    fn began(&mut self, execution: u64) {
+        let found = self.running.iter_mut().find_map(|(&job, list)| {
+            let running = list.iter_mut().find(|r| r.id == execution && !r.began)?;
+            running.began = true;
+            Some(job)
+        });
+        if let Some(job) = found {
+            self.planner.began(job);
+        }
+    }
+
+    /// Takes in every execution's news that arrived while the loop was busy (claiming), so the
+    /// planner decides about overlap from runs as they are now, not as they were.
+    async fn take_in_news(&mut self) {
+        while let Ok(began) = self.began_rx.try_recv() {
+            self.began(began);
+        }
+        while let Ok(ended) = self.ended_rx.try_recv() {
+            let id = ended.id;
+            self.ended(ended);
+            self.claim_deferred(id).await;
         }
     }
 

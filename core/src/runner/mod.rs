@@ -186,6 +186,7 @@ pub struct Node {
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     jobs: Vec<Job>,
+    since: Option<jiff::Timestamp>,
 }
 
 impl Node {
@@ -202,12 +203,22 @@ impl Node {
             clock: Arc::new(SystemClock),
             events: Arc::new(NoEvents),
             jobs: Vec::new(),
+            since: None,
         }
     }
 
     /// Reads time from `clock` instead of the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The instant from which the jobs are this node's (default: its clock's reading when it
+    /// starts). Registration records it, however long the backend takes to answer, so ticks due
+    /// meanwhile are caught up; an application that connects its backend before building the
+    /// node passes the instant it started.
+    pub fn jobs_since(mut self, since: jiff::Timestamp) -> Self {
+        self.since = Some(since);
         self
     }
 
@@ -228,6 +239,7 @@ impl Node {
 
     /// Starts the node's tasks and returns at once.
     pub fn start(self) -> RunningNode {
+        let since = self.since.unwrap_or_else(|| self.clock.now());
         let (stop_tx, stop_rx) = signal::channel(false);
         let (status_tx, status_rx) = signal::channel(NodeStatus::default());
         let ctx = Arc::new(NodeCtx {
@@ -244,7 +256,7 @@ impl Node {
             let ctx = ctx.clone();
             async move { ctx.watch_health().await }
         });
-        let task = tokio::spawn(run(ctx, self.jobs, watchdog));
+        let task = tokio::spawn(run(ctx, self.jobs, since, watchdog));
         RunningNode {
             status: status_rx,
             stop: stop_tx,
@@ -301,16 +313,27 @@ impl RunningNode {
 }
 
 /// The node's main task: register, then keep a session and the campaigns on it.
-async fn run(ctx: Arc<NodeCtx>, jobs: Vec<Job>, watchdog: tokio::task::JoinHandle<()>) {
-    if let Some(elections) = register(&ctx, jobs).await {
+async fn run(
+    ctx: Arc<NodeCtx>,
+    jobs: Vec<Job>,
+    since: jiff::Timestamp,
+    watchdog: tokio::task::JoinHandle<()>,
+) {
+    if let Some(elections) = register(&ctx, jobs, since).await {
         keep_sessions(&ctx, elections).await;
     }
     ctx.status.send_modify(|s| s.stopped = true);
     watchdog.abort();
 }
 
-/// Registers every job in one batch; returns the accepted jobs grouped by election.
-async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName, Vec<Job>>> {
+/// Registers every job in one batch as of `since`, the node's start, however long the backend
+/// takes to answer (a tick due while registration was retried must be caught up, not lost
+/// unrecorded); returns the accepted jobs grouped by election.
+async fn register(
+    ctx: &NodeCtx,
+    jobs: Vec<Job>,
+    since: jiff::Timestamp,
+) -> Option<BTreeMap<ElectionName, Vec<Job>>> {
     let specs: Vec<_> = jobs
         .iter()
         .map(|j| {
@@ -319,9 +342,7 @@ async fn register(ctx: &NodeCtx, jobs: Vec<Job>) -> Option<BTreeMap<ElectionName
         })
         .collect();
     let results = ctx
-        .retry("register jobs", || {
-            ctx.backend.register(&specs, ctx.clock.now())
-        })
+        .retry("register jobs", || ctx.backend.register(&specs, since))
         .await
         .ok()?;
     let mut rejected_elections = Vec::new();

@@ -20,7 +20,9 @@
 //!
 //! A resign that fails is retried until it is answered or the session is lost, because a node
 //! that still renews its session keeps its election: nobody else could lead. Only shutdown does
-//! not retry: closing (or dropping) the session follows at once.
+//! not retry: closing (or dropping) the session follows at once. A step-down for the clock sits
+//! out at most one lease TTL (or until the clock catches up), and happens once per checkpoint
+//! ([`steps_down_for_clock`]).
 
 use std::time::Duration;
 
@@ -274,6 +276,28 @@ impl Lifecycle {
         self.phase = phase;
         Action::Over(after)
     }
+}
+
+/// Whether a leader steps down for its clock: its clock reads more than `lag_limit` before
+/// `newest`, the newest tick its election claimed, and it has not already stepped down for that
+/// very checkpoint (`stepped_down_for`).
+///
+/// From inside, "my clock went back" and "that checkpoint was claimed by a clock that ran ahead"
+/// look the same. A step-down hands the election to a node whose clock may be right, and that
+/// node, leading, moves the checkpoint on. If this node wins again and the checkpoint has not
+/// moved, nobody did better: stepping down again would leave the election leaderless until true
+/// time reaches the checkpoint, so it leads on, and the ticks after the checkpoint run when its
+/// clock reaches them (those up to the checkpoint were claimed already).
+pub fn steps_down_for_clock(
+    now: Timestamp,
+    newest: Timestamp,
+    lag_limit: Duration,
+    stepped_down_for: Option<Timestamp>,
+) -> bool {
+    let Ok(limit) = jiff::SignedDuration::try_from(lag_limit) else {
+        return false;
+    };
+    newest.duration_since(now) > limit && stepped_down_for != Some(newest)
 }
 
 #[cfg(test)]

@@ -207,3 +207,34 @@ fn the_known_bad_variant_steps_down_without_resigning() {
     };
     assert_eq!(lifecycle.on(Input::RunsSettled), Action::Over(waiting));
 }
+
+#[test]
+fn a_clock_far_behind_the_checkpoint_steps_down_once_per_checkpoint() {
+    // The first time hands the election to a node whose clock may be right; the same checkpoint
+    // again means nobody moved it, so stepping down again would only leave the election empty.
+    let limit = Duration::from_secs(60);
+    let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    assert!(steps_down_for_clock(now, checkpoint(), limit, None));
+    assert!(!steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        Some(checkpoint())
+    ));
+    let moved = checkpoint() + jiff::SignedDuration::from_secs(1);
+    assert!(steps_down_for_clock(now, moved, limit, Some(checkpoint())));
+}
+
+#[test]
+fn a_clock_within_the_lag_limit_leads_on() {
+    // Sixty seconds behind is the limit itself: not more than it.
+    let limit = Duration::from_secs(60);
+    let now = checkpoint() - jiff::SignedDuration::from_secs(60);
+    assert!(!steps_down_for_clock(now, checkpoint(), limit, None));
+    assert!(steps_down_for_clock(
+        now - jiff::SignedDuration::from_nanos(1),
+        checkpoint(),
+        limit,
+        None
+    ));
+}

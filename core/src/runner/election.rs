@@ -24,6 +24,7 @@ pub(crate) async fn campaign_loop(
     jobs: &[Job],
 ) {
     let mut backoff = ctx.backoff();
+    let mut stepped_down_for = None;
     while !ctx.stopping() && session.lost().is_none() {
         ctx.emit(NodeEvent::CampaignStarted {
             election: election.clone(),
@@ -60,7 +61,14 @@ pub(crate) async fn campaign_loop(
         if ctx.config.broken.no_resign_on_step_down {
             lifecycle = lifecycle.without_resign_on_step_down();
         }
-        let action = lead(ctx, leadership.clone(), jobs, &mut lifecycle).await;
+        let action = lead(
+            ctx,
+            leadership.clone(),
+            jobs,
+            &mut lifecycle,
+            stepped_down_for,
+        )
+        .await;
         let Some(after) = finish(ctx, session, &leadership, &mut lifecycle, action).await else {
             return;
         };
@@ -68,6 +76,7 @@ pub(crate) async fn campaign_loop(
             After::Leave => return,
             After::CampaignAgain => {}
             After::WaitForClock { checkpoint } => {
+                stepped_down_for = Some(checkpoint);
                 if wait_for_clock(ctx, checkpoint).await {
                     return;
                 }
@@ -107,16 +116,27 @@ async fn finish(
     }
 }
 
-/// Waits until this node's clock is within the lag limit of `checkpoint`; true on shutdown.
+/// Sits out until this node's clock is within the lag limit of `checkpoint`, or for one lease
+/// TTL (long enough for a node whose clock may be right to win the election); true on shutdown.
 async fn wait_for_clock(ctx: &NodeCtx, checkpoint: jiff::Timestamp) -> bool {
     let limit = jiff::SignedDuration::try_from(ctx.config.clock_lag_limit)
         .unwrap_or(jiff::SignedDuration::MAX);
     let ready_at = checkpoint - limit;
+    // The known-bad variant keeps the election and sits out until its clock catches up: the
+    // stall of issue 12's bug 1, for the liveness checker to catch.
+    let bound = if ctx.config.broken.no_resign_on_step_down {
+        std::time::Duration::from_secs(366 * 86_400)
+    } else {
+        ctx.config.lease_ttl
+    };
+    let sat_out_until = tokio::time::Instant::now() + bound;
     loop {
         let wait = crate::clock::sleep_for(&*ctx.clock, Some(ready_at), ctx.config.clock_recheck);
-        if wait.is_zero() {
+        let left = sat_out_until.saturating_duration_since(tokio::time::Instant::now());
+        if wait.is_zero() || left.is_zero() {
             return false;
         }
+        let wait = wait.min(left);
         if ctx.sleep_unless_stopping(wait).await {
             return true;
         }

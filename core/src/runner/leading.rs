@@ -23,7 +23,7 @@ use crate::elector::{Fence, Leadership, Revocation};
 use crate::error::Error;
 use crate::event::{FencedOperation, NodeEvent, SkipReason};
 use crate::job::{Job, JobId};
-use crate::lifecycle::{Action, EndCause, Input, Lifecycle, RunsAtEnd};
+use crate::lifecycle::{steps_down_for_clock, Action, EndCause, Input, Lifecycle, RunsAtEnd};
 use crate::plan::{AbandonReason, Decision, Planner};
 use crate::store::Checkpoint;
 
@@ -67,6 +67,8 @@ struct Leader<'a> {
     began_rx: mpsc::UnboundedReceiver<u64>,
     /// Known-bad variant `claim_after_run`: claims held until their execution ends.
     deferred: BTreeMap<u64, Vec<crate::store::Claim>>,
+    /// The checkpoint this node last stepped down for in this election, if any.
+    stepped_down_for: Option<jiff::Timestamp>,
 }
 
 /// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
@@ -76,6 +78,7 @@ pub(crate) async fn lead(
     mut leadership: Leadership,
     jobs: &[Job],
     lifecycle: &mut Lifecycle,
+    stepped_down_for: Option<jiff::Timestamp>,
 ) -> Action {
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
     let read = ctx.retry("read checkpoints", || ctx.backend.checkpoints(&ids));
@@ -115,6 +118,7 @@ pub(crate) async fn lead(
         began_tx,
         began_rx,
         deferred: BTreeMap::new(),
+        stepped_down_for,
     };
     let ending = leader.run().await;
     let runs = end(ctx, &leader.leadership, lifecycle, ending);
@@ -230,9 +234,8 @@ impl Leader<'_> {
     /// The newest claimed tick, if this node's clock reads more than the limit before it.
     fn clock_behind(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         let newest = self.planner.newest_claim()?;
-        let lag = newest.duration_since(now);
-        let limit = jiff::SignedDuration::try_from(self.ctx.config.clock_lag_limit).ok()?;
-        (lag > limit).then_some(newest)
+        let limit = self.ctx.config.clock_lag_limit;
+        steps_down_for_clock(now, newest, limit, self.stepped_down_for).then_some(newest)
     }
 
     /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try

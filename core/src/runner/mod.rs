@@ -67,8 +67,9 @@ pub struct Broken {
     pub no_catch_up: bool,
     /// At-most-once ticks are claimed after they ran instead of before.
     pub claim_after_run: bool,
-    /// A leader stepping down for its clock keeps its leadership instead of resigning: nobody
-    /// else can lead until its clock catches up (a stall the liveness checker must catch).
+    /// A leader stepping down for its clock keeps its leadership instead of resigning, and sits
+    /// out until its clock catches up: nobody else can lead meanwhile (a stall the liveness
+    /// checker must catch).
     pub no_resign_on_step_down: bool,
 }
 

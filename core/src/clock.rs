@@ -4,7 +4,8 @@
 //! runner reads the [`Clock`] it was given. [`SystemClock`] is the machine's UTC clock (simulated
 //! under madsim); the simulator hands each node a clock with its own offset, drift and jumps.
 //! Sleeping uses the runtime's monotonic timer, re-reading the wall clock at least every
-//! `recheck`, so a clock that jumps or drifts while the runner sleeps is noticed.
+//! `recheck`, so a clock that jumps or drifts while the runner sleeps is noticed. [`Evidence`]
+//! keeps what a node's own readings prove about true time, against a clock that jumps ahead.
 
 use std::fmt;
 use std::sync::Arc;
@@ -51,4 +52,126 @@ pub fn sleep_for(clock: &dyn Clock, deadline: Option<Timestamp>, recheck: Durati
         return Duration::ZERO;
     }
     Duration::try_from(remaining).map_or(recheck, |d| d.min(recheck))
+}
+
+/// A wall-clock reading with what the node's recent readings say about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    /// What the clock says.
+    pub wall: Timestamp,
+    /// The earliest instant any reading of the last few seconds, moved on by the monotonic time
+    /// since it was taken, points to; never after `wall`. A clock that jumps ahead for less than
+    /// that window moves `wall`, not this.
+    pub evidence: Timestamp,
+}
+
+impl Reading {
+    /// A reading taken as its own evidence (no earlier reading to check it against).
+    pub fn trusted(wall: Timestamp) -> Self {
+        Reading {
+            wall,
+            evidence: wall,
+        }
+    }
+}
+
+/// Tracks the evidence behind a node's clock readings, sans IO: the caller passes each wall
+/// reading with the monotonic time it was taken at.
+///
+/// A tick may be *run* when the wall clock says it is due (a clock ahead runs ticks early, which
+/// loses nothing), but giving a tick up as missed or late needs the evidence: the earliest any
+/// reading of the last `window` says, each moved on by the monotonic time since. A clock that
+/// strobes or jumps ahead for less than the window does not make ticks look missed; a clock that
+/// went back and was corrected is followed again one window later. Readings older than the window
+/// still bound the evidence through the newest of them, allowing a quarter more than the time
+/// elapsed since (a clock corrected forward is followed at that pace).
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    window: Duration,
+    recent: std::collections::VecDeque<(Timestamp, Duration)>,
+    older: Option<(Timestamp, Duration)>,
+}
+
+impl Evidence {
+    /// Evidence over readings of the last `window` of monotonic time.
+    pub fn new(window: Duration) -> Self {
+        Evidence {
+            window,
+            recent: Default::default(),
+            older: None,
+        }
+    }
+
+    /// Takes in the wall reading `wall` made at monotonic time `mono` (any fixed origin).
+    pub fn observe(&mut self, wall: Timestamp, mono: Duration) -> Reading {
+        while let Some(&(_, at)) = self.recent.front() {
+            if mono.saturating_sub(at) <= self.window {
+                break;
+            }
+            self.older = self.recent.pop_front();
+        }
+        let moved_on = |(reading, at): (Timestamp, Duration), slack: u32| {
+            let elapsed = mono.saturating_sub(at);
+            let allowed = elapsed + elapsed / 4 * slack;
+            jiff::SignedDuration::try_from(allowed)
+                .ok()
+                .and_then(|d| reading.checked_add(d).ok())
+                .unwrap_or(wall)
+        };
+        let recent = self.recent.iter().map(|&r| moved_on(r, 0));
+        let older = self.older.map(|r| moved_on(r, 1));
+        let evidence = recent.chain(older).fold(wall, Timestamp::min);
+        self.recent.push_back((wall, mono));
+        Reading { wall, evidence }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    #[test]
+    fn a_clock_that_jumps_ahead_moves_the_wall_not_the_evidence() {
+        // One second after a reading of 0, a reading of an hour is evidence of one second only.
+        let mut evidence = Evidence::new(secs(5));
+        evidence.observe(at(0), secs(0));
+        let reading = evidence.observe(at(3_600), secs(1));
+        assert_eq!(reading.wall, at(3_600));
+        assert_eq!(reading.evidence, at(1));
+    }
+
+    #[test]
+    fn a_clock_ahead_for_longer_than_the_window_is_believed_at_a_quarter_more_than_real_time() {
+        // Past the window only the newest older reading bounds it, with a quarter of slack.
+        let mut evidence = Evidence::new(secs(5));
+        evidence.observe(at(0), secs(0));
+        let reading = evidence.observe(at(3_600), secs(8));
+        assert_eq!(reading.evidence, at(10));
+    }
+
+    #[test]
+    fn a_clock_that_went_back_is_followed_again_one_window_after_its_correction() {
+        // The low reading at 1 s bounds the evidence until it leaves the window; then the
+        // corrected clock is the evidence again.
+        let mut evidence = Evidence::new(secs(5));
+        evidence.observe(at(0), secs(0));
+        evidence.observe(at(-3_599), secs(1));
+        assert_eq!(evidence.observe(at(2), secs(2)).evidence, at(-3_598));
+        assert_eq!(evidence.observe(at(10), secs(10)).evidence, at(10));
+    }
+
+    #[test]
+    fn the_first_reading_is_its_own_evidence() {
+        // Nothing earlier can contradict it.
+        let mut evidence = Evidence::new(secs(5));
+        assert_eq!(evidence.observe(at(7), secs(5)), Reading::trusted(at(7)));
+    }
 }

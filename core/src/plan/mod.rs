@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Reading;
 use crate::job::{JobId, JobSpec};
 use crate::policy::{CatchUp, Delivery, OverlapPolicy};
 use crate::store::{Checkpoint, Claim, ClaimKind};
@@ -147,6 +148,8 @@ pub struct Planner {
     leader_since: Timestamp,
     newest_claim: Option<Timestamp>,
     silent_misses: bool,
+    /// How far past the evidence a tick due by the wall clock may be run early.
+    early_limit: jiff::SignedDuration,
 }
 
 impl Planner {
@@ -164,6 +167,7 @@ impl Planner {
             leader_since,
             newest_claim: None,
             silent_misses: false,
+            early_limit: jiff::SignedDuration::from_secs(60),
         };
         for (idx, ((id, spec), cp)) in jobs.into_iter().zip(checkpoints).enumerate() {
             debug_assert_eq!(id, cp.job, "checkpoint order matches job order");
@@ -185,6 +189,15 @@ impl Planner {
             planner.requeue(idx);
         }
         planner
+    }
+
+    /// Ticks due by the wall clock but later than the evidence ([`Reading`]) run early only up to
+    /// `limit` past the evidence (default 60 s, the runner passes its clock lag limit): a clock
+    /// that jumped ahead does not claim an hour of ticks at once.
+    pub fn with_early_limit(mut self, limit: std::time::Duration) -> Self {
+        self.early_limit =
+            jiff::SignedDuration::try_from(limit).unwrap_or(jiff::SignedDuration::MAX);
+        self
     }
 
     /// **Test-only:** drop missed ticks silently (no catch-up, no record), a known-bad variant
@@ -226,12 +239,20 @@ impl Planner {
             .map(|(at, _)| *at)
     }
 
-    /// Decisions for every job with something due at `now`; changes nothing.
+    /// Decisions for every job with something due at `now`, a reading taken as its own evidence;
+    /// changes nothing.
     pub fn poll(&self, now: Timestamp) -> Vec<Decision> {
+        self.poll_at(Reading::trusted(now))
+    }
+
+    /// Decisions for every job with something due by `reading`'s wall clock; changes nothing.
+    /// Ticks are given up as missed or late only on the reading's evidence; ticks due by the
+    /// wall alone run early (up to the early limit past the evidence), never given up.
+    pub fn poll_at(&self, reading: Reading) -> Vec<Decision> {
         self.queue
-            .range(..=(now, usize::MAX))
+            .range(..=(reading.wall, usize::MAX))
             .filter(|&&(_, idx)| !self.waiting(idx))
-            .filter_map(|&(_, idx)| self.decide(idx, now))
+            .filter_map(|&(_, idx)| self.decide(idx, reading))
             .collect()
     }
 
@@ -301,7 +322,8 @@ impl Planner {
         }
     }
 
-    fn decide(&self, idx: usize, now: Timestamp) -> Option<Decision> {
+    fn decide(&self, idx: usize, reading: Reading) -> Option<Decision> {
+        let now = reading.evidence;
         let job = &self.jobs[idx];
         let mut d = Decision {
             job: idx,
@@ -331,6 +353,7 @@ impl Planner {
             }
         }
         self.select_due(job, now, &late, &mut d);
+        self.run_early(job, reading, &mut d);
         if d.run.is_empty() && d.abandon.is_empty() {
             return None;
         }
@@ -401,6 +424,32 @@ impl Planner {
             }
         }
         d.abandon.extend(late_range);
+    }
+}
+
+impl Planner {
+    /// Adds the ticks due by the wall clock but not by the evidence: each runs (early, if the
+    /// clock is ahead), oldest first, up to the early limit past the evidence.
+    fn run_early(&self, job: &PlannedJob, reading: Reading, d: &mut Decision) {
+        let until = reading.wall.min(
+            reading
+                .evidence
+                .saturating_add(self.early_limit)
+                .unwrap_or(reading.wall),
+        );
+        let from = d.cursor.max(job.cursor);
+        if until <= from {
+            return;
+        }
+        let schedule = &job.spec.schedule;
+        for at in schedule.due_ticks(from, until) {
+            if schedule.skipped_by_dst(at) {
+                d.abandon.push(single(at, AbandonReason::DstGap));
+            } else {
+                d.run.push(TickRun { at, attempt: 1 });
+            }
+            d.cursor = at;
+        }
     }
 }
 

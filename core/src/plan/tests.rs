@@ -375,3 +375,56 @@ fn a_cron_tick_in_a_dst_gap_is_abandoned_with_a_reason_under_gap_skip() {
         "2027-03-29T00:30:00Z"
     );
 }
+
+fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Decision {
+    let reading = crate::clock::Reading {
+        wall: t(wall),
+        evidence: t(evidence),
+    };
+    let mut ds = p.poll_at(reading);
+    assert_eq!(ds.len(), 1, "one job, one decision: {ds:?}");
+    ds.remove(0)
+}
+
+#[test]
+fn a_clock_jumped_ahead_runs_ticks_early_and_gives_none_up() {
+    // Latest would collapse 20..=90 into 90 if the wall were true; the evidence says only 20 is
+    // due, so 20 runs on time and 30..=80 early (the 60 s early limit), none abandoned.
+    let mut spec = spec();
+    spec.misfire = MisfirePolicy {
+        catch_up: CatchUp::Latest,
+        ..spec.misfire
+    };
+    let p = planner(spec, Some(10), vec![], 0);
+    let d = at_reading(&p, 90, 20);
+    let expected: Vec<_> = (2..=8).map(|k| (t(10 * k), 1)).collect();
+    assert_eq!(runs(&d), expected);
+    assert!(d.abandon.is_empty(), "{:?}", d.abandon);
+    assert_eq!(d.cursor, t(80));
+}
+
+#[test]
+fn a_deadline_is_judged_on_the_evidence_not_the_wall() {
+    // Tick 20 is 25 s late by the wall but 1 s by the evidence: within a 5 s deadline, it runs.
+    let mut spec = spec();
+    spec.misfire.starting_deadline = Some(Duration::from_secs(5));
+    let p = planner(spec, Some(10), vec![], 0);
+    let d = at_reading(&p, 45, 21);
+    assert!(d.abandon.is_empty(), "{:?}", d.abandon);
+    assert_eq!(runs(&d)[0], (t(20), 1));
+}
+
+#[test]
+fn a_reading_that_is_its_own_evidence_decides_as_before() {
+    // Without a jump the wall is the evidence: Latest collapses the missed ticks as it always did.
+    let mut spec = spec();
+    spec.misfire = MisfirePolicy {
+        catch_up: CatchUp::Latest,
+        ..spec.misfire
+    };
+    let p = planner(spec, Some(10), vec![], 0);
+    let d = at_reading(&p, 90, 90);
+    assert_eq!(runs(&d), vec![(t(90), 1)]);
+    assert_eq!(d.abandon.len(), 1);
+    assert_eq!(d.abandon[0].reason, AbandonReason::Superseded);
+}

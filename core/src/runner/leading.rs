@@ -80,6 +80,9 @@ pub(crate) async fn lead(
     lifecycle: &mut Lifecycle,
     stepped_down_for: Option<jiff::Timestamp>,
 ) -> Action {
+    // The leadership began at the win, not once the checkpoints are in: a tick due meanwhile is
+    // not one it missed.
+    let since = ctx.read_clock().evidence;
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
     let read = ctx.retry("read checkpoints", || ctx.backend.checkpoints(&ids));
     let checkpoints: Vec<Checkpoint> = tokio::select! {
@@ -99,7 +102,8 @@ pub(crate) async fn lead(
         .iter()
         .map(|j| (j.id.clone(), j.spec.clone()))
         .collect();
-    let mut planner = Planner::new(specs, checkpoints, ctx.clock.now());
+    let mut planner =
+        Planner::new(specs, checkpoints, since).with_early_limit(ctx.config.clock_lag_limit);
     if ctx.config.broken.no_catch_up {
         planner = planner.without_catch_up();
     }
@@ -196,16 +200,21 @@ impl Leader<'_> {
                 return Ending::Revoked(reason);
             }
             self.take_in_news().await;
-            let now = self.ctx.clock.now();
-            if let Some(checkpoint) = self.clock_behind(now) {
+            let reading = self.ctx.read_clock();
+            if let Some(checkpoint) = self.clock_behind(reading.wall) {
                 return Ending::ClockBehind { checkpoint };
             }
-            let decisions = self.planner.poll(now);
+            let decisions = self.planner.poll_at(reading);
             let mut delay = sleep_for(
                 &*self.ctx.clock,
                 self.planner.next_deadline(),
                 self.ctx.config.clock_recheck,
             );
+            if decisions.is_empty() && delay.is_zero() {
+                // Due by the wall, but further ahead of the evidence than ticks may run early:
+                // the evidence has to catch up first.
+                delay = self.ctx.config.clock_recheck;
+            }
             if !decisions.is_empty() {
                 match self.claim(&decisions).await {
                     Ok(()) => {

@@ -25,6 +25,10 @@ use crate::event::{EventSink, NoEvents, NodeEvent};
 use crate::job::Job;
 use crate::store::Backend;
 
+/// How long a clock reading keeps vouching for true time ([`crate::clock::Evidence`]): a clock
+/// that jumps ahead for less than this cannot make ticks look missed or late.
+const EVIDENCE_WINDOW: Duration = Duration::from_secs(5);
+
 /// How a node behaves; every duration has a production-minded default.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -118,6 +122,8 @@ pub(crate) struct NodeCtx {
     shutdown: signal::Receiver<bool>,
     /// Elections this node left for good (a job of theirs was superseded).
     retired: std::sync::Mutex<std::collections::BTreeSet<ElectionName>>,
+    /// What this node's clock readings prove about true time, and the monotonic origin.
+    evidence: std::sync::Mutex<(crate::clock::Evidence, tokio::time::Instant)>,
 }
 
 impl NodeCtx {
@@ -157,6 +163,14 @@ impl NodeCtx {
             .lock()
             .expect("retired lock")
             .contains(election)
+    }
+
+    /// Reads the clock, with the evidence the node's earlier readings give it.
+    pub(crate) fn read_clock(&self) -> crate::clock::Reading {
+        let wall = self.clock.now();
+        let mut evidence = self.evidence.lock().expect("evidence lock");
+        let mono = evidence.1.elapsed();
+        evidence.0.observe(wall, mono)
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -252,6 +266,10 @@ impl Node {
             status: status_tx,
             shutdown: stop_rx,
             retired: Default::default(),
+            evidence: std::sync::Mutex::new((
+                crate::clock::Evidence::new(EVIDENCE_WINDOW),
+                tokio::time::Instant::now(),
+            )),
         });
         let watchdog = tokio::spawn({
             let ctx = ctx.clone();

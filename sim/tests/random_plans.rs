@@ -20,10 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
 /// Violation kinds of known bugs of the core, with the issue that fixes them.
-const KNOWN_BUGS: &[(&str, &str)] = &[(
-    "unfounded_skip",
-    "issue 12: ticks skipped for overlap with a run that had not begun or had already ended",
-)];
+const KNOWN_BUGS: &[(&str, &str)] = &[];
 
 fn fault(backend: BackendKind) -> impl Strategy<Value = GenFault> {
     let kind = prop_oneof![

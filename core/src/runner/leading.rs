@@ -266,6 +266,11 @@ impl Leader<'_> {
             token: self.fence.token,
             claims: claims.clone(),
         });
+        // What the batch gives up is recorded as it is sent: the backend may apply it even if no
+        // answer comes back, and then the ticks it passes over are gone.
+        for d in decisions {
+            self.record_given_up(d);
+        }
         let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));
         // A claim may hang until its timeout; a revocation meanwhile ends leadership at once.
         let result = tokio::select! {
@@ -318,8 +323,7 @@ impl Leader<'_> {
     fn record_unanswered(&self, decisions: &[Decision]) {
         for d in decisions {
             let job = &self.jobs[d.job].id;
-            let ticks = d.run.iter().map(|r| r.at).chain(d.skip.iter().copied());
-            for tick in ticks {
+            for tick in d.run.iter().map(|r| r.at) {
                 self.ctx.emit(NodeEvent::TicksAbandoned {
                     job: job.clone(),
                     first: tick,
@@ -329,11 +333,21 @@ impl Leader<'_> {
                     token: self.fence.token,
                 });
             }
-            self.record_abandons(d);
         }
     }
 
-    fn record_abandons(&self, d: &Decision) {
+    /// Records what a decision gives up: abandoned ranges and overlap skips.
+    fn record_given_up(&self, d: &Decision) {
+        let job = &self.jobs[d.job].id;
+        let token = self.fence.token;
+        for &tick in &d.skip {
+            self.ctx.emit(NodeEvent::TickSkipped {
+                job: job.clone(),
+                tick,
+                reason: SkipReason::Overlap,
+                token,
+            });
+        }
         for a in &d.abandon {
             self.ctx.emit(NodeEvent::TicksAbandoned {
                 job: self.jobs[d.job].id.clone(),
@@ -346,18 +360,10 @@ impl Leader<'_> {
         }
     }
 
+    /// Records the ticks a decision claimed, once the backend confirmed the claim.
     fn record(&self, d: &Decision) {
         let job = &self.jobs[d.job].id;
         let token = self.fence.token;
-        self.record_abandons(d);
-        for &tick in &d.skip {
-            self.ctx.emit(NodeEvent::TickSkipped {
-                job: job.clone(),
-                tick,
-                reason: SkipReason::Overlap,
-                token,
-            });
-        }
         for run in &d.run {
             self.ctx.emit(NodeEvent::TickClaimed {
                 job: job.clone(),
@@ -374,6 +380,7 @@ impl Leader<'_> {
         for d in decisions {
             let (id, spec) = self.planner.job(d.job);
             let claims = d.claims(id, spec);
+            self.record_given_up(d);
             self.record(d);
             match self.start(d).last() {
                 Some(execution) => {

@@ -17,6 +17,7 @@ use crate::job::{JobId, JobSpec};
 use crate::policy::{CatchUp, Delivery, OverlapPolicy};
 use crate::store::{Checkpoint, Claim, ClaimKind};
 
+mod rebase;
 #[cfg(test)]
 mod tests;
 
@@ -138,6 +139,8 @@ struct PlannedJob {
     running: u32,
     /// The key this job has in the queue.
     queued_at: Option<Timestamp>,
+    /// While no tick of the job was ever claimed: the registration its cursor starts from.
+    unclaimed_since: Option<Timestamp>,
 }
 
 /// The decision core for one leadership over a set of jobs.
@@ -150,6 +153,8 @@ pub struct Planner {
     silent_misses: bool,
     /// How far past the evidence a tick due by the wall clock may be run early.
     early_limit: jiff::SignedDuration,
+    /// The earliest registration of a job never claimed ([`Planner::rebase`] watches it).
+    unclaimed_watch: Option<Timestamp>,
 }
 
 impl Planner {
@@ -168,6 +173,7 @@ impl Planner {
             newest_claim: None,
             silent_misses: false,
             early_limit: jiff::SignedDuration::from_secs(60),
+            unclaimed_watch: None,
         };
         for (idx, ((id, spec), cp)) in jobs.into_iter().zip(checkpoints).enumerate() {
             debug_assert_eq!(id, cp.job, "checkpoint order matches job order");
@@ -185,9 +191,11 @@ impl Planner {
                 pending: 0,
                 running: 0,
                 queued_at: None,
+                unclaimed_since: cp.last_claimed.is_none().then_some(cp.registered_at),
             });
             planner.requeue(idx);
         }
+        planner.watch_unclaimed();
         planner
     }
 
@@ -269,6 +277,7 @@ impl Planner {
         for d in decisions {
             let job = &mut self.jobs[d.job];
             job.cursor = job.cursor.max(d.cursor);
+            job.unclaimed_since = None;
             self.newest_claim = self.newest_claim.max(Some(job.cursor));
             job.retries.clear();
             if d.cancel_running {

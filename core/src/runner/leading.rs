@@ -69,6 +69,8 @@ struct Leader<'a> {
     deferred: BTreeMap<u64, Vec<crate::store::Claim>>,
     /// The checkpoint this node last stepped down for in this election, if any.
     stepped_down_for: Option<jiff::Timestamp>,
+    /// When the leadership was won, on the monotonic clock.
+    won_at: Instant,
 }
 
 /// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
@@ -83,6 +85,7 @@ pub(crate) async fn lead(
     // The leadership began at the win, not once the checkpoints are in: a tick due meanwhile is
     // not one it missed.
     let since = ctx.read_clock().evidence;
+    let won_at = Instant::now();
     let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
     let read = ctx.retry("read checkpoints", || ctx.backend.checkpoints(&ids));
     let checkpoints: Vec<Checkpoint> = tokio::select! {
@@ -123,6 +126,7 @@ pub(crate) async fn lead(
         began_rx,
         deferred: BTreeMap::new(),
         stepped_down_for,
+        won_at,
     };
     let ending = leader.run().await;
     let runs = end(ctx, &leader.leadership, lifecycle, ending);
@@ -204,6 +208,9 @@ impl Leader<'_> {
             if let Some(checkpoint) = self.clock_behind(reading.wall) {
                 return Ending::ClockBehind { checkpoint };
             }
+            let since_win = jiff::SignedDuration::try_from(self.won_at.elapsed())
+                .unwrap_or(jiff::SignedDuration::ZERO);
+            self.planner.rebase(reading, since_win);
             let decisions = self.planner.poll_at(reading);
             let mut delay = sleep_for(
                 &*self.ctx.clock,

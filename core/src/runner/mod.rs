@@ -255,6 +255,10 @@ impl Node {
     /// Starts the node's tasks and returns at once.
     pub fn start(self) -> RunningNode {
         let since = self.since.unwrap_or_else(|| self.clock.now());
+        // The start reading is the first evidence: a clock that jumps ahead right after cannot
+        // vouch for more than the time elapsed since.
+        let mut evidence = crate::clock::Evidence::new(EVIDENCE_WINDOW);
+        evidence.observe(since, Duration::ZERO);
         let (stop_tx, stop_rx) = signal::channel(false);
         let (status_tx, status_rx) = signal::channel(NodeStatus::default());
         let ctx = Arc::new(NodeCtx {
@@ -266,10 +270,7 @@ impl Node {
             status: status_tx,
             shutdown: stop_rx,
             retired: Default::default(),
-            evidence: std::sync::Mutex::new((
-                crate::clock::Evidence::new(EVIDENCE_WINDOW),
-                tokio::time::Instant::now(),
-            )),
+            evidence: std::sync::Mutex::new((evidence, tokio::time::Instant::now())),
         });
         let watchdog = tokio::spawn({
             let ctx = ctx.clone();

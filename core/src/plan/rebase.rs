@@ -46,8 +46,8 @@ impl Planner {
 #[cfg(test)]
 mod tests {
     use super::super::*;
-    use jiff::SignedDuration;
     use crate::schedule::Schedule;
+    use jiff::SignedDuration;
 
     fn t(secs: i64) -> Timestamp {
         "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_secs(secs)

@@ -280,9 +280,10 @@ impl Judge<'_, '_> {
         finding
     }
 
-    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless a
-    /// later abandon of it (a retired in-flight tick past its deadline) is proven: the delivery
-    /// contract says it must end completed.
+    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless an
+    /// abandon of it after that run began (a retired in-flight tick past its deadline, possibly
+    /// while the run was frozen by a pause) is proven: the delivery contract says it must end
+    /// completed.
     fn finished(&self, key: &TickKey, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
         if self.spec.delivery != Delivery::AtLeastOnce {
             return None;
@@ -295,7 +296,7 @@ impl Judge<'_, '_> {
         let cut = index.run_cut(last, key)?;
         let retired = covering
             .iter()
-            .filter(|a| a.index > cut && reason_allowed(a.reason, self.spec, key.1))
+            .filter(|a| a.index > last.index && reason_allowed(a.reason, self.spec, key.1))
             .find_map(|a| self.verify(key.1, a).ok().map(|evidence| (a, evidence)));
         if let Some((a, evidence)) = retired {
             return Some(abandoned(self.job, key.1, a, self.spec, Ok(evidence)));

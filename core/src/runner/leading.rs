@@ -71,6 +71,8 @@ struct Leader<'a> {
     stepped_down_for: Option<jiff::Timestamp>,
     /// When the leadership was won, on the monotonic clock.
     won_at: Instant,
+    /// The decisions of the last claim that failed without an answer, until one is answered.
+    unanswered: Vec<Decision>,
 }
 
 /// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
@@ -127,8 +129,13 @@ pub(crate) async fn lead(
         deferred: BTreeMap::new(),
         stepped_down_for,
         won_at,
+        unanswered: Vec::new(),
     };
     let ending = leader.run().await;
+    // A claim that never got an answer may have been applied: the ticks it held are this
+    // leadership's, and it ends without running them.
+    let unanswered = std::mem::take(&mut leader.unanswered);
+    leader.record_unanswered(&unanswered);
     let runs = end(ctx, &leader.leadership, lifecycle, ending);
     leader.settle(runs).await;
     lifecycle.on(Input::RunsSettled)
@@ -283,7 +290,7 @@ impl Leader<'_> {
         let result = tokio::select! {
             biased;
             reason = self.leadership.revoked() => {
-                self.record_unanswered(decisions);
+                self.unanswered = decisions.to_vec();
                 return Err(Some(Ending::Revoked(reason)));
             }
             result = call => result,
@@ -310,6 +317,9 @@ impl Leader<'_> {
             }
             Err(error) if error.is_transient() => {
                 tracing::warn!(node = %ctx.config.name, %error, "claim failed; retrying");
+                // The backend may have applied it: until a later claim is answered, its ticks
+                // may be claimed by this leadership and nobody else.
+                self.unanswered = decisions.to_vec();
                 return Err(None);
             }
             Err(error) => {
@@ -317,6 +327,7 @@ impl Leader<'_> {
                 return Err(Some(Ending::Refused(format!("claim refused: {error}"))));
             }
         }
+        self.unanswered.clear();
         self.planner.advance(decisions);
         for d in decisions {
             self.record(d);

@@ -146,6 +146,7 @@ fn node_settings(dice: &mut Dice) -> NodeSettings {
             cronfence::ElectionScope::Group
         },
         zones: Vec::new(),
+        scopes: Vec::new(),
     }
 }
 

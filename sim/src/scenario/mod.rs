@@ -146,6 +146,11 @@ pub struct NodeSettings {
     /// whose zone differs from the first registrant's.
     #[serde(default)]
     pub zones: Vec<String>,
+    /// Each node's election scope, one per node, or none (every node takes `scope`). The registry
+    /// binds a job to the election of the node that registers it first (node-0, which the world
+    /// starts first) and refuses nodes that put it in another (`ElectionMismatch`).
+    #[serde(default)]
+    pub scopes: Vec<ElectionScope>,
 }
 
 impl Default for NodeSettings {
@@ -156,6 +161,7 @@ impl Default for NodeSettings {
             unreachable_after: SignedDuration::from_secs(5),
             scope: ElectionScope::Group,
             zones: Vec::new(),
+            scopes: Vec::new(),
         }
     }
 }
@@ -498,21 +504,36 @@ impl Scenario {
         config.lease_ttl = s.lease_ttl.unsigned_abs();
         config.request_timeout = s.request_timeout.unsigned_abs();
         config.unreachable_after = s.unreachable_after.unsigned_abs();
-        config.scope = s.scope;
+        config.scope = self.scope_of(name);
         config.broken.no_catch_up = !self.variant.catch_up;
         config.broken.claim_after_run = !self.variant.claim_before_run;
         config.broken.no_resign_on_step_down = !self.variant.resign_on_step_down;
         config
     }
 
-    /// The election each job belongs to under the scenario's election scope.
+    /// The election scope node `name` (`node-N`) runs with.
+    pub fn scope_of(&self, name: &str) -> ElectionScope {
+        let index = name
+            .strip_prefix("node-")
+            .and_then(|n| n.parse::<usize>().ok());
+        index
+            .and_then(|i| self.node.scopes.get(i).copied())
+            .unwrap_or(self.node.scope)
+    }
+
+    /// The election each job belongs to: under the scope of `registrant`, the node whose
+    /// definitions the registry accepted (node-0 if unknown; it only matters when `[node] scopes`
+    /// differ, and then the registry refuses every node whose scope differs from the first
+    /// registrant's).
     pub fn elections(
         &self,
         jobs: &BTreeMap<JobId, JobSpec>,
+        registrant: Option<&str>,
     ) -> BTreeMap<JobId, cronfence::ElectionName> {
         let group = cronfence::NodeConfig::new("any").group;
+        let scope = self.scope_of(registrant.unwrap_or("node-0"));
         jobs.keys()
-            .map(|id| (id.clone(), self.node.scope.election_for(&group, id)))
+            .map(|id| (id.clone(), scope.election_for(&group, id)))
             .collect()
     }
 

@@ -93,6 +93,17 @@ fn check_node(s: &Scenario) -> Result<(), Refusal> {
             return Err(Refusal::at("node.lease_ttl", message, hint));
         }
     }
+    if !n.scopes.is_empty() && n.scopes.len() != s.nodes {
+        return Err(Refusal::at(
+            "node.scopes",
+            format!(
+                "[node] scopes names {} scopes for {} nodes",
+                n.scopes.len(),
+                s.nodes
+            ),
+            "give one scope (\"group\" or \"per_job\") per node, or leave scopes out",
+        ));
+    }
     if !n.zones.is_empty() && n.zones.len() != s.nodes {
         return Err(Refusal::at(
             "node.zones",

@@ -280,11 +280,6 @@ impl Leader<'_> {
             token: self.fence.token,
             claims: claims.clone(),
         });
-        // What the batch gives up is recorded as it is sent: the backend may apply it even if no
-        // answer comes back, and then the ticks it passes over are gone.
-        for d in decisions {
-            self.record_given_up(d);
-        }
         let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));
         // A claim may hang until its timeout; a revocation meanwhile ends leadership at once.
         let result = tokio::select! {
@@ -330,16 +325,19 @@ impl Leader<'_> {
         self.unanswered.clear();
         self.planner.advance(decisions);
         for d in decisions {
+            self.record_given_up(d);
             self.record(d);
             self.start(d);
         }
         Ok(())
     }
 
-    /// Leadership was lost while a claim was unanswered: the backend may have applied it, so
-    /// every tick it held may be gone. Say so, so no tick of the batch vanishes unexplained.
+    /// The leadership ended with a claim unanswered: the backend may have applied it, so every
+    /// tick it held may be gone, and the ticks it gave up with it. Say so, so no tick of the batch
+    /// vanishes unexplained (where the backend is observed, the checker knows whether it applied).
     fn record_unanswered(&self, decisions: &[Decision]) {
         for d in decisions {
+            self.record_given_up(d);
             let job = &self.jobs[d.job].id;
             for tick in d.run.iter().map(|r| r.at) {
                 self.ctx.emit(NodeEvent::TicksAbandoned {

@@ -104,7 +104,12 @@ impl Judge<'_, '_> {
         for tick in due {
             // Sweep: abandons are sorted by first tick, and ticks come oldest first.
             while let Some(a) = abandons.get(next_abandon).filter(|a| a.first <= tick) {
-                covering.push(a);
+                // A misfire or deadline abandon whose claim the backend never applied (recorded
+                // by a leadership that ended with that claim unanswered) did not happen: it
+                // neither excuses the tick nor convicts it; the tick needs another outcome.
+                if excuse::took_effect(self.index, job, a) {
+                    covering.push(a);
+                }
                 next_abandon += 1;
             }
             covering.retain(|a| a.last >= tick);

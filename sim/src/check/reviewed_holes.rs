@@ -879,3 +879,35 @@ fn review_a_graceful_stop_that_drains_is_called_a_stall() {
         "a led until it resigned at 30 s: {stalled:#?}"
     );
 }
+
+/// An abandon recorded for a claim the backend never applied (a leadership that ended with the
+/// claim unanswered) did not happen: the misfire reason is true, yet it excuses nothing, and the
+/// tick, with no other outcome, is a plain gap.
+#[test]
+fn an_abandon_whose_claim_never_applied_excuses_nothing() {
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .command(0, "a", began("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .node(
+            25_000,
+            "a",
+            sent_claims(1, vec![claim("j", 20, ClaimKind::Run { attempt: 1 })]),
+        )
+        .node(
+            25_001,
+            "a",
+            abandon("j", 1, 10, 10, AbandonReason::MisfireSkipped),
+        )
+        .node(25_002, "a", revoked(1))
+        .build();
+    let spec = every_10s_with(Delivery::AtMostOnce, CatchUp::Skip, OverlapPolicy::Forbid);
+    let v = one(spec, &history, both(), 10);
+    let kinds: Vec<_> = v.violations.iter().map(|f| f.kind.as_str()).collect();
+    assert!(kinds.contains(&"missing_tick"), "{:#?}", v.violations);
+    assert!(
+        v.excused.iter().all(|f| f.tick != Some(at(10))),
+        "{:#?}",
+        v.excused
+    );
+}

@@ -63,7 +63,6 @@ fn missed(
     if tick > now {
         return Err(format!("tick {tick} was still in the future {when}"));
     }
-    applied(index, job, a)?;
     let newer = |cap| oracle::count(spec, tick, now, cap);
     if a.reason == AbandonReason::DeadlineExceeded {
         let deadline = spec.misfire.starting_deadline.unwrap_or_default();
@@ -118,6 +117,20 @@ fn missed(
     Ok(format!(
         "missed ({why}) with {found}+ newer ticks due {when}"
     ))
+}
+
+/// Whether an abandon took effect: a misfire or deadline abandon only if, where the backend is
+/// observed, the leadership's claim moving the checkpoint to or past the range's newest tick was
+/// applied (at any time: a claim may land late). Other reasons are judged on their own terms.
+pub(super) fn took_effect(index: &Index<'_>, job: &JobId, a: &Abandon<'_>) -> bool {
+    let by_claim = matches!(
+        a.reason,
+        AbandonReason::CatchUpLimit
+            | AbandonReason::Superseded
+            | AbandonReason::MisfireSkipped
+            | AbandonReason::DeadlineExceeded
+    );
+    !by_claim || applied(index, job, a).is_ok()
 }
 
 /// Where the backend is observed, the leadership's claim moving the checkpoint to or past the

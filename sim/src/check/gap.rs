@@ -73,6 +73,7 @@ pub(super) fn check(input: CheckInput<'_>, index: &Index<'_>, verdict: &mut Verd
             outcomes: &outcomes,
             index,
             verified: Default::default(),
+            whole_range: Default::default(),
         };
         judge.check_job(due, verdict);
     }
@@ -86,6 +87,8 @@ struct Judge<'a, 'h> {
     index: &'a Index<'h>,
     /// Verdicts on abandon records (by position) already verified.
     verified: std::cell::RefCell<BTreeMap<usize, Result<String, String>>>,
+    /// Abandon records (by position) whose whole range took effect (checked on its newest tick).
+    whole_range: std::cell::RefCell<BTreeMap<usize, bool>>,
 }
 
 impl Judge<'_, '_> {
@@ -104,16 +107,19 @@ impl Judge<'_, '_> {
         for tick in due {
             // Sweep: abandons are sorted by first tick, and ticks come oldest first.
             while let Some(a) = abandons.get(next_abandon).filter(|a| a.first <= tick) {
-                // A misfire or deadline abandon whose claim the backend never applied (recorded
-                // by a leadership that ended with that claim unanswered) did not happen: it
-                // neither excuses the tick nor convicts it; the tick needs another outcome.
-                if excuse::took_effect(self.index, job, a) {
-                    covering.push(a);
-                }
+                covering.push(a);
                 next_abandon += 1;
             }
             covering.retain(|a| a.last >= tick);
-            let Some((bucket, finding)) = self.judge(tick, &covering) else {
+            // A misfire or deadline abandon whose claim the backend never applied past this tick
+            // (recorded by a leadership that ended with that claim unanswered) did not happen
+            // for it: it neither excuses the tick nor convicts it; the tick needs another outcome.
+            let effective: Vec<&Abandon<'_>> = covering
+                .iter()
+                .copied()
+                .filter(|a| self.took_effect(a, tick))
+                .collect();
+            let Some((bucket, finding)) = self.judge(tick, &effective) else {
                 continue;
             };
             let count = listed.entry(finding.kind.clone()).or_default();
@@ -374,6 +380,17 @@ impl Judge<'_, '_> {
             .entry(a.index)
             .or_insert_with(|| excuse::verify(self.index, self.job, self.spec, tick, a))
             .clone()
+    }
+
+    /// Whether an abandon took effect for `tick` ([`excuse::took_effect`]); a range that took
+    /// effect for its newest tick did for all of them, so that is checked once per range.
+    fn took_effect(&self, a: &Abandon<'_>, tick: Timestamp) -> bool {
+        let whole = *self
+            .whole_range
+            .borrow_mut()
+            .entry(a.index)
+            .or_insert_with(|| excuse::took_effect(self.index, self.job, a, a.last));
+        whole || excuse::took_effect(self.index, self.job, a, tick)
     }
 
     /// The `tick_started` of a tick whose command never began (only when commands are observed).

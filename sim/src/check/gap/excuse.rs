@@ -119,10 +119,15 @@ fn missed(
     ))
 }
 
-/// Whether an abandon took effect: a misfire or deadline abandon only if, where the backend is
-/// observed, the leadership's claim moving the checkpoint to or past the range's newest tick was
+/// Whether an abandon took effect for `tick`: a misfire or deadline abandon only if, where the
+/// backend is observed, a claim of that leadership moving the checkpoint to or past `tick` was
 /// applied (at any time: a claim may land late). Other reasons are judged on their own terms.
-pub(super) fn took_effect(index: &Index<'_>, job: &JobId, a: &Abandon<'_>) -> bool {
+pub(super) fn took_effect(
+    index: &Index<'_>,
+    job: &JobId,
+    a: &Abandon<'_>,
+    tick: Timestamp,
+) -> bool {
     let by_claim = matches!(
         a.reason,
         AbandonReason::CatchUpLimit
@@ -130,24 +135,14 @@ pub(super) fn took_effect(index: &Index<'_>, job: &JobId, a: &Abandon<'_>) -> bo
             | AbandonReason::MisfireSkipped
             | AbandonReason::DeadlineExceeded
     );
-    !by_claim || applied(index, job, a).is_ok()
-}
-
-/// Where the backend is observed, the leadership's claim moving the checkpoint to or past the
-/// range's newest tick must have been applied (at any time: a claim may land late).
-fn applied(index: &Index<'_>, job: &JobId, a: &Abandon<'_>) -> Result<(), String> {
-    if !index.backend_observed {
-        return Ok(());
+    if !by_claim || !index.backend_observed {
+        return true;
     }
     let node = a.record.node.as_str();
-    let past = |c: &cronfence::Claim| &c.job == job && c.tick >= a.last;
-    match index.applied_where(node, job, a.token, usize::MAX, past) {
-        Some(_) => Ok(()),
-        None => Err(
-            "the backend never applied that leadership's claim moving the checkpoint past it"
-                .into(),
-        ),
-    }
+    let past = |c: &cronfence::Claim| &c.job == job && c.tick >= tick;
+    index
+        .applied_where(node, job, a.token, usize::MAX, past)
+        .is_some()
 }
 
 /// `leadership_lost` or `shutdown`: claimed by that leadership, not started by it, and the

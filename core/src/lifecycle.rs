@@ -288,16 +288,23 @@ impl Lifecycle {
 /// moved, nobody did better: stepping down again would leave the election leaderless until true
 /// time reaches the checkpoint, so it leads on, and the ticks after the checkpoint run when its
 /// clock reaches them (those up to the checkpoint were claimed already).
+///
+/// Leading on is not for good: while its clock is still behind, the leader steps down again each
+/// `lease_ttl` of its office (`led_for`), without sitting out, so a node with a better clock that
+/// campaigns meanwhile wins the election.
 pub fn steps_down_for_clock(
     now: Timestamp,
     newest: Timestamp,
     lag_limit: Duration,
     stepped_down_for: Option<Timestamp>,
+    led_for: Duration,
+    lease_ttl: Duration,
 ) -> bool {
     let Ok(limit) = jiff::SignedDuration::try_from(lag_limit) else {
         return false;
     };
-    newest.duration_since(now) > limit && stepped_down_for != Some(newest)
+    let behind = newest.duration_since(now) > limit;
+    behind && (stepped_down_for != Some(newest) || led_for >= lease_ttl)
 }
 
 #[cfg(test)]

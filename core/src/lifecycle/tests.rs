@@ -211,30 +211,75 @@ fn the_known_bad_variant_steps_down_without_resigning() {
 #[test]
 fn a_clock_far_behind_the_checkpoint_steps_down_once_per_checkpoint() {
     // The first time hands the election to a node whose clock may be right; the same checkpoint
-    // again means nobody moved it, so stepping down again would only leave the election empty.
-    let limit = Duration::from_secs(60);
+    // again means nobody moved it, so stepping down at once again would only empty the election.
+    let (limit, ttl, early) = (
+        Duration::from_secs(60),
+        Duration::from_secs(10),
+        Duration::from_secs(1),
+    );
     let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-    assert!(steps_down_for_clock(now, checkpoint(), limit, None));
+    let cp = Some(checkpoint());
+    assert!(steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        None,
+        early,
+        ttl
+    ));
     assert!(!steps_down_for_clock(
         now,
         checkpoint(),
         limit,
-        Some(checkpoint())
+        cp,
+        early,
+        ttl
     ));
     let moved = checkpoint() + jiff::SignedDuration::from_secs(1);
-    assert!(steps_down_for_clock(now, moved, limit, Some(checkpoint())));
+    assert!(steps_down_for_clock(now, moved, limit, cp, early, ttl));
+}
+
+#[test]
+fn a_leader_leading_on_behind_steps_down_again_each_lease_ttl() {
+    // So a node with a better clock, campaigning meanwhile, can win: leading on is not for good.
+    let (limit, ttl) = (Duration::from_secs(60), Duration::from_secs(10));
+    let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let cp = Some(checkpoint());
+    assert!(!steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        cp,
+        ttl / 2,
+        ttl
+    ));
+    assert!(steps_down_for_clock(now, checkpoint(), limit, cp, ttl, ttl));
 }
 
 #[test]
 fn a_clock_within_the_lag_limit_leads_on() {
     // Sixty seconds behind is the limit itself: not more than it.
-    let limit = Duration::from_secs(60);
+    let (limit, ttl, led) = (
+        Duration::from_secs(60),
+        Duration::from_secs(10),
+        Duration::from_secs(100),
+    );
     let now = checkpoint() - jiff::SignedDuration::from_secs(60);
-    assert!(!steps_down_for_clock(now, checkpoint(), limit, None));
-    assert!(steps_down_for_clock(
-        now - jiff::SignedDuration::from_nanos(1),
+    assert!(!steps_down_for_clock(
+        now,
         checkpoint(),
         limit,
-        None
+        None,
+        led,
+        ttl
+    ));
+    let earlier = now - jiff::SignedDuration::from_nanos(1);
+    assert!(steps_down_for_clock(
+        earlier,
+        checkpoint(),
+        limit,
+        None,
+        led,
+        ttl
     ));
 }

@@ -440,6 +440,11 @@ impl Planner {
     /// Adds the ticks due by the wall clock but not by the evidence: each runs (early, if the
     /// clock is ahead), oldest first, up to the early limit past the evidence.
     fn run_early(&self, job: &PlannedJob, reading: Reading, d: &mut Decision) {
+        // A tick not yet due by the evidence never skips or replaces a run going: it waits.
+        let overlaps = job.spec.overlap != OverlapPolicy::Allow && job.running + job.pending > 0;
+        if overlaps {
+            return;
+        }
         let until = reading.wall.min(
             reading
                 .evidence

@@ -76,8 +76,11 @@ pub(crate) async fn campaign_loop(
             After::Leave => return,
             After::CampaignAgain => {}
             After::WaitForClock { checkpoint } => {
+                // Only the first step-down for a checkpoint sits out; a leader leading on steps
+                // down again only to let a better clock win, and campaigns again at once.
+                let first = stepped_down_for != Some(checkpoint);
                 stepped_down_for = Some(checkpoint);
-                if wait_for_clock(ctx, checkpoint).await {
+                if first && wait_for_clock(ctx, session, checkpoint).await {
                     return;
                 }
             }
@@ -118,7 +121,7 @@ async fn finish(
 
 /// Sits out until this node's clock is within the lag limit of `checkpoint`, or for one lease
 /// TTL (long enough for a node whose clock may be right to win the election); true on shutdown.
-async fn wait_for_clock(ctx: &NodeCtx, checkpoint: jiff::Timestamp) -> bool {
+async fn wait_for_clock(ctx: &NodeCtx, session: &Session, checkpoint: jiff::Timestamp) -> bool {
     let limit = jiff::SignedDuration::try_from(ctx.config.clock_lag_limit)
         .unwrap_or(jiff::SignedDuration::MAX);
     let ready_at = checkpoint - limit;
@@ -133,7 +136,9 @@ async fn wait_for_clock(ctx: &NodeCtx, checkpoint: jiff::Timestamp) -> bool {
     loop {
         let wait = crate::clock::sleep_for(&*ctx.clock, Some(ready_at), ctx.config.clock_recheck);
         let left = sat_out_until.saturating_duration_since(tokio::time::Instant::now());
-        if wait.is_zero() || left.is_zero() {
+        // A lost session ends the wait: the node's other elections wait for this one before a
+        // new session opens.
+        if wait.is_zero() || left.is_zero() || session.lost().is_some() {
             return false;
         }
         let wait = wait.min(left);
@@ -154,12 +159,18 @@ async fn resign(ctx: &NodeCtx, leadership: &Leadership) -> Input {
         }
         Err(error) => {
             tracing::warn!(node = %ctx.config.name, election = %leadership.election, %error, "resign failed");
+            let transient = error.is_transient();
             ctx.emit(NodeEvent::ResignFailed {
                 election: leadership.election.clone(),
                 token: leadership.token,
                 error: error.to_string(),
             });
-            Input::ResignFailed
+            // A refusal is an answer: the backend holds nothing of this leadership to give up.
+            if transient {
+                Input::ResignFailed
+            } else {
+                Input::ResignDone
+            }
         }
     }
 }

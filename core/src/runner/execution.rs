@@ -46,6 +46,8 @@ pub(crate) struct Execution {
     /// Told this execution's id just before its first command begins (overlap decisions).
     pub(crate) began: mpsc::UnboundedSender<u64>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
+    /// Set once the execution has ended, for whoever outlives its leader (shutdown's drain).
+    pub(crate) done: signal::Sender<bool>,
 }
 
 impl Execution {
@@ -66,6 +68,7 @@ impl Execution {
             job: self.job_idx,
             id: self.id,
         });
+        self.done.send_replace(true);
     }
 
     /// At least once, a lost session ends the run's right to go on; at most once it does not.
@@ -192,8 +195,14 @@ impl Execution {
                     return false;
                 }
                 Err(error) if error.is_transient() && self.may_retry_commit() => {
-                    if self.ctx.sleep_unless_stopping(backoff.next_delay()).await {
-                        self.uncommitted(tick, format!("{error}; the node is shutting down"));
+                    // Retried until the run is cancelled: a shutdown's grace lets it land.
+                    let mut cancel = self.cancel.clone();
+                    let cancelled = tokio::select! {
+                        _ = tokio::time::sleep(backoff.next_delay()) => false,
+                        _ = Self::cancelled(&mut cancel) => true,
+                    };
+                    if cancelled {
+                        self.uncommitted(tick, format!("{error}; the run was cancelled"));
                         return false;
                     }
                 }

@@ -1,7 +1,7 @@
 //! Leading one election: the loop that turns planner decisions into claims and executions.
 //!
-//! The leader reads its jobs' checkpoints, builds a [`Planner`] with its own clock's reading as the
-//! start of office, then repeats: poll the planner, claim everything due in **one** fenced batch,
+//! The leader reads its jobs' checkpoints, builds a [`Planner`] with the clock evidence at its
+//! win as the start of office, then repeats: poll the planner, claim everything due in **one** fenced batch,
 //! record the outcome, start executions, and sleep until the planner's next deadline (re-reading
 //! the clock at least every `clock_recheck`). It stops at once when the leadership is revoked, a
 //! claim is fenced out or superseded, the clock reads too far behind, or the node shuts down;
@@ -47,6 +47,8 @@ pub(crate) enum Ending {
 
 struct Running {
     id: u64,
+    /// Set once the execution has ended.
+    done: signal::Receiver<bool>,
     delivery: crate::policy::Delivery,
     cancel: signal::Sender<Option<AbandonReason>>,
     /// Its first command began (the planner was told).
@@ -258,7 +260,9 @@ impl Leader<'_> {
     fn clock_behind(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         let newest = self.planner.newest_claim()?;
         let limit = self.ctx.config.clock_lag_limit;
-        steps_down_for_clock(now, newest, limit, self.stepped_down_for).then_some(newest)
+        let (led_for, ttl) = (self.won_at.elapsed(), self.ctx.config.lease_ttl);
+        steps_down_for_clock(now, newest, limit, self.stepped_down_for, led_for, ttl)
+            .then_some(newest)
     }
 
     /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try
@@ -437,6 +441,7 @@ impl Leader<'_> {
         };
         for ticks in batches.into_iter().filter(|t| !t.is_empty()) {
             let (cancel, cancel_rx) = signal::channel(None);
+            let (done_tx, done) = signal::channel(false);
             let id = self.next_execution;
             self.next_execution += 1;
             let execution = Execution {
@@ -450,9 +455,11 @@ impl Leader<'_> {
                 revoked: self.leadership.revocation_signal(),
                 began: self.began_tx.clone(),
                 ended: self.ended_tx.clone(),
+                done: done_tx,
             };
             self.running.entry(d.job).or_default().push(Running {
                 id,
+                done,
                 delivery: job.spec.delivery,
                 cancel,
                 began: false,
@@ -514,10 +521,20 @@ impl Leader<'_> {
                 }
             }
         }
-        self.running.retain(|_, list| {
-            list.retain(|running| runs.cancels(running.delivery));
-            !list.is_empty()
-        });
+        // The runs that carry on are handed to the node, whose shutdown drains them.
+        for list in self.running.values_mut() {
+            let (cancelled, carry_on) = std::mem::take(list)
+                .into_iter()
+                .partition(|running| runs.cancels(running.delivery));
+            *list = cancelled;
+            let orphans = carry_on.into_iter().map(|r| (r.cancel, r.done));
+            self.ctx
+                .orphans
+                .lock()
+                .expect("orphans lock")
+                .extend(orphans);
+        }
+        self.running.retain(|_, list| !list.is_empty());
         for running in self.running.values().flatten() {
             running.cancel.send_replace(Some(runs.reason));
         }

@@ -3,8 +3,10 @@
 //! The runner acts; [`crate::plan`] decides. A started node ([`RunningNode`]) registers every job
 //! definition in one batch, opens a session (a kept-alive lease), and runs one campaign per
 //! election (per group or per job, [`ElectionScope`]). A winner leads ([`leading`]) until its
-//! leadership is revoked, fenced out, or the node shuts down; then it resigns so a follower takes
-//! over within one backend round trip. A lost session is replaced and the campaigns restart.
+//! leadership ends — revoked, fenced out, stepped down for the clock, superseded, or shut down —
+//! and then does what [`crate::lifecycle`] says: settle its runs, resign (all but a revoked one,
+//! whose session is gone) so a follower takes over within one backend round trip, and campaign
+//! again, sit out, or leave. A lost session is replaced and the campaigns restart.
 //! Every backend call is bounded and retried with capped backoff ([`health`]).
 
 mod election;
@@ -53,9 +55,12 @@ pub struct NodeConfig {
     pub clock_recheck: Duration,
     /// On shutdown, running jobs get this long to finish before they are cancelled (default 10 s).
     pub shutdown_grace: Duration,
-    /// A leader whose clock reads more than this before the newest claimed tick steps down until
-    /// its clock catches up (default 60 s): its clock went backwards, and another node should
-    /// lead rather than nobody running ticks until it recovers.
+    /// A leader whose clock reads more than this before the newest claimed tick steps down
+    /// (default 60 s): its clock went backwards, and another node should lead rather than nobody
+    /// running ticks until it recovers. It sits out at most one lease TTL; winning again with the
+    /// checkpoint unmoved it leads on, stepping down again each lease TTL while still behind, so
+    /// a node with a better clock can take over (`lifecycle::steps_down_for_clock`). Also how far
+    /// ahead of the clock evidence ticks may run early.
     pub clock_lag_limit: Duration,
     /// **Test-only:** deliberately broken behaviours, all off by default (see [`Broken`]).
     #[doc(hidden)]
@@ -122,6 +127,9 @@ pub(crate) struct NodeCtx {
     shutdown: signal::Receiver<bool>,
     /// Elections this node left for good (a job of theirs was superseded).
     retired: std::sync::Mutex<std::collections::BTreeSet<ElectionName>>,
+    /// At-most-once runs that carry on after their leadership ended: their cancel signal and
+    /// whether they ended. Shutdown drains them like its own runs.
+    orphans: std::sync::Mutex<Vec<Orphan>>,
     /// What this node's clock readings prove about true time, and the monotonic origin.
     evidence: std::sync::Mutex<(crate::clock::Evidence, tokio::time::Instant)>,
 }
@@ -270,6 +278,7 @@ impl Node {
             status: status_tx,
             shutdown: stop_rx,
             retired: Default::default(),
+            orphans: Default::default(),
             evidence: std::sync::Mutex::new((evidence, tokio::time::Instant::now())),
         });
         let watchdog = tokio::spawn({
@@ -342,6 +351,7 @@ async fn run(
     if let Some(elections) = register(&ctx, jobs, since).await {
         keep_sessions(&ctx, elections).await;
     }
+    drain_orphans(&ctx).await;
     ctx.status.send_modify(|s| s.stopped = true);
     watchdog.abort();
 }
@@ -449,6 +459,30 @@ async fn keep_sessions(ctx: &Arc<NodeCtx>, elections: BTreeMap<ElectionName, Vec
             let _ = task.await;
         }
         close_session(ctx, &session).await;
+    }
+}
+
+/// A run that outlived its leadership: its cancel signal, and whether it ended.
+type Orphan = (
+    signal::Sender<Option<crate::plan::AbandonReason>>,
+    signal::Receiver<bool>,
+);
+
+/// On shutdown, lets the runs that outlived their leaderships finish within the grace, then
+/// cancels the rest (nothing is committed for them) and waits for them to end.
+async fn drain_orphans(ctx: &NodeCtx) {
+    let orphans = std::mem::take(&mut *ctx.orphans.lock().expect("orphans lock"));
+    let deadline = tokio::time::Instant::now() + ctx.config.shutdown_grace;
+    for (_, done) in &orphans {
+        let mut done = done.clone();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let _ = tokio::time::timeout(left, done.wait_for(|d| *d)).await;
+    }
+    for (cancel, done) in &orphans {
+        if !done.borrow() {
+            cancel.send_replace(Some(crate::plan::AbandonReason::Shutdown));
+            let _ = done.clone().wait_for(|d| *d).await;
+        }
     }
 }
 

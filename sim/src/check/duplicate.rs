@@ -25,7 +25,7 @@ use jiff::Timestamp;
 
 use super::{CheckInput, Checker, Finding, Verdict};
 use crate::fault::FaultKind;
-use crate::history::{CommandRecord, FaultRecord, Record, What};
+use crate::history::{BackendRecord, CommandRecord, FaultRecord, Record, What};
 
 /// A tick's identity: the job and its scheduled instant.
 type TickKey = (JobId, Timestamp);
@@ -113,6 +113,19 @@ impl<'h> Runs<'h> {
                     job, tick, token, ..
                 }) if !commands => runs.began(index, record, job, *tick, token.0),
                 What::Node(event) => runs.on_node_event(index, record, event),
+                // Where the backend is observed, a commit it applied finishes the run of that
+                // leadership even if its node never heard back.
+                What::Backend(BackendRecord::CommitApplied { token, commits, .. }) => {
+                    for commit in commits {
+                        let how = match commit.outcome {
+                            cronfence::store::RunOutcome::Completed => "committed completed",
+                            cronfence::store::RunOutcome::Failed => "committed failed",
+                            cronfence::store::RunOutcome::Cancelled => continue,
+                        };
+                        let key = (commit.job.clone(), commit.tick);
+                        runs.committed(key, token.0, record.seq, how);
+                    }
+                }
                 // A stopped node starts again as a fresh process: whatever it had not finished by
                 // then is over.
                 What::Fault(FaultRecord::FaultEnded { fault })
@@ -203,6 +216,16 @@ impl<'h> Runs<'h> {
                 self.end_node(node, Some((election, token.0)), index, seq, &why);
             }
             _ => {}
+        }
+    }
+
+    /// Marks the latest run of a tick by the leadership `token` finished: the backend applied its
+    /// commit.
+    fn committed(&mut self, key: TickKey, token: u64, seq: u64, how: &'static str) {
+        let starts = self.by_tick.get_mut(&key);
+        let latest = starts.and_then(|s| s.iter_mut().rev().find(|r| r.token == token));
+        if let Some(run) = latest.filter(|r| r.finished.is_none()) {
+            run.finished = Some((seq, how));
         }
     }
 
@@ -677,6 +700,31 @@ mod tests {
         let detail = &verdict.reruns[0].detail;
         assert!(detail.contains("its command returned"), "{detail}");
         assert!(detail.contains("lost leadership"), "{detail}");
+    }
+
+    #[test]
+    fn a_rerun_after_a_commit_the_backend_applied_is_a_duplicate() {
+        // The answer to a's commit was lost, but the backend applied it: the tick was done, and
+        // b running it again is a duplicate, whatever a's node recorded.
+        let applied = crate::history::BackendRecord::CommitApplied {
+            election: election(),
+            token: FencingToken(1),
+            commits: vec![cronfence::Commit {
+                job: job("j"),
+                tick: at(10),
+                outcome: cronfence::store::RunOutcome::Completed,
+            }],
+        };
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .command(10_100, "a", returned("j", 10, 1, 1))
+            .backend(10_200, applied)
+            .node(10_500, "a", revoked(1))
+            .command(12_000, "b", began("j", 10, 2, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        assert!(verdict.violations[0].detail.contains("committed completed"));
     }
 
     #[test]

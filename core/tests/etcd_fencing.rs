@@ -13,8 +13,8 @@ use std::time::Duration;
 use cronfence::etcd::{keys, EtcdBackend, EtcdConfig};
 use cronfence::store::RunOutcome;
 use cronfence::{
-    Claim, ClaimKind, Commit, ElectionName, Elector, Error, JobId, JobRegistry, JobSpec, Schedule,
-    TickStore,
+    Claim, ClaimKind, Commit, ElectionName, Elector, Error, JobId, JobRegistry, JobSpec,
+    Leadership, Schedule, Session, TickStore,
 };
 use jiff::{SignedDuration, Timestamp};
 use madsim::runtime::Handle;
@@ -91,16 +91,22 @@ async fn register(backend: &EtcdBackend, jobs: &[JobId], version: u64, election:
     }
 }
 
+/// A backend with job 0 registered in the group election, and node-a leading it.
+async fn one_job_led_by_node_a() -> (EtcdBackend, JobId, Session, Leadership) {
+    let etcd = backend().await;
+    let j = job(0);
+    register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
+    let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
+    let leader = etcd.campaign(&session, &group(), "node-a").await.unwrap();
+    (etcd, j, session, leader)
+}
+
 #[madsim::test]
 async fn an_older_leadership_of_a_session_is_fenced_once_the_session_campaigns_again() {
     // The campaign after a resign recreates the same leader key with the same value; only the
     // fence key tells the two leaderships apart, so the first one's commit must be refused.
     with_etcd(|| async {
-        let etcd = backend().await;
-        let j = job(0);
-        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
-        let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
-        let first = etcd.campaign(&session, &group(), "node-a").await.unwrap();
+        let (etcd, j, session, first) = one_job_led_by_node_a().await;
         let at_least_once = claim(&j, tick(1), ClaimKind::RunThenCommit { attempt: 1 });
         etcd.claim(&first.fence(), &[at_least_once]).await.unwrap();
         etcd.resign(&first).await.unwrap();
@@ -195,11 +201,7 @@ async fn a_commit_lands_even_when_the_cache_says_there_is_nothing_to_commit() {
     // flight and return without writing; the tick ran again after a crash. Every fenced write
     // now compares the stored checkpoint, so the stale cache is refreshed and the commit lands.
     with_etcd(|| async {
-        let etcd = backend().await;
-        let j = job(0);
-        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
-        let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
-        let leader = etcd.campaign(&session, &group(), "node-a").await.unwrap();
+        let (etcd, j, _session, leader) = one_job_led_by_node_a().await;
         let fence = leader.fence();
         let stale = etcd.checkpoints(std::slice::from_ref(&j)).await.unwrap();
         assert!(stale[0].in_flight.is_empty());
@@ -232,11 +234,7 @@ async fn a_commit_after_a_newer_definition_is_accepted() {
     // The run happened under a leadership that is still current: refusing its commit because a
     // newer version was registered meanwhile left the tick in flight to run a second time.
     with_etcd(|| async {
-        let etcd = backend().await;
-        let j = job(0);
-        register(&etcd, std::slice::from_ref(&j), 1, &group()).await;
-        let session = etcd.open_session(Duration::from_secs(10)).await.unwrap();
-        let leader = etcd.campaign(&session, &group(), "node-a").await.unwrap();
+        let (etcd, j, _session, leader) = one_job_led_by_node_a().await;
         let at_least_once = claim(&j, tick(1), ClaimKind::RunThenCommit { attempt: 1 });
         etcd.claim(&leader.fence(), &[at_least_once]).await.unwrap();
         register(&backend().await, std::slice::from_ref(&j), 2, &group()).await;

@@ -442,13 +442,18 @@ mod tests {
         assert!(t2 > t1, "{t2} must exceed {t1}");
     }
 
-    #[test]
-    fn stale_fence_is_refused_and_claim_is_all_or_nothing() {
-        let mut st = MemoryState::new();
-        let job = JobId::new("j").unwrap();
+    /// Job `j`, ticking every second from its anchor.
+    fn every_second() -> (JobId, Timestamp, JobSpec) {
         let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
         let spec =
             JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
+        (JobId::new("j").unwrap(), anchor, spec)
+    }
+
+    #[test]
+    fn stale_fence_is_refused_and_claim_is_all_or_nothing() {
+        let mut st = MemoryState::new();
+        let (job, anchor, spec) = every_second();
         st.apply(
             S,
             Request::Register {
@@ -545,10 +550,7 @@ mod tests {
         // change nothing, or the next leader runs the completed tick again. And a fence of
         // another election, whose tokens are numbered apart, may not claim the job at all.
         let mut st = MemoryState::new();
-        let job = JobId::new("j").unwrap();
-        let anchor: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let spec =
-            JobSpec::new(Schedule::every(anchor, jiff::SignedDuration::from_secs(1)).unwrap());
+        let (job, anchor, spec) = every_second();
         let register = |election: &str| Request::Register {
             jobs: vec![(job.clone(), spec.clone(), ElectionName::new(election))],
             now: anchor,

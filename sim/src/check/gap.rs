@@ -189,13 +189,8 @@ impl Judge<'_, '_> {
     /// the history refutes.
     fn planner_refuted(&self, tick: Timestamp, covering: &[&Abandon<'_>]) -> bool {
         covering.iter().any(|a| {
-            matches!(
-                a.reason,
-                AbandonReason::CatchUpLimit
-                    | AbandonReason::Superseded
-                    | AbandonReason::MisfireSkipped
-                    | AbandonReason::DeadlineExceeded
-            ) && reason_allowed(a.reason, self.spec, tick)
+            excuse::decided_by_claim(a.reason)
+                && reason_allowed(a.reason, self.spec, tick)
                 && self.verify(tick, a).is_err()
         })
     }
@@ -365,14 +360,7 @@ impl Judge<'_, '_> {
     /// [`excuse::verify`], remembered per abandon record for the reasons that judge the whole
     /// range at once (an abandon may cover thousands of ticks).
     fn verify(&self, tick: Timestamp, a: &Abandon<'_>) -> Result<String, String> {
-        let per_range = matches!(
-            a.reason,
-            AbandonReason::CatchUpLimit
-                | AbandonReason::Superseded
-                | AbandonReason::MisfireSkipped
-                | AbandonReason::DeadlineExceeded
-        );
-        if !per_range {
+        if !excuse::decided_by_claim(a.reason) {
             return excuse::verify(self.index, self.job, self.spec, tick, a);
         }
         let mut cache = self.verified.borrow_mut();

@@ -119,6 +119,18 @@ fn missed(
     ))
 }
 
+/// The misfire and deadline reasons: a leadership's claim gives the tick up, judged in true time
+/// at that claim's decision.
+pub(super) fn decided_by_claim(reason: AbandonReason) -> bool {
+    matches!(
+        reason,
+        AbandonReason::CatchUpLimit
+            | AbandonReason::Superseded
+            | AbandonReason::MisfireSkipped
+            | AbandonReason::DeadlineExceeded
+    )
+}
+
 /// Whether an abandon took effect for `tick`: a misfire or deadline abandon only if, where the
 /// backend is observed, a claim of that leadership moving the checkpoint to or past `tick` was
 /// applied (at any time: a claim may land late). Other reasons are judged on their own terms.
@@ -128,14 +140,7 @@ pub(super) fn took_effect(
     a: &Abandon<'_>,
     tick: Timestamp,
 ) -> bool {
-    let by_claim = matches!(
-        a.reason,
-        AbandonReason::CatchUpLimit
-            | AbandonReason::Superseded
-            | AbandonReason::MisfireSkipped
-            | AbandonReason::DeadlineExceeded
-    );
-    if !by_claim || !index.backend_observed {
+    if !decided_by_claim(a.reason) || !index.backend_observed {
         return true;
     }
     let node = a.record.node.as_str();

@@ -337,11 +337,10 @@ impl Leader<'_> {
     }
 
     /// The leadership ended with a claim unanswered: the backend may have applied it, so every
-    /// tick it held may be gone, and the ticks it gave up with it. Say so, so no tick of the batch
-    /// vanishes unexplained (where the backend is observed, the checker knows whether it applied).
+    /// tick it held may be gone. Say so, so no tick of the batch vanishes unexplained (where the
+    /// backend is observed, the checker knows whether it applied).
     fn record_unanswered(&self, decisions: &[Decision]) {
         for d in decisions {
-            self.record_given_up(d);
             let job = &self.jobs[d.job].id;
             for tick in d.run.iter().map(|r| r.at) {
                 self.ctx.emit(NodeEvent::TicksAbandoned {

@@ -73,7 +73,6 @@ pub(super) fn check(input: CheckInput<'_>, index: &Index<'_>, verdict: &mut Verd
             outcomes: &outcomes,
             index,
             verified: Default::default(),
-            whole_range: Default::default(),
         };
         judge.check_job(due, verdict);
     }
@@ -87,8 +86,6 @@ struct Judge<'a, 'h> {
     index: &'a Index<'h>,
     /// Verdicts on abandon records (by position) already verified.
     verified: std::cell::RefCell<BTreeMap<usize, Result<String, String>>>,
-    /// Abandon records (by position) whose whole range took effect (checked on its newest tick).
-    whole_range: std::cell::RefCell<BTreeMap<usize, bool>>,
 }
 
 impl Judge<'_, '_> {
@@ -111,15 +108,7 @@ impl Judge<'_, '_> {
                 next_abandon += 1;
             }
             covering.retain(|a| a.last >= tick);
-            // A misfire or deadline abandon whose claim the backend never applied past this tick
-            // (recorded by a leadership that ended with that claim unanswered) did not happen
-            // for it: it neither excuses the tick nor convicts it; the tick needs another outcome.
-            let effective: Vec<&Abandon<'_>> = covering
-                .iter()
-                .copied()
-                .filter(|a| self.took_effect(a, tick))
-                .collect();
-            let Some((bucket, finding)) = self.judge(tick, &effective) else {
+            let Some((bucket, finding)) = self.judge(tick, &covering) else {
                 continue;
             };
             let count = listed.entry(finding.kind.clone()).or_default();
@@ -286,10 +275,9 @@ impl Judge<'_, '_> {
         finding
     }
 
-    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless an
-    /// abandon of it after that run began (a retired in-flight tick past its deadline, possibly
-    /// while the run was frozen by a pause) is proven: the delivery contract says it must end
-    /// completed.
+    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless a
+    /// later abandon of it (a retired in-flight tick past its deadline) is proven: the delivery
+    /// contract says it must end completed.
     fn finished(&self, key: &TickKey, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
         if self.spec.delivery != Delivery::AtLeastOnce {
             return None;
@@ -302,7 +290,7 @@ impl Judge<'_, '_> {
         let cut = index.run_cut(last, key)?;
         let retired = covering
             .iter()
-            .filter(|a| a.index > last.index && reason_allowed(a.reason, self.spec, key.1))
+            .filter(|a| a.index > cut && reason_allowed(a.reason, self.spec, key.1))
             .find_map(|a| self.verify(key.1, a).ok().map(|evidence| (a, evidence)));
         if let Some((a, evidence)) = retired {
             return Some(abandoned(self.job, key.1, a, self.spec, Ok(evidence)));
@@ -368,17 +356,6 @@ impl Judge<'_, '_> {
             .entry(a.index)
             .or_insert_with(|| excuse::verify(self.index, self.job, self.spec, tick, a))
             .clone()
-    }
-
-    /// Whether an abandon took effect for `tick` ([`excuse::took_effect`]); a range that took
-    /// effect for its newest tick did for all of them, so that is checked once per range.
-    fn took_effect(&self, a: &Abandon<'_>, tick: Timestamp) -> bool {
-        let whole = *self
-            .whole_range
-            .borrow_mut()
-            .entry(a.index)
-            .or_insert_with(|| excuse::took_effect(self.index, self.job, a, a.last));
-        whole || excuse::took_effect(self.index, self.job, a, tick)
     }
 
     /// The `tick_started` of a tick whose command never began (only when commands are observed).

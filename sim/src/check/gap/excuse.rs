@@ -63,6 +63,7 @@ fn missed(
     if tick > now {
         return Err(format!("tick {tick} was still in the future {when}"));
     }
+    applied(index, job, a)?;
     let newer = |cap| oracle::count(spec, tick, now, cap);
     if a.reason == AbandonReason::DeadlineExceeded {
         let deadline = spec.misfire.starting_deadline.unwrap_or_default();
@@ -131,23 +132,21 @@ pub(super) fn decided_by_claim(reason: AbandonReason) -> bool {
     )
 }
 
-/// Whether an abandon took effect for `tick`: a misfire or deadline abandon only if, where the
-/// backend is observed, a claim of that leadership moving the checkpoint to or past `tick` was
-/// applied (at any time: a claim may land late). Other reasons are judged on their own terms.
-pub(super) fn took_effect(
-    index: &Index<'_>,
-    job: &JobId,
-    a: &Abandon<'_>,
-    tick: Timestamp,
-) -> bool {
-    if !decided_by_claim(a.reason) || !index.backend_observed {
-        return true;
+/// Where the backend is observed, the leadership's claim moving the checkpoint to or past the
+/// range's newest tick must have been applied (at any time: a claim may land late).
+fn applied(index: &Index<'_>, job: &JobId, a: &Abandon<'_>) -> Result<(), String> {
+    if !index.backend_observed {
+        return Ok(());
     }
     let node = a.record.node.as_str();
-    let past = |c: &cronfence::Claim| &c.job == job && c.tick >= tick;
-    index
-        .applied_where(node, job, a.token, usize::MAX, past)
-        .is_some()
+    let past = |c: &cronfence::Claim| &c.job == job && c.tick >= a.last;
+    match index.applied_where(node, job, a.token, usize::MAX, past) {
+        Some(_) => Ok(()),
+        None => Err(
+            "the backend never applied that leadership's claim moving the checkpoint past it"
+                .into(),
+        ),
+    }
 }
 
 /// `leadership_lost` or `shutdown`: claimed by that leadership, not started by it, and the

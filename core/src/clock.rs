@@ -13,6 +13,13 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+/// How long a clock reading keeps vouching for true time ([`Evidence`]): a clock that jumps
+/// ahead for less than this cannot make ticks look missed or late. A clock that has read ahead
+/// for longer (or since the node started) looks, to the node alone, like a clock that was behind
+/// and got corrected: it is believed. This is the node's part of the clock contract, which the
+/// simulator's no-gap checker holds it to.
+pub const EVIDENCE_WINDOW: Duration = Duration::from_secs(5);
+
 /// A source of wall-clock time (UTC).
 pub trait Clock: Send + Sync {
     /// The current reading.
@@ -80,16 +87,15 @@ impl Reading {
 ///
 /// A tick may be *run* when the wall clock says it is due (a clock ahead runs ticks early, which
 /// loses nothing), but giving a tick up as missed or late needs the evidence: the earliest any
-/// reading of the last `window` says, each moved on by the monotonic time since. A clock that
-/// strobes or jumps ahead for less than the window does not make ticks look missed; a clock that
-/// went back and was corrected is followed again one window later. Readings older than the window
-/// still bound the evidence through the newest of them, allowing a quarter more than the time
-/// elapsed since (a clock corrected forward is followed at that pace).
+/// reading of the last `window` says, each moved on by the monotonic time since — counting the
+/// newest reading at least `window` old, so the readings looked at always reach a whole window
+/// back however sparsely the clock is read. A clock that strobes or jumps ahead for less than the
+/// window does not make ticks look missed; a clock that went back and was corrected is followed
+/// again once the low reading is more than a window old.
 #[derive(Clone, Debug)]
 pub struct Evidence {
     window: Duration,
     recent: std::collections::VecDeque<(Timestamp, Duration)>,
-    older: Option<(Timestamp, Duration)>,
 }
 
 impl Evidence {
@@ -98,29 +104,25 @@ impl Evidence {
         Evidence {
             window,
             recent: Default::default(),
-            older: None,
         }
     }
 
     /// Takes in the wall reading `wall` made at monotonic time `mono` (any fixed origin).
     pub fn observe(&mut self, wall: Timestamp, mono: Duration) -> Reading {
-        while let Some(&(_, at)) = self.recent.front() {
-            if mono.saturating_sub(at) <= self.window {
+        // Keep the newest reading at least a window old: drop one only once the next is too.
+        while let Some(&(_, next)) = self.recent.get(1) {
+            if mono.saturating_sub(next) < self.window {
                 break;
             }
-            self.older = self.recent.pop_front();
+            self.recent.pop_front();
         }
-        let moved_on = |(reading, at): (Timestamp, Duration), slack: u32| {
-            let elapsed = mono.saturating_sub(at);
-            let allowed = elapsed + elapsed / 4 * slack;
-            jiff::SignedDuration::try_from(allowed)
+        let moved_on = |&(reading, at): &(Timestamp, Duration)| {
+            jiff::SignedDuration::try_from(mono.saturating_sub(at))
                 .ok()
                 .and_then(|d| reading.checked_add(d).ok())
                 .unwrap_or(wall)
         };
-        let recent = self.recent.iter().map(|&r| moved_on(r, 0));
-        let older = self.older.map(|r| moved_on(r, 1));
-        let evidence = recent.chain(older).fold(wall, Timestamp::min);
+        let evidence = self.recent.iter().map(moved_on).fold(wall, Timestamp::min);
         self.recent.push_back((wall, mono));
         Reading { wall, evidence }
     }
@@ -149,12 +151,27 @@ mod tests {
     }
 
     #[test]
-    fn a_clock_ahead_for_longer_than_the_window_is_believed_at_a_quarter_more_than_real_time() {
-        // Past the window only the newest older reading bounds it, with a quarter of slack.
+    fn a_clock_ahead_for_longer_than_the_window_is_believed_once_its_low_reading_is_that_old() {
+        // The reading of 0 is the newest at least a window old until the first jumped reading
+        // is too: until then it bounds the evidence, moved on by the time since; then the jump
+        // is believed.
         let mut evidence = Evidence::new(secs(5));
         evidence.observe(at(0), secs(0));
-        let reading = evidence.observe(at(3_600), secs(8));
-        assert_eq!(reading.evidence, at(10));
+        assert_eq!(evidence.observe(at(3_600), secs(8)).evidence, at(8));
+        assert_eq!(evidence.observe(at(3_601), secs(9)).evidence, at(9));
+        assert_eq!(evidence.observe(at(3_605), secs(13)).evidence, at(3_605));
+    }
+
+    #[test]
+    fn sparse_readings_still_reach_a_whole_window_back() {
+        // Read every 2 s: at 7 s, 4.5 s after a jump an hour ahead, the reading of 2 s (older
+        // than the window) still says it is 7 s.
+        let mut evidence = Evidence::new(secs(5));
+        evidence.observe(at(0), secs(0));
+        evidence.observe(at(2), secs(2));
+        evidence.observe(at(3_604), secs(4));
+        evidence.observe(at(3_606), secs(6));
+        assert_eq!(evidence.observe(at(3_607), secs(7)).evidence, at(7));
     }
 
     #[test]

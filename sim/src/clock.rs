@@ -14,6 +14,8 @@ use cronfence::Clock;
 use jiff::{SignedDuration, Timestamp};
 use tokio::time::Instant;
 
+use crate::fault::FaultKind;
+
 /// True time in the world.
 #[derive(Clone, Copy, Debug)]
 pub struct WorldTime {
@@ -85,6 +87,27 @@ impl ClockModel {
             };
         }
         offset
+    }
+
+    /// Takes in clock fault `kind` starting (`on`) or ending at world-elapsed time `elapsed`.
+    /// Other fault kinds leave the model as it is.
+    pub fn apply(&mut self, kind: &FaultKind, on: bool, elapsed: Duration) {
+        match (kind, on) {
+            (FaultKind::ClockOffset { offset }, true) => self.offset += *offset,
+            (FaultKind::ClockOffset { offset }, false) => self.offset -= *offset,
+            (FaultKind::ClockJump { by }, true) => self.offset += *by,
+            (FaultKind::ClockJump { by }, false) => self.offset -= *by,
+            (FaultKind::ClockDrift { ppm }, true) => {
+                self.drift_ppm = *ppm;
+                self.drift_since = elapsed;
+            }
+            (FaultKind::ClockDrift { .. }, false) => self.drift_ppm = 0,
+            (FaultKind::ClockStrobe { amplitude, period }, true) => {
+                self.strobe = Some((*amplitude, *period, elapsed))
+            }
+            (FaultKind::ClockStrobe { .. }, false) => self.strobe = None,
+            _ => {}
+        }
     }
 }
 

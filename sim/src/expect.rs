@@ -6,7 +6,7 @@
 //! [`known_bug_shown`] that some seed of the scenario shows one (a known bug of the core, named
 //! with the issue that fixes it, must not vanish unnoticed);
 //! `records` and `no_records` demand that events do or do not appear in the history (a silent
-//! hang is one that records no error); `one_run_per_local_day` demands that every cron job started
+//! hang is one that records no error); `excused` that an excuse of each listed kind was given; `one_run_per_local_day` demands that every cron job started
 //! exactly one tick on each local day (in its own zone) of the checked window (the DST scenarios);
 //! `takeover_at_most` demands that every stopped or crashed leader is succeeded within a bound
 //! ([`crate::takeover`]).
@@ -38,6 +38,14 @@ pub fn judge(scenario: &Scenario, verdict: &Verdict, history: &History) -> Resul
         return Err(format!(
             "expected no `{present}` event in the history; there is one"
         ));
+    }
+    if let Some(missing) = scenario
+        .expect
+        .excused
+        .iter()
+        .find(|k| !verdict.excused.iter().any(|f| &f.kind == *k))
+    {
+        return Err(format!("expected an excused `{missing}`; none was given"));
     }
     if scenario.expect.one_run_per_local_day {
         one_run_per_local_day(scenario, history)?;

@@ -343,24 +343,8 @@ impl Injector {
 
     fn clock(&self, node: &str, kind: &FaultKind, on: bool) {
         let model = self.clocks.get(node).expect("every node has a clock");
-        let mut model = model.lock().expect("clock lock");
         let elapsed = self.time.elapsed();
-        match (kind, on) {
-            (FaultKind::ClockOffset { offset }, true) => model.offset += *offset,
-            (FaultKind::ClockOffset { offset }, false) => model.offset -= *offset,
-            (FaultKind::ClockJump { by }, true) => model.offset += *by,
-            (FaultKind::ClockJump { by }, false) => model.offset -= *by,
-            (FaultKind::ClockDrift { ppm }, true) => {
-                model.drift_ppm = *ppm;
-                model.drift_since = elapsed;
-            }
-            (FaultKind::ClockDrift { .. }, false) => model.drift_ppm = 0,
-            (FaultKind::ClockStrobe { amplitude, period }, true) => {
-                model.strobe = Some((*amplitude, *period, elapsed))
-            }
-            (FaultKind::ClockStrobe { .. }, false) => model.strobe = None,
-            _ => unreachable!("only clock faults reach here"),
-        }
+        model.lock().expect("clock lock").apply(kind, on, elapsed);
     }
 
     fn backend_fault(&self, kind: &FaultKind, on: bool) {

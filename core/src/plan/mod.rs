@@ -438,11 +438,14 @@ impl Planner {
 
 impl Planner {
     /// Adds the ticks due by the wall clock but not by the evidence: each runs (early, if the
-    /// clock is ahead), oldest first, up to the early limit past the evidence.
+    /// clock is ahead), oldest first, up to the early limit past the evidence. Unless runs may
+    /// overlap, one at a time and only when nothing else runs: a batch of early ticks would queue
+    /// behind each other and start late in true time, where ticks that come due during a run
+    /// are skipped (`Forbid`) or replace it (`Replace`).
     fn run_early(&self, job: &PlannedJob, reading: Reading, d: &mut Decision) {
         // A tick not yet due by the evidence never skips or replaces a run going: it waits.
-        let overlaps = job.spec.overlap != OverlapPolicy::Allow && job.running + job.pending > 0;
-        if overlaps {
+        let one_at_a_time = job.spec.overlap != OverlapPolicy::Allow;
+        if one_at_a_time && (job.running + job.pending > 0 || !d.run.is_empty()) {
             return;
         }
         let until = reading.wall.min(
@@ -463,6 +466,9 @@ impl Planner {
                 d.run.push(TickRun { at, attempt: 1 });
             }
             d.cursor = at;
+            if one_at_a_time && !d.run.is_empty() {
+                break;
+            }
         }
     }
 }

@@ -389,12 +389,14 @@ fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Decision {
 #[test]
 fn a_clock_jumped_ahead_runs_ticks_early_and_gives_none_up() {
     // Latest would collapse 20..=90 into 90 if the wall were true; the evidence says only 20 is
-    // due, so 20 runs on time and 30..=80 early (the 60 s early limit), none abandoned.
+    // due, so 20 runs on time and (runs may overlap) 30..=80 early (the 60 s early limit), none
+    // abandoned.
     let mut spec = spec();
     spec.misfire = MisfirePolicy {
         catch_up: CatchUp::Latest,
         ..spec.misfire
     };
+    spec.overlap = OverlapPolicy::Allow;
     let p = planner(spec, Some(10), vec![], 0);
     let d = at_reading(&p, 90, 20);
     let expected: Vec<_> = (2..=8).map(|k| (t(10 * k), 1)).collect();
@@ -427,4 +429,17 @@ fn a_reading_that_is_its_own_evidence_decides_as_before() {
     assert_eq!(runs(&d), vec![(t(90), 1)]);
     assert_eq!(d.abandon.len(), 1);
     assert_eq!(d.abandon[0].reason, AbandonReason::Superseded);
+}
+
+#[test]
+fn early_ticks_that_may_not_overlap_run_one_at_a_time() {
+    // Under Forbid a batch of early ticks would queue behind each other and start late: with
+    // nothing due by the evidence only the oldest early tick runs; with a due tick, none does.
+    let p = planner(spec(), Some(10), vec![], 0);
+    let d = at_reading(&p, 90, 15);
+    assert_eq!(runs(&d), vec![(t(20), 1)]);
+    assert_eq!(d.cursor, t(20));
+    let d = at_reading(&p, 90, 20);
+    assert_eq!(runs(&d), vec![(t(20), 1)]);
+    assert!(d.abandon.is_empty(), "{:?}", d.abandon);
 }

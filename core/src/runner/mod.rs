@@ -27,10 +27,6 @@ use crate::event::{EventSink, NoEvents, NodeEvent};
 use crate::job::Job;
 use crate::store::Backend;
 
-/// How long a clock reading keeps vouching for true time ([`crate::clock::Evidence`]): a clock
-/// that jumps ahead for less than this cannot make ticks look missed or late.
-const EVIDENCE_WINDOW: Duration = Duration::from_secs(5);
-
 /// How a node behaves; every duration has a production-minded default.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -265,7 +261,7 @@ impl Node {
         let since = self.since.unwrap_or_else(|| self.clock.now());
         // The start reading is the first evidence: a clock that jumps ahead right after cannot
         // vouch for more than the time elapsed since.
-        let mut evidence = crate::clock::Evidence::new(EVIDENCE_WINDOW);
+        let mut evidence = crate::clock::Evidence::new(crate::clock::EVIDENCE_WINDOW);
         evidence.observe(since, Duration::ZERO);
         let (stop_tx, stop_rx) = signal::channel(false);
         let (status_tx, status_rx) = signal::channel(NodeStatus::default());

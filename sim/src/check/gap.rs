@@ -29,6 +29,7 @@ use crate::history::{Record, What};
 mod excuse;
 mod outcomes;
 
+use excuse::Proof;
 use outcomes::{Abandon, ClaimEntry, Outcomes};
 
 /// Findings of one kind listed individually per job before the rest are summarised.
@@ -52,8 +53,14 @@ struct Overflow {
     last: Timestamp,
 }
 
-/// Runs the checker, adding excused ticks and violations to `verdict`.
-pub(super) fn check(input: CheckInput<'_>, index: &Index<'_>, verdict: &mut Verdict) {
+/// Runs the checker, adding excused ticks and violations to `verdict`; returns the ticks given
+/// up on the clock contract (see [`excuse`]), which no later quiet can demand a run of.
+pub(super) fn check(
+    input: CheckInput<'_>,
+    index: &Index<'_>,
+    verdict: &mut Verdict,
+) -> std::collections::BTreeSet<TickKey> {
+    let mut on_clock = std::collections::BTreeSet::new();
     let outcomes = Outcomes::collect(input.history, index.backend_observed);
     let (from, to) = input.window;
     // The oracle excludes its lower bound; at the very start of time, `from` itself is not due.
@@ -73,9 +80,13 @@ pub(super) fn check(input: CheckInput<'_>, index: &Index<'_>, verdict: &mut Verd
             outcomes: &outcomes,
             index,
             verified: Default::default(),
+            on_clock: Default::default(),
         };
         judge.check_job(due, verdict);
+        let ticks = judge.on_clock.into_inner();
+        on_clock.extend(ticks.into_iter().map(|tick| (job.clone(), tick)));
     }
+    on_clock
 }
 
 /// Judges the expected ticks of one job.
@@ -85,7 +96,10 @@ struct Judge<'a, 'h> {
     outcomes: &'a Outcomes<'h>,
     index: &'a Index<'h>,
     /// Verdicts on abandon records (by position) already verified.
-    verified: std::cell::RefCell<BTreeMap<usize, Result<String, String>>>,
+    verified: std::cell::RefCell<BTreeMap<usize, Result<Proof, String>>>,
+    /// Ticks given up on a reason that holds only at the time the deciding node's clock let it
+    /// know (the clock contract): the liveness checker owes them no run.
+    on_clock: std::cell::RefCell<std::collections::BTreeSet<Timestamp>>,
 }
 
 impl Judge<'_, '_> {
@@ -291,9 +305,9 @@ impl Judge<'_, '_> {
         let retired = covering
             .iter()
             .filter(|a| a.index > cut && reason_allowed(a.reason, self.spec, key.1))
-            .find_map(|a| self.verify(key.1, a).ok().map(|evidence| (a, evidence)));
-        if let Some((a, evidence)) = retired {
-            return Some(abandoned(self.job, key.1, a, self.spec, Ok(evidence)));
+            .find_map(|a| self.verify(key.1, a).ok().map(|proof| (a, proof)));
+        if let Some((a, proof)) = retired {
+            return Some(self.abandoned(key.1, a, Ok(proof)));
         }
         if let Some(found) = self.replaced_run(key, last, cut) {
             return Some((Bucket::Excused, found));
@@ -347,7 +361,7 @@ impl Judge<'_, '_> {
 
     /// [`excuse::verify`], remembered per abandon record for the reasons that judge the whole
     /// range at once (an abandon may cover thousands of ticks).
-    fn verify(&self, tick: Timestamp, a: &Abandon<'_>) -> Result<String, String> {
+    fn verify(&self, tick: Timestamp, a: &Abandon<'_>) -> Result<Proof, String> {
         if !excuse::decided_by_claim(a.reason) {
             return excuse::verify(self.index, self.job, self.spec, tick, a);
         }
@@ -382,7 +396,7 @@ impl Judge<'_, '_> {
         let mut unfounded = None;
         for a in &allowed {
             match self.verify(tick, a) {
-                Ok(evidence) => return abandoned(job, tick, a, spec, Ok(evidence)),
+                Ok(proof) => return self.abandoned(tick, a, Ok(proof)),
                 Err(why) => {
                     unfounded.get_or_insert((*a, why));
                 }
@@ -392,6 +406,19 @@ impl Judge<'_, '_> {
             Some((a, why)) => abandoned(job, tick, a, spec, Err(Some(why))),
             None => abandoned(job, tick, first, spec, Err(None)),
         }
+    }
+
+    /// [`abandoned`], remembering a tick given up on the clock contract.
+    fn abandoned(
+        &self,
+        tick: Timestamp,
+        a: &Abandon<'_>,
+        proof: Result<Proof, Option<String>>,
+    ) -> (Bucket, Finding) {
+        if proof.as_ref().is_ok_and(|p| p.on_clock) {
+            self.on_clock.borrow_mut().insert(tick);
+        }
+        abandoned(self.job, tick, a, self.spec, proof)
     }
 
     /// A skip: excused under `Forbid` only while a run of the skipping leadership was in progress
@@ -508,7 +535,7 @@ fn abandoned(
     tick: Timestamp,
     a: &Abandon<'_>,
     spec: &JobSpec,
-    verified: Result<String, Option<String>>,
+    verified: Result<Proof, Option<String>>,
 ) -> (Bucket, Finding) {
     let by = format!(
         "abandoned by {} (token #{}, record {}) as {}",
@@ -519,7 +546,14 @@ fn abandoned(
     );
     let policy = format!("misfire {}, overlap {}", spec.misfire, spec.overlap);
     let (bucket, kind, detail) = match verified {
-        Ok(evidence) => (Bucket::Excused, "abandoned", format!("{by}: {evidence}")),
+        Ok(Proof { why, on_clock }) => {
+            let kind = if on_clock {
+                "abandoned_on_clock"
+            } else {
+                "abandoned"
+            };
+            (Bucket::Excused, kind, format!("{by}: {why}"))
+        }
         Err(Some(why)) => (
             Bucket::Violation,
             "unfounded_abandon",

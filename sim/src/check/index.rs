@@ -124,6 +124,8 @@ pub(crate) struct Index<'h> {
     command_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
     /// Ticks some leader skipped for overlap (the no-gap checker verifies each skip).
     pub(crate) skipped: std::collections::BTreeSet<TickKey>,
+    /// Every node's clock, for what its readings let it know.
+    clocks: super::clocks::NodeClocks,
 }
 
 impl<'h> Index<'h> {
@@ -149,6 +151,7 @@ impl<'h> Index<'h> {
             finishes: BTreeMap::new(),
             command_ends: BTreeMap::new(),
             skipped: Default::default(),
+            clocks: super::clocks::NodeClocks::new(input.history),
         };
         for (i, record) in input.history.records.iter().enumerate() {
             index.add(i, record);
@@ -583,6 +586,13 @@ impl<'h> Index<'h> {
     /// True time of the record at `index`.
     pub(crate) fn time(&self, index: usize) -> Timestamp {
         self.records[index].true_time
+    }
+
+    /// The lead over true time the clock of the node of the record at `index` had held for its
+    /// whole evidence window, which nothing it read could reveal ([`super::clocks`]).
+    pub(crate) fn unnoticed_lead(&self, index: usize) -> jiff::SignedDuration {
+        let record = &self.records[index];
+        self.clocks.unnoticed_lead(&record.node, record.t_ns)
     }
 
     /// The `seq` of the record at `index`.

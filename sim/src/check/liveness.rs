@@ -16,12 +16,12 @@
 //! (leading, campaigning, stepped down for its clock, refused, crashed). Ticks that never began
 //! are the no-gap checker's; this module judges only leaderless stretches and late first runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cronfence::{ElectionName, JobId, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
 
-use super::index::{EndKind, Index};
+use super::index::{EndKind, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, LivenessBound, Verdict};
 use crate::fault::{Fault, FaultKind};
 use crate::history::{FaultRecord, Record, What};
@@ -41,6 +41,7 @@ pub(super) fn check(
     input: CheckInput<'_>,
     index: &Index<'_>,
     bound: LivenessBound,
+    given_up_on_clock: &BTreeSet<TickKey>,
     verdict: &mut Verdict,
 ) {
     let spans = spans(&input.history.records, input.world.1);
@@ -52,6 +53,7 @@ pub(super) fn check(
         bound: bound.leader(),
         nodes,
         refusals,
+        given_up_on_clock,
     };
     world.leaders(verdict);
     world.ticks(verdict);
@@ -145,6 +147,9 @@ struct World<'a, 'h> {
     /// In history order: (true time, node, the election of a job it refused, or `None` for a
     /// restart after which its refusals no longer hold).
     refusals: Vec<(Timestamp, String, Option<ElectionName>)>,
+    /// Ticks given up, before the quiet, by a node whose clock read ahead unnoticed (verified by
+    /// the no-gap checker under the clock contract): no quiet can bring them back.
+    given_up_on_clock: &'a BTreeSet<TickKey>,
 }
 
 impl World<'_, '_> {
@@ -347,9 +352,11 @@ impl World<'_, '_> {
                         late.push((tick, Some(first.index), deadline))
                     }
                     Some(_) => {}
-                    // Not run at all: only an overlap skip (verified by the no-gap checker) or a
-                    // DST gap may leave a tick of a quiet world unrun.
+                    // Not run at all: only an overlap skip (verified by the no-gap checker), a DST
+                    // gap, or a give-up under a clock that read ahead unnoticed (verified there
+                    // too) may leave a tick of a quiet world unrun.
                     None if self.index.skipped.contains(&key)
+                        || self.given_up_on_clock.contains(&key)
                         || spec.schedule.skipped_by_dst(tick) => {}
                     None => late.push((tick, None, deadline)),
                 }

@@ -6,6 +6,7 @@
 //! at-least-once repeats that the delivery contract allows. Timeliness is a measurement, never a
 //! verdict. Checkers never look at the runner's internals, only at what was recorded.
 
+mod clocks;
 mod duplicate;
 mod fencing;
 mod gap;
@@ -147,10 +148,10 @@ pub fn check(input: CheckInput<'_>) -> Verdict {
     let mut verdict = Verdict::default();
     duplicate::check(input, &mut verdict);
     let index = index::Index::new(input);
-    gap::check(input, &index, &mut verdict);
+    let given_up_on_clock = gap::check(input, &index, &mut verdict);
     fencing::check(input, &mut verdict);
     if let Some(bound) = input.liveness {
-        liveness::check(input, &index, bound, &mut verdict);
+        liveness::check(input, &index, bound, &given_up_on_clock, &mut verdict);
     }
     verdict.timeliness = timeliness::measure(input);
     for list in [

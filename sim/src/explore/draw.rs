@@ -117,6 +117,7 @@ pub fn draw(seed: u64, backend: BackendKind, size: Size) -> Scenario {
             violations: Vec::new(),
             records: Vec::new(),
             no_records: Vec::new(),
+            excused: Vec::new(),
             known_bug: None,
             takeover_at_most: None,
             lateness_p50_at_least: None,

@@ -336,6 +336,10 @@ pub struct Expect {
     /// History events that must never appear (a silent hang records no error).
     #[serde(default)]
     pub no_records: Vec<String>,
+    /// Excused finding kinds that must appear at least once (e.g. `abandoned_on_clock`: the
+    /// scenario exercises that excuse, so a change that stops giving it is noticed).
+    #[serde(default)]
+    pub excused: Vec<String>,
     /// The median lateness of first starts must be at least this (a shifted tick phase).
     pub lateness_p50_at_least: Option<SignedDuration>,
     /// Every cron job starts exactly one tick per local day (in its zone) that has an expected

@@ -21,49 +21,130 @@ use super::Abandon;
 use crate::check::index::{EndKind, Index};
 use crate::check::oracle;
 
-/// `Ok(evidence)` when the history proves `a`'s reason for `tick`; `Err(why not)` otherwise.
+/// A reason the history proves: the records that prove it, and whether it holds only at the
+/// time the deciding node's clock let it know (the clock contract), not in true time.
+#[derive(Clone, Debug)]
+pub(super) struct Proof {
+    pub(super) why: String,
+    pub(super) on_clock: bool,
+}
+
+impl Proof {
+    fn in_true_time(why: String) -> Self {
+        Proof {
+            why,
+            on_clock: false,
+        }
+    }
+}
+
+/// `Ok(proof)` when the history proves `a`'s reason for `tick`; `Err(why not)` otherwise.
 pub(super) fn verify(
     index: &Index<'_>,
     job: &JobId,
     spec: &JobSpec,
     tick: Timestamp,
     a: &Abandon<'_>,
-) -> Result<String, String> {
+) -> Result<Proof, String> {
     match a.reason {
         AbandonReason::CatchUpLimit
         | AbandonReason::Superseded
         | AbandonReason::MisfireSkipped
         | AbandonReason::DeadlineExceeded => missed(index, job, spec, a),
-        AbandonReason::LeadershipLost | AbandonReason::Shutdown => ended(index, job, tick, a),
-        AbandonReason::Replaced => replaced(index, job, tick, a),
-        AbandonReason::DstGap => {
-            Ok("its local time fell in a DST gap and the job skips those".into())
+        AbandonReason::LeadershipLost | AbandonReason::Shutdown => {
+            ended(index, job, tick, a).map(Proof::in_true_time)
         }
+        AbandonReason::Replaced => replaced(index, job, tick, a).map(Proof::in_true_time),
+        AbandonReason::DstGap => Ok(Proof::in_true_time(
+            "its local time fell in a DST gap and the job skips those".into(),
+        )),
     }
 }
 
 /// A misfire or deadline reason, checked on the newest tick of the range (every condition holds
-/// for older ticks if it holds for the newest).
+/// for older ticks if it holds for the newest): in true time, or else at the time the deciding
+/// node's clock let it know ([`crate::check::clocks`]).
 fn missed(
     index: &Index<'_>,
     job: &JobId,
     spec: &JobSpec,
     a: &Abandon<'_>,
-) -> Result<String, String> {
+) -> Result<Proof, String> {
     let node = a.record.node.as_str();
     let decided = index
         .decided(node, a.token, job, a.index)
         .unwrap_or(a.index);
-    let now = index.time(decided);
+    applied(index, job, a)?;
+    let won = index.won(node, job, a.token, a.index).ok_or_else(|| {
+        format!(
+            "no `campaign_won` of {node}'s leadership #{} is recorded",
+            a.token
+        )
+    })?;
+    let at = Moments {
+        decided,
+        now: index.time(decided),
+        won,
+        began: index.time(won),
+    };
+    let why_not = match judged(index, spec, a, &at) {
+        Ok(why) => return Ok(Proof::in_true_time(why)),
+        Err(why_not) => why_not,
+    };
+    let lead = index.unnoticed_lead(decided);
+    if lead.is_zero() {
+        return Err(why_not);
+    }
+    // The clock contract: judged where the node's own clock put it, since nothing it read could
+    // tell that clock from a correct one.
+    let lead_at_win = index.unnoticed_lead(won);
+    let seen = Moments {
+        now: at.now + lead,
+        began: at.began + lead_at_win,
+        ..at
+    };
+    match judged(index, spec, a, &seen) {
+        Ok(why) => Ok(Proof {
+            why: format!(
+                "{why}, at the time {node}'s clock let it know: it had read at least {lead:#} \
+                 ahead of true time for the whole evidence window before it decided ({:#} when \
+                 that leadership began), and no reading of its own could tell",
+                lead_at_win
+            ),
+            on_clock: true,
+        }),
+        Err(_) => Err(format!(
+            "{why_not}; nor at the time {node}'s clock let it know ({lead:#} ahead, unnoticed)"
+        )),
+    }
+}
+
+/// When a leadership decided to give ticks up, and when it began: records and instants.
+#[derive(Clone, Copy)]
+struct Moments {
+    decided: usize,
+    now: Timestamp,
+    won: usize,
+    began: Timestamp,
+}
+
+/// `missed` at the instants `at` (true time, or where the node's clock put it).
+fn judged(
+    index: &Index<'_>,
+    spec: &JobSpec,
+    a: &Abandon<'_>,
+    at: &Moments,
+) -> Result<String, String> {
+    let (now, began) = (at.now, at.began);
     let when = format!(
-        "when it decided (record {}, true time {now})",
-        index.seq(decided)
+        "when it decided (record {}, true time {})",
+        index.seq(at.decided),
+        index.time(at.decided)
     );
     let tick = a.last;
     if tick > now {
         return Err(format!("tick {tick} was still in the future {when}"));
     }
-    applied(index, job, a)?;
     let newer = |cap| oracle::count(spec, tick, now, cap);
     if a.reason == AbandonReason::DeadlineExceeded {
         let deadline = spec.misfire.starting_deadline.unwrap_or_default();
@@ -79,18 +160,11 @@ fn missed(
             ))
         };
     }
-    let won = index.won(node, job, a.token, a.index).ok_or_else(|| {
-        format!(
-            "no `campaign_won` of {node}'s leadership #{} is recorded",
-            a.token
-        )
-    })?;
-    let began = index.time(won);
     let before_office = tick < began;
     if !before_office && newer(1) == 0 {
         return Err(format!(
             "tick {tick} was neither due before that leadership began (record {}, {began}) nor followed by a newer due tick {when}",
-            index.seq(won)
+            index.seq(at.won)
         ));
     }
     // The planner keeps the newest `max` missed ticks, plus the newest due tick when it is current
@@ -110,7 +184,7 @@ fn missed(
     let why = if before_office {
         format!(
             "due before that leadership began (record {})",
-            index.seq(won)
+            index.seq(at.won)
         )
     } else {
         "a newer tick was already due".to_string()

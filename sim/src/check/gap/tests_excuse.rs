@@ -366,3 +366,57 @@ fn a_tick_queued_behind_a_run_still_going_at_the_end_is_not_lost() {
     let v = verdict(&ended, every_10s(Delivery::AtMostOnce), commands(), 20);
     assert_eq!(kinds(&v.excused), [("lost_with_leader", Some(at(20)))]);
 }
+
+/// The history of [`skipping_a_tick_whose_true_time_has_not_come_is_a_violation`], with node
+/// `b`'s clock put 30 s ahead at `clock_at` ms.
+fn skipped_on_a_clock_ahead(clock_at: u64) -> Verdict {
+    let ahead = FaultKind::ClockOffset {
+        offset: SignedDuration::from_secs(30),
+    };
+    let history = Builder::new()
+        .fault(clock_at, "b", ahead)
+        .node(0, "b", won(2))
+        .command(0, "b", began("j", 0, 2, 1))
+        .command(10_000, "b", began("j", 10, 2, 1))
+        .node(10_000, "b", sent(2, &[("j", 40)]))
+        .node(
+            10_001,
+            "b",
+            abandon_by(2, 20, 30, AbandonReason::MisfireSkipped),
+        )
+        .command(40_000, "b", began("j", 40, 2, 1))
+        .build();
+    verdict(&history, with_catch_up(CatchUp::Skip, None), commands(), 40)
+}
+
+#[test]
+fn a_give_up_on_a_clock_ahead_since_the_start_is_judged_where_that_clock_put_the_node() {
+    // 30 s ahead from the start, nothing the node read could tell: at the time its clock let it
+    // know (40 s), ticks 20 and 30 were missed, so the skip is excused — and says why.
+    let v = skipped_on_a_clock_ahead(0);
+    assert!(v.violations.is_empty(), "{:?}", v.violations);
+    assert_eq!(
+        kinds(&v.excused),
+        [
+            ("abandoned_on_clock", Some(at(20))),
+            ("abandoned_on_clock", Some(at(30)))
+        ]
+    );
+    assert!(v.excused[0]
+        .detail
+        .contains("no reading of its own could tell"));
+}
+
+#[test]
+fn a_give_up_on_a_clock_that_jumped_ahead_within_the_window_is_still_unfounded() {
+    // The jump came 2 s before the decision: the node's readings from before it still said the
+    // true time, so its evidence could tell, and the checker judges it in true time.
+    let v = skipped_on_a_clock_ahead(8_000);
+    assert_eq!(
+        kinds(&v.violations),
+        [
+            ("unfounded_abandon", Some(at(20))),
+            ("unfounded_abandon", Some(at(30)))
+        ]
+    );
+}

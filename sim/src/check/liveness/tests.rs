@@ -35,7 +35,7 @@ fn all_stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
     };
     let index = Index::new(input);
     let mut verdict = Verdict::default();
-    check(input, &index, bound(), &mut verdict);
+    check(input, &index, bound(), &Default::default(), &mut verdict);
     verdict.violations
 }
 

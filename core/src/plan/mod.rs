@@ -87,7 +87,13 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The claims that record this decision in the backend, in one batch.
+    /// The claims that record this decision in the backend, in one batch, oldest tick first.
+    ///
+    /// Besides the ticks to run, the batch names what it gives up: a drop of the newest tick of
+    /// each abandoned range past the prior cursor (and of the new cursor, when no run reaches
+    /// it), so the claim itself says which ticks it passes over. Where its answer is lost and
+    /// the leadership with it, the node cannot record the abandon without perhaps recording a
+    /// false one, but the batch that gave the ticks up still says so wherever it is seen.
     pub fn claims(&self, id: &JobId, spec: &JobSpec) -> Vec<Claim> {
         let mut claims: Vec<Claim> = self
             .run
@@ -109,11 +115,31 @@ impl Decision {
             kind: ClaimKind::Drop,
         };
         claims.extend(self.retired.iter().copied().map(drop));
-        let newest_run = self.run.iter().map(|r| r.at).max();
-        if self.cursor > self.prior_cursor && newest_run.is_none_or(|t| t < self.cursor) {
-            claims.push(drop(self.cursor));
-        }
+        claims.extend(self.given_up().into_iter().map(drop));
+        // Claims are applied in one step whatever their order; oldest first, each drop follows
+        // the claims of the ticks before it, so it covers exactly the ticks since them.
+        claims.sort_by_key(|c| c.tick);
         claims
+    }
+
+    /// The ticks past the prior cursor this decision drops: the newest of each abandoned range,
+    /// and the new cursor when no run reaches it (skips, or everything abandoned); never a tick
+    /// it runs.
+    fn given_up(&self) -> BTreeSet<Timestamp> {
+        let newest_run = self.run.iter().map(|r| r.at).max();
+        let mut drops: BTreeSet<Timestamp> = self
+            .abandon
+            .iter()
+            .map(|a| a.last)
+            .filter(|&last| last > self.prior_cursor)
+            .collect();
+        if self.cursor > self.prior_cursor && newest_run.is_none_or(|t| t < self.cursor) {
+            drops.insert(self.cursor);
+        }
+        for run in &self.run {
+            drops.remove(&run.at);
+        }
+        drops
     }
 
     /// True when the ticks to run form one sequential execution (overlap `Forbid`/`Replace`),

@@ -286,6 +286,47 @@ fn at_most_once_claims_before_running_and_drops_only_the_newest_abandoned() {
 }
 
 #[test]
+fn a_claim_that_runs_the_newest_tick_still_drops_what_it_gives_up() {
+    // Latest keeps only 60 s of the missed 20..60 s: the batch must name the abandoned range
+    // (a drop of its newest tick, before the run), or a claim applied while its answer was
+    // lost passes over 20..50 s with nothing in the batch to say so.
+    let spec = spec().with_misfire(MisfirePolicy::latest());
+    let p = planner(spec.clone(), Some(10), vec![], 65);
+    let claims = only(&p, 65).claims(&JobId::new("job").unwrap(), &spec);
+    let batch: Vec<_> = claims.iter().map(|c| (c.tick, c.kind)).collect();
+    assert_eq!(
+        batch,
+        vec![
+            (t(50), ClaimKind::Drop),
+            (t(60), ClaimKind::Run { attempt: 1 })
+        ]
+    );
+}
+
+#[test]
+fn a_claim_lists_its_ticks_oldest_first_with_one_drop_per_abandoned_range() {
+    // An at-least-once re-run (20 s), a range given up past the deadline (40..50 s) and the
+    // tick run (60 s): each drop follows the claims of older ticks, so it covers exactly the
+    // ticks since them; the re-run is not dropped twice.
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    spec.misfire.starting_deadline = Some(Duration::from_secs(12));
+    let p = planner(spec.clone(), Some(30), vec![(20, 1)], 30);
+    let d = only(&p, 63);
+    let claims = d.claims(&JobId::new("job").unwrap(), &spec);
+    let batch: Vec<_> = claims.iter().map(|c| (c.tick, c.kind)).collect();
+    assert_eq!(
+        batch,
+        vec![
+            (t(20), ClaimKind::Drop),
+            (t(50), ClaimKind::Drop),
+            (t(60), ClaimKind::RunThenCommit { attempt: 1 })
+        ],
+        "{d:?}"
+    );
+}
+
+#[test]
 fn a_never_run_job_starts_from_its_registration_not_its_anchor() {
     let id = JobId::new("job").unwrap();
     let cp = Checkpoint {

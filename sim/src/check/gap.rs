@@ -309,7 +309,7 @@ impl Judge<'_, '_> {
         if let Some((a, proof)) = retired {
             return Some(self.abandoned(key.1, a, Ok(proof)));
         }
-        if let Some(found) = self.replaced_run(key, last, cut) {
+        if let Some(found) = self.replaced_run(key, last) {
             return Some((Bucket::Excused, found));
         }
         let detail = format!(
@@ -330,32 +330,39 @@ impl Judge<'_, '_> {
     }
 
     /// An at-least-once run cancelled under overlap `Replace` because its leadership claimed a
-    /// newer tick of the job: the policy's own outcome for it, proven by that claim.
-    fn replaced_run(&self, key: &TickKey, last: &Began<'_>, cut: usize) -> Option<Finding> {
+    /// newer tick of the job while it ran: the policy's own outcome for it, proven by that claim
+    /// and by its commit as `cancelled` having taken effect ([`Index::cancel_committed`]).
+    fn replaced_run(&self, key: &TickKey, last: &Began<'_>) -> Option<Finding> {
         let index = self.index;
-        let cancelled = matches!(
-            &index.records[cut].what,
-            What::Node(NodeEvent::TickCancelled { .. })
-        );
-        if self.spec.overlap != OverlapPolicy::Replace || !cancelled {
+        if self.spec.overlap != OverlapPolicy::Replace {
             return None;
         }
-        let newer = index.claimed_newer(last.node, last.token, self.job, key.1, cut + 1)?;
+        let (end, commit) = index.cancel_committed(last, key)?;
+        // A newer tick claimed with it in one batch runs after it and replaces nothing: only a
+        // claim made while it ran counts.
+        let while_running = last.index + 1..end;
+        let newer =
+            index.claimed_newer_within(last.node, last.token, self.job, key.1, while_running)?;
         let detail = format!(
-            "its run by {} (token #{}, record {}) was cancelled (record {}) because a newer tick \
-             claimed at record {} replaced it, as overlap replace says",
+            "its run by {} (token #{}, record {}) was committed cancelled (record {}, sent at \
+             record {}) because a newer tick claimed at record {} replaced it, as overlap replace \
+             says",
             last.node,
             last.token,
             index.seq(last.index),
-            index.seq(cut),
+            index.seq(end),
+            index.seq(commit),
             index.seq(newer)
         );
         let mut finding = finding(self.job, key.1, "replaced", &detail);
         finding.nodes.push(last.node.to_string());
         finding.tokens.push(last.token);
-        finding
-            .records
-            .extend([index.seq(last.index), index.seq(cut), index.seq(newer)]);
+        finding.records.extend([
+            index.seq(last.index),
+            index.seq(end),
+            index.seq(commit),
+            index.seq(newer),
+        ]);
         Some(finding)
     }
 

@@ -122,6 +122,12 @@ pub(crate) struct Index<'h> {
     finishes: BTreeMap<(&'h str, TickKey), Vec<usize>>,
     /// Per (node, tick), positions of `command_ended` records.
     command_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
+    /// Per (node, token, tick), positions of `commits_sent` committing it `cancelled`: only overlap
+    /// `Replace` commits a run cancelled.
+    cancel_commits: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,
+    /// Per (holder, token, tick), positions where the backend applied a commit of it as
+    /// `cancelled`.
+    cancels_applied: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,
     /// Ticks some leader skipped for overlap (the no-gap checker verifies each skip).
     pub(crate) skipped: std::collections::BTreeSet<TickKey>,
     /// Every node's clock, for what its readings let it know.
@@ -150,6 +156,8 @@ impl<'h> Index<'h> {
             run_ends: BTreeMap::new(),
             finishes: BTreeMap::new(),
             command_ends: BTreeMap::new(),
+            cancel_commits: BTreeMap::new(),
+            cancels_applied: BTreeMap::new(),
             skipped: Default::default(),
             clocks: super::clocks::NodeClocks::new(input.history),
         };
@@ -211,12 +219,14 @@ impl<'h> Index<'h> {
                 commits,
             } => {
                 if let Some(&holder) = self.holders.get(&(election, token.0)) {
-                    for c in commits
-                        .iter()
-                        .filter(|c| c.outcome != RunOutcome::Cancelled)
-                    {
-                        let key = (holder, (c.job.clone(), c.tick));
-                        self.finishes.entry(key).or_default().push(i);
+                    for c in commits {
+                        let tick = (c.job.clone(), c.tick);
+                        if c.outcome == RunOutcome::Cancelled {
+                            let key = (holder, token.0, tick);
+                            self.cancels_applied.entry(key).or_default().push(i);
+                        } else {
+                            self.finishes.entry((holder, tick)).or_default().push(i);
+                        }
                     }
                 }
             }
@@ -244,13 +254,15 @@ impl<'h> Index<'h> {
                     self.sent_for.entry(key).or_default().push(i);
                 }
             }
-            NodeEvent::CommitsSent { commits, .. } if !self.backend_observed => {
-                for c in commits
-                    .iter()
-                    .filter(|c| c.outcome != RunOutcome::Cancelled)
-                {
-                    let key = (node, (c.job.clone(), c.tick));
-                    self.finishes.entry(key).or_default().push(i);
+            NodeEvent::CommitsSent { commits, token } => {
+                for c in commits {
+                    let tick = (c.job.clone(), c.tick);
+                    if c.outcome == RunOutcome::Cancelled {
+                        let key = (node, token.0, tick);
+                        self.cancel_commits.entry(key).or_default().push(i);
+                    } else if !self.backend_observed {
+                        self.finishes.entry((node, tick)).or_default().push(i);
+                    }
                 }
             }
             NodeEvent::TickSkipped { job, tick, .. } => {
@@ -497,6 +509,37 @@ impl<'h> Index<'h> {
             .find(|&i| i < before)
     }
 
+    /// The first position in `within` where `node` claimed a tick of `job` newer than `tick` with
+    /// `token` (applied by the backend, where it is observed).
+    pub(crate) fn claimed_newer_within(
+        &self,
+        node: &'h str,
+        token: u64,
+        job: &JobId,
+        tick: Timestamp,
+        within: std::ops::Range<usize>,
+    ) -> Option<usize> {
+        if self.backend_observed {
+            let election = self.election_of(job)?;
+            let batches = self.applied.get(&(node, election, token))?;
+            let newer =
+                |c: &cronfence::Claim| &c.job == job && c.tick > tick && c.kind != ClaimKind::Drop;
+            return batches
+                .iter()
+                .filter(|(i, _)| within.contains(i))
+                .find(|(_, claims)| claims.iter().any(newer))
+                .map(|(i, _)| *i);
+        }
+        let from = (node, token, (job.clone(), tick));
+        let to = (node, token, (job.clone(), Timestamp::MAX));
+        self.claimed
+            .range(from..=to)
+            .filter(|((_, _, (_, t)), _)| *t > tick)
+            .flat_map(|(_, list)| list.iter().copied())
+            .filter(|i| within.contains(i))
+            .min()
+    }
+
     /// A run of `job` by `node` under `token` that began before position `at` and had not ended
     /// by then (no completion, failure, cancellation or fence-out of it on that node).
     pub(crate) fn running_at(
@@ -563,6 +606,41 @@ impl<'h> Index<'h> {
             })
             .map(|e| e.index);
         own.into_iter().chain(leadership).min()
+    }
+
+    /// Where a run ended committed as `cancelled` (only overlap `Replace` commits a run so, and
+    /// only once its command was dropped): (where that took effect, the commit sent). It took
+    /// effect where the backend applied the commit for the run's leadership (where the backend is
+    /// observed) or where the run's node recorded the cancellation, which the runner does only
+    /// once the backend accepted that commit; whatever ended the leadership afterwards (a crash
+    /// before the node heard back, a graceful stop that lets runs go on) changes nothing.
+    pub(crate) fn cancel_committed(
+        &self,
+        run: &Began<'h>,
+        key: &TickKey,
+    ) -> Option<(usize, usize)> {
+        let leader = (run.node, run.token, key.clone());
+        let commit = *self
+            .cancel_commits
+            .get(&leader)?
+            .iter()
+            .find(|&&i| i > run.index)?;
+        let applied = self
+            .cancels_applied
+            .get(&leader)
+            .and_then(|list| list.iter().copied().find(|&i| i > commit));
+        let recorded = self
+            .run_ends
+            .get(&(run.node, key.clone()))
+            .and_then(|list| list.iter().copied().find(|&i| i > commit))
+            .filter(|&end| {
+                matches!(
+                    &self.records[end].what,
+                    What::Node(NodeEvent::TickCancelled { token, .. }) if token.0 == run.token
+                )
+            });
+        let end = applied.into_iter().chain(recorded).min()?;
+        Some((end, commit))
     }
 
     /// Every leadership won, in history order: (position, node, election, token).

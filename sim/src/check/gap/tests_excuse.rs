@@ -8,7 +8,7 @@ use crate::check::Observed;
 use super::*;
 use crate::check::testkit::*;
 use crate::fault::FaultKind;
-use crate::history::History;
+use crate::history::{BackendRecord, History};
 
 /// The checker over a fresh index of `input`'s history.
 fn verdict(history: &History, spec: JobSpec, observed: Observed, to: i64) -> Verdict {
@@ -325,6 +325,7 @@ fn an_at_least_once_run_replaced_by_a_newer_claim_is_the_policys_outcome() {
         .node(1, "a", completed("j", 0, 1, 1))
         .command(10_000, "a", began("j", 10, 1, 1))
         .node(20_000, "a", claimed("j", 20, 1))
+        .node(20_000, "a", cancel_committed("j", 10, 1))
         .node(20_000, "a", cancelled)
         .command(20_001, "a", began("j", 20, 1, 1))
         .command(20_002, "a", returned("j", 20, 1, 1))
@@ -418,5 +419,146 @@ fn a_give_up_on_a_clock_that_jumped_ahead_within_the_window_is_still_unfounded()
             ("unfounded_abandon", Some(at(20))),
             ("unfounded_abandon", Some(at(30)))
         ]
+    );
+}
+
+/// `CommitsSent` of `tick` as `cancelled`: what a run replaced under overlap `Replace` commits.
+fn cancel_committed(name: &str, tick: i64, token: u64) -> NodeEvent {
+    NodeEvent::CommitsSent {
+        token: FencingToken(token),
+        commits: vec![cronfence::store::Commit {
+            job: job(name),
+            tick: at(tick),
+            outcome: cronfence::store::RunOutcome::Cancelled,
+        }],
+    }
+}
+
+/// Tick 10's run under overlap replace, replaced by the claim of tick 20 at 20 s and committed
+/// cancelled; `then` adds what follows.
+fn replaced_at_20s(then: impl FnOnce(Builder) -> Builder) -> History {
+    replaced_at_20s_after(Builder::new(), then)
+}
+
+/// [`replaced_at_20s`] after the records of `before`.
+fn replaced_at_20s_after(before: Builder, then: impl FnOnce(Builder) -> Builder) -> History {
+    let history = before
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .backend(20_000, claim_applied(20))
+        .node(20_000, "a", claimed("j", 20, 1))
+        .command(20_001, "a", began("j", 20, 1, 1))
+        .node(20_001, "a", cancel_committed("j", 10, 1));
+    then(history)
+        .command(20_100, "a", returned("j", 20, 1, 1))
+        .node(20_100, "a", completed("j", 20, 1, 1))
+        .build()
+}
+
+/// The backend applied token 1's claim of `tick` of job `j`.
+fn claim_applied(tick: i64) -> BackendRecord {
+    BackendRecord::ClaimApplied {
+        election: election(),
+        token: FencingToken(1),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(tick),
+            spec_version: 1,
+            kind: cronfence::ClaimKind::RunThenCommit { attempt: 1 },
+        }],
+    }
+}
+
+fn replace_spec() -> JobSpec {
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.overlap = OverlapPolicy::Replace;
+    spec
+}
+
+#[test]
+fn a_replaced_run_whose_cancellation_lands_after_a_graceful_stop_began_is_still_replaced() {
+    // The stop began while the cancelled commit was on its way; the node recorded the
+    // cancellation, which it does only once that commit was accepted: the run ended replaced.
+    let cancelled = NodeEvent::TickCancelled {
+        job: job("j"),
+        tick: at(10),
+        token: FencingToken(1),
+        attempt: 1,
+    };
+    let stop = FaultKind::Stop { upgrade_to: None };
+    let history = replaced_at_20s(|h| h.fault(20_005, "a", stop).node(20_010, "a", cancelled));
+    let v = verdict(&history, replace_spec(), commands(), 20);
+    assert!(v.violations.is_empty(), "{v:#?}");
+    assert_eq!(kinds(&v.excused), [("replaced", Some(at(10)))]);
+}
+
+#[test]
+fn a_replaced_run_whose_node_crashed_before_hearing_back_is_replaced_where_the_backend_applied_it()
+{
+    // The backend applied the cancelled commit, then the node crashed before recording it: the
+    // backend's record proves the outcome. Without it (not observed, or never applied) nothing
+    // does, and the tick is unfinished.
+    let applied = BackendRecord::CommitApplied {
+        election: election(),
+        token: FencingToken(1),
+        commits: vec![cronfence::store::Commit {
+            job: job("j"),
+            tick: at(10),
+            outcome: cronfence::store::RunOutcome::Cancelled,
+        }],
+    };
+    let granted = BackendRecord::LeadershipGranted {
+        election: election(),
+        token: FencingToken(1),
+        holder: "a".into(),
+    };
+    let crash = |h: Builder| h.fault(20_010, "a", FaultKind::Crash);
+    let observed = Observed {
+        commands: true,
+        backend: true,
+    };
+    let granted = Builder::new().backend(0, granted);
+    let history = replaced_at_20s_after(granted, |h| crash(h.backend(20_005, applied)));
+    let v = verdict(&history, replace_spec(), observed, 20);
+    let violations: Vec<_> = kinds(&v.violations)
+        .into_iter()
+        .filter(|(kind, _)| *kind == "unfinished_at_least_once")
+        .collect();
+    assert!(violations.is_empty(), "{v:#?}");
+    let history = replaced_at_20s(crash);
+    let v = verdict(&history, replace_spec(), commands(), 20);
+    assert_eq!(
+        kinds(&v.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+}
+
+#[test]
+fn a_run_cancelled_by_shutdown_is_not_replaced_by_a_tick_claimed_with_it() {
+    // Ticks 10 and 20 were claimed in one batch before tick 10's run began; shutdown then
+    // cancelled it uncommitted. Tick 20 was never a replacement, and no cancelled commit was
+    // sent: the tick is unfinished.
+    let cancelled = NodeEvent::TickCancelled {
+        job: job("j"),
+        tick: at(10),
+        token: FencingToken(1),
+        attempt: 1,
+    };
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .node(20_000, "a", claimed("j", 10, 1))
+        .node(20_000, "a", claimed("j", 20, 1))
+        .command(20_001, "a", began("j", 10, 1, 1))
+        .fault(20_005, "a", FaultKind::Stop { upgrade_to: None })
+        .node(20_010, "a", cancelled)
+        .build();
+    let v = verdict(&history, replace_spec(), commands(), 20);
+    assert!(
+        kinds(&v.violations).contains(&("unfinished_at_least_once", Some(at(10)))),
+        "{v:#?}"
     );
 }

@@ -47,7 +47,8 @@ pub(super) struct Outcomes<'h> {
     /// True when the backend recorded what it applied: sent claims are then not claims.
     pub(super) backend_observed: bool,
     /// Per job, the drops the backend applied: a drop at tick X moves the checkpoint past every
-    /// tick after the job's previous applied claim, so it covers `(previous, X]`.
+    /// tick after the job's previous applied claim, so it covers `(previous, X]`; a drop of a
+    /// tick an earlier claim put in flight (a retirement) covers that tick alone.
     pub(super) drops: BTreeMap<JobId, Vec<DropRange<'h>>>,
     /// Per job, the newest tick of any claim the backend applied.
     pub(super) newest_applied: BTreeMap<JobId, Timestamp>,
@@ -153,8 +154,19 @@ impl<'h> Outcomes<'h> {
         for claim in claims {
             let previous = self.newest_applied.get(&claim.job).copied();
             if claim.kind == ClaimKind::Drop {
+                // A drop of a tick an earlier claim put in flight retires exactly that tick.
+                let key = (claim.job.clone(), claim.tick);
+                let retires =
+                    previous.is_some_and(|p| claim.tick <= p) && self.claims.contains_key(&key);
+                let after = match retires {
+                    true => claim
+                        .tick
+                        .checked_sub(jiff::SignedDuration::from_nanos(1))
+                        .ok(),
+                    false => previous,
+                };
                 let range = DropRange {
-                    after: previous,
+                    after,
                     upto: claim.tick,
                     claim: entry,
                 };

@@ -282,3 +282,44 @@ fn one_applied_drop_covers_every_tick_since_the_previous_claim() {
         ]
     );
 }
+
+#[test]
+fn a_drop_retiring_a_tick_in_flight_covers_that_tick_alone() {
+    // a claimed tick 10 to run (applied, unanswered), then retired it with a drop of 10 on its
+    // retry, and crashed before recording why: the backend's drop is the explanation for 10 —
+    // and for 10 only, not for tick 0, which a claimed before it and never ran.
+    let history = Builder::new()
+        .backend(0, backend_grant(1, "a"))
+        .backend(0, backend_claim(0, 1, ClaimKind::Run { attempt: 1 }))
+        .backend(10_000, backend_claim(10, 1, ClaimKind::Run { attempt: 1 }))
+        .backend(11_000, backend_claim(10, 1, ClaimKind::Drop))
+        .fault(11_001, "a", FaultKind::Crash)
+        .node(20_000, "b", started("j", 20, 2, 1))
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let verdict = verdict_of(&history, every_10s(Delivery::AtLeastOnce));
+    assert_eq!(kinds(&verdict.violations), [("missing_tick", Some(at(0)))]);
+    assert_eq!(
+        kinds(&verdict.excused),
+        [("dropped_with_leader", Some(at(10)))]
+    );
+}
+
+#[test]
+fn a_drop_of_an_old_tick_nobody_claimed_covers_nothing() {
+    // A drop at 10 after the checkpoint reached 20, of a tick no claim put in flight, retires
+    // nothing: tick 10 stays missing.
+    let history = Builder::new()
+        .backend(0, backend_grant(1, "a"))
+        .backend(20_000, backend_claim(20, 1, ClaimKind::Run { attempt: 1 }))
+        .node(20_000, "a", started("j", 20, 1, 1))
+        .backend(21_000, backend_claim(10, 1, ClaimKind::Drop))
+        .fault(21_001, "a", FaultKind::Crash)
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let verdict = verdict_of(&history, every_10s(Delivery::AtLeastOnce));
+    assert!(
+        kinds(&verdict.violations).contains(&("missing_tick", Some(at(10)))),
+        "{verdict:#?}"
+    );
+}

@@ -289,9 +289,12 @@ impl Judge<'_, '_> {
         finding
     }
 
-    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless a
-    /// later abandon of it (a retired in-flight tick past its deadline) is proven: the delivery
-    /// contract says it must end completed.
+    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless an
+    /// abandon of it made after that run began (a retired in-flight tick past its deadline) is
+    /// proven: the delivery contract says it must end completed. The retirement may come before
+    /// the cut: a run frozen by a pause is cut only when its node resumes, which the retiring
+    /// leader cannot see (nor wait for: the node may never resume), and past its starting
+    /// deadline the tick may not start again whichever came first.
     fn finished(&self, key: &TickKey, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
         if self.spec.delivery != Delivery::AtLeastOnce {
             return None;
@@ -304,7 +307,7 @@ impl Judge<'_, '_> {
         let cut = index.run_cut(last, key)?;
         let retired = covering
             .iter()
-            .filter(|a| a.index > cut && reason_allowed(a.reason, self.spec, key.1))
+            .filter(|a| a.index > last.index && reason_allowed(a.reason, self.spec, key.1))
             .find_map(|a| self.verify(key.1, a).ok().map(|proof| (a, proof)));
         if let Some((a, proof)) = retired {
             return Some(self.abandoned(key.1, a, Ok(proof)));

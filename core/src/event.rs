@@ -236,6 +236,12 @@ pub enum NodeEvent {
         /// How long it was unreachable.
         down_for: Duration,
     },
+    /// The node started: it defines its jobs as of `since`, its clock reading at start (no tick
+    /// before the first start of any node is any node's to run).
+    NodeStarted {
+        /// The start reading.
+        since: Timestamp,
+    },
 }
 
 /// Receives every event of one node, synchronously and in order.

@@ -277,6 +277,7 @@ impl Node {
             orphans: Default::default(),
             evidence: std::sync::Mutex::new((evidence, tokio::time::Instant::now())),
         });
+        ctx.emit(NodeEvent::NodeStarted { since });
         let watchdog = tokio::spawn({
             let ctx = ctx.clone();
             async move { ctx.watch_health().await }

@@ -1,7 +1,8 @@
 //! The no-gap checker: every expected tick was delivered, or the history proves why it was not.
 //!
 //! It computes the expected set itself with its own oracle ([`super::oracle`]) — every tick of
-//! every defined job whose scheduled instant lies in the checked window — and never just counts.
+//! every defined job whose scheduled instant lies in the checked window, from the first node's
+//! start on (`node_started`: before it no node defined any job) — and never just counts.
 //! A tick is delivered when its command began (the commands' own records; the runner's
 //! `tick_started` only where commands are not observed). Each expected tick that was not must be
 //! covered by a `TicksAbandoned` whose reason the job's policies allow *and* the history proves
@@ -63,6 +64,9 @@ pub(super) fn check(
     let mut on_clock = std::collections::BTreeSet::new();
     let outcomes = Outcomes::collect(input.history, index.backend_observed);
     let (from, to) = input.window;
+    // No job exists before the first node started with it (a world whose every node is down or
+    // paused from its first instant defines nothing until one runs): ticks from then on.
+    let from = from.max(first_start(input).unwrap_or(from));
     // The oracle excludes its lower bound; at the very start of time, `from` itself is not due.
     let after = from
         .checked_sub(SignedDuration::from_nanos(1))
@@ -87,6 +91,15 @@ pub(super) fn check(
         on_clock.extend(ticks.into_iter().map(|tick| (job.clone(), tick)));
     }
     on_clock
+}
+
+/// When the first node started (true time), if any recorded its start.
+fn first_start(input: CheckInput<'_>) -> Option<Timestamp> {
+    input
+        .history
+        .node_events()
+        .find(|(_, event)| matches!(event, NodeEvent::NodeStarted { .. }))
+        .map(|(record, _)| record.true_time)
 }
 
 /// Judges the expected ticks of one job.

@@ -55,6 +55,9 @@ pub(crate) enum EndKind {
     Paused,
     /// The node was stopped gracefully.
     Stopped,
+    /// The backend refused the node's definition of a job of that election as superseded by a
+    /// newer spec (`job_rejected` while leading): the node leaves the election for good.
+    Superseded,
 }
 
 impl std::fmt::Display for EndKind {
@@ -63,6 +66,7 @@ impl std::fmt::Display for EndKind {
             EndKind::Revoked => "revoked",
             EndKind::Resigned => "resigned",
             EndKind::SteppedDownForClock => "stepped down for its clock",
+            EndKind::Superseded => "superseded by a newer job spec",
             EndKind::Crashed => "crashed",
             EndKind::Paused => "was paused",
             EndKind::Stopped => "stopped",
@@ -102,7 +106,8 @@ pub(crate) struct Index<'h> {
     sent_for: BTreeMap<(&'h str, u64, JobId), Vec<usize>>,
     /// Per leadership, the records that ended it (revoked, resigned), ascending.
     ended: BTreeMap<LeaderKey<'h>, Vec<Ending>>,
-    /// Per (node, election), its steps down for the clock.
+    /// Per (node, election), its steps down for the clock and its leaving the election for a
+    /// superseded job spec.
     clock_behind: BTreeMap<(&'h str, &'h ElectionName), Vec<Ending>>,
     /// Per node, records that end every leadership it holds (crash, pause, stop).
     node_ends: BTreeMap<&'h str, Vec<Ending>>,
@@ -301,6 +306,18 @@ impl<'h> Index<'h> {
                     .or_default()
                     .push(ending);
             }
+            NodeEvent::JobRejected { job, .. } => {
+                if let Some(election) = self.elections.get(job) {
+                    let ending = Ending {
+                        index: i,
+                        how: EndKind::Superseded,
+                    };
+                    self.clock_behind
+                        .entry((node, election))
+                        .or_default()
+                        .push(ending);
+                }
+            }
             _ => {}
         }
     }
@@ -464,6 +481,23 @@ impl<'h> Index<'h> {
         sent.iter().copied().take_while(|&i| i < before).find(|&i| {
             matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. }) if claims.iter().any(is_run))
         })
+    }
+
+    /// The position of the last `claims_sent` of `node`'s leadership `token` before `before`
+    /// holding a claim to run `key` (where the node sent it, whatever the backend did with it).
+    pub(crate) fn sent_run(
+        &self,
+        node: &'h str,
+        token: u64,
+        key: &TickKey,
+        before: usize,
+    ) -> Option<usize> {
+        let is_run =
+            |c: &cronfence::Claim| c.job == key.0 && c.tick == key.1 && c.kind != ClaimKind::Drop;
+        let sent = self.sent.get(&(node, token))?;
+        sent.iter().copied().take_while(|&i| i < before).filter(|&i| {
+            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. }) if claims.iter().any(is_run))
+        }).last()
     }
 
     /// The position of a claim batch the backend applied for `node`'s leadership `token` of

@@ -244,10 +244,16 @@ fn ended(
         return Err(format!("it had started (record {})", index.seq(run.index)));
     }
     let given_up = index.time(a.index);
+    // The end must follow the node's sending of that claim (the backend may apply it later,
+    // even after a stop began: the leadership held it all along).
+    let since = index
+        .sent_run(node, a.token, &key, claim + 1)
+        .unwrap_or(claim)
+        .min(claim);
     // A pause the leadership may survive ends nothing; a shutdown needs the node's stop.
     let shutdown = a.reason == AbandonReason::Shutdown;
     let ending = index
-        .ending(node, job, a.token, claim, |e| {
+        .ending(node, job, a.token, since, |e| {
             if shutdown {
                 e.how == EndKind::Stopped
             } else {

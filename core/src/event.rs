@@ -242,6 +242,12 @@ pub enum NodeEvent {
         /// The start reading.
         since: Timestamp,
     },
+    /// The registry answered the node's registration of its jobs (as of its start reading
+    /// `since`); the outcome of each job is in the log and in `job_rejected` events.
+    JobsRegistered {
+        /// The start reading the jobs were registered as of.
+        since: Timestamp,
+    },
 }
 
 /// Receives every event of one node, synchronously and in order.

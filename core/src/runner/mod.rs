@@ -372,6 +372,7 @@ async fn register(
         .retry("register jobs", || ctx.backend.register(&specs, since))
         .await
         .ok()?;
+    ctx.emit(NodeEvent::JobsRegistered { since });
     let mut rejected_elections = Vec::new();
     let mut elections: BTreeMap<ElectionName, Vec<Job>> = BTreeMap::new();
     let mut rejected = Vec::new();

@@ -1,8 +1,10 @@
 //! The no-gap checker: every expected tick was delivered, or the history proves why it was not.
 //!
 //! It computes the expected set itself with its own oracle ([`super::oracle`]) — every tick of
-//! every defined job whose scheduled instant lies in the checked window, from the first node's
-//! start on (`node_started`: before it no node defined any job) — and never just counts.
+//! every defined job whose scheduled instant lies in the checked window, from the start of the
+//! first node whose registration was answered on (`node_started`, `jobs_registered`: before it
+//! no job was defined; a first registration applied but never answered is not seen) — and never
+//! just counts.
 //! A tick is delivered when its command began (the commands' own records; the runner's
 //! `tick_started` only where commands are not observed). Each expected tick that was not must be
 //! covered by a `TicksAbandoned` whose reason the job's policies allow *and* the history proves
@@ -93,13 +95,27 @@ pub(super) fn check(
     on_clock
 }
 
-/// When the first node started (true time), if any recorded its start.
+/// When the first node whose registration the registry answered had started (true time): no job
+/// is defined before that. `None` when no node recorded its start (older histories).
 fn first_start(input: CheckInput<'_>) -> Option<Timestamp> {
-    input
-        .history
-        .node_events()
-        .find(|(_, event)| matches!(event, NodeEvent::NodeStarted { .. }))
-        .map(|(record, _)| record.true_time)
+    let mut started: BTreeMap<&str, Timestamp> = BTreeMap::new();
+    let mut first = None;
+    let mut any = None;
+    for (record, event) in input.history.node_events() {
+        match event {
+            NodeEvent::NodeStarted { .. } => {
+                started.insert(record.node.as_str(), record.true_time);
+                any = any.or(Some(record.true_time));
+            }
+            NodeEvent::JobsRegistered { .. } => {
+                if let Some(&start) = started.get(record.node.as_str()) {
+                    first = Some(first.map_or(start, |f: Timestamp| f.min(start)));
+                }
+            }
+            _ => {}
+        }
+    }
+    first.or(any)
 }
 
 /// Judges the expected ticks of one job.

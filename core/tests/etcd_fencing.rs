@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cronfence::etcd::{keys, EtcdBackend, EtcdConfig};
@@ -249,6 +250,46 @@ async fn a_commit_after_a_newer_definition_is_accepted() {
         assert!(
             matches!(refused, Err(Error::SpecSuperseded { .. })),
             "new ticks of the old definition are still refused: {refused:?}"
+        );
+    })
+    .await;
+}
+
+#[madsim::test]
+async fn a_campaign_that_finds_its_key_already_there_is_given_the_key_s_create_revision() {
+    // node-b's first campaign call breaks while it waits (as a backend restart breaks it), so its
+    // key stays; when it campaigns again on the same session it wins at once. Its token must be
+    // that key's create revision, older than node-a's next key: the simulated server answers the
+    // store's current revision there, and node-a's later leadership then got a smaller token.
+    with_etcd(|| async {
+        let a = backend().await;
+        let b = backend().await;
+        let a_first = a.open_session(Duration::from_secs(10)).await.unwrap();
+        let a_leads = a.campaign(&a_first, &group(), "node-a").await.unwrap();
+        let b_session = Arc::new(b.open_session(Duration::from_secs(10)).await.unwrap());
+        let (b2, s2) = (b.clone(), b_session.clone());
+        let broken = tokio::spawn(async move { b2.campaign(&s2, &group(), "node-b").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        broken.abort();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        a.resign(&a_leads).await.unwrap();
+        let a_second = Arc::new(a.open_session(Duration::from_secs(10)).await.unwrap());
+        let (a2, s2) = (a.clone(), a_second.clone());
+        let a_waits = tokio::spawn(async move { a2.campaign(&s2, &group(), "node-a").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let b_leads = b.campaign(&b_session, &group(), "node-b").await.unwrap();
+        let observed = a.leader(&group()).await.unwrap().expect("node-b leads");
+        assert_eq!(
+            observed.token, b_leads.token,
+            "the token is the key's create revision"
+        );
+        b.resign(&b_leads).await.unwrap();
+        let a_leads_again = a_waits.await.unwrap().unwrap();
+        assert!(
+            a_leads_again.token > b_leads.token,
+            "{:?} after {:?}",
+            a_leads_again.token,
+            b_leads.token
         );
     })
     .await;

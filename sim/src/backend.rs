@@ -108,19 +108,27 @@ pub fn start(
     }
 }
 
-/// Takes a dump of the simulated etcd server's data (called just before it is killed).
+/// The longest a dump may take: the simulated server accepts one connection per millisecond
+/// (madsim's shortest sleep), so under load a request queues behind seconds of others; with the
+/// nodes cut off the backlog only drains.
+const DUMP_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Takes a dump of the simulated etcd server's data (called just before it is killed), waiting
+/// as long as the server needs. A restart from an older dump would lose writes etcd
+/// acknowledged and take its revision counter back, so a dump that cannot be taken is a bug of
+/// the harness, not a fault of the world.
 pub async fn dump_etcd(into: &EtcdDump) {
     let dumped = into.operator.spawn(async move {
         let mut client = etcd_client::Client::connect([ETCD_ADDR], None).await.ok()?;
-        tokio::time::timeout(Duration::from_secs(1), client.dump())
+        tokio::time::timeout(DUMP_PATIENCE, client.dump())
             .await
             .ok()?
             .ok()
     });
-    match dumped.await {
-        Ok(Some(data)) => *into.data.lock().expect("dump lock") = Some(data),
-        _ => tracing::warn!("could not dump the simulated etcd; it restarts empty"),
-    }
+    let data = dumped.await.ok().flatten().expect(
+        "a running simulated etcd, cut off from the nodes, answers the operator's dump within a minute",
+    );
+    *into.data.lock().expect("dump lock") = Some(data);
 }
 
 /// A node's client of the backend; for etcd, connects (retrying while etcd is unreachable).

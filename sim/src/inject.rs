@@ -114,19 +114,8 @@ impl Injector {
         plan.sort_by_key(|p| p.at);
         for planned in plan {
             tokio::time::sleep_until(self.time.instant(planned.at)).await;
-            if let (FaultKind::BackendRestart, Some(dump)) = (&planned.kind, &self.etcd_dump) {
-                // Cut the nodes off first and let messages in flight land, so the dump holds
-                // every write etcd acknowledged: a restarted etcd loses nothing it confirmed.
-                // A backend that is already down has the data of its last dump.
-                if !self.holding("kill:backend") {
-                    self.isolate_backend(true);
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    crate::backend::dump_etcd(dump).await;
-                    self.isolate_backend(false);
-                }
-            }
             for fault in self.resolve(&planned) {
-                self.start(&fault);
+                self.begin(&fault).await;
                 if let Some(duration) = planned.duration {
                     let injector = self.clone();
                     tokio::spawn(async move {
@@ -136,6 +125,27 @@ impl Injector {
                 }
             }
         }
+    }
+
+    /// Starts `fault`. A restart of a running simulated etcd first cuts the nodes off, lets
+    /// messages in flight land and dumps its data, so the restarted server holds every write
+    /// etcd acknowledged, as a real etcd recovers them from disk; the restart is recorded from
+    /// the moment the nodes are cut off, since from then on they cannot reach it. The dump waits
+    /// as long as the server's backlog takes to drain (see [`crate::backend::dump_etcd`]). A
+    /// backend that is already down keeps the data of its last dump.
+    async fn begin(&self, fault: &Fault) {
+        let dump = match (&fault.kind, &self.etcd_dump) {
+            (FaultKind::BackendRestart, Some(dump)) if !self.holding("kill:backend") => dump,
+            _ => return self.start(fault),
+        };
+        self.record(FaultRecord::FaultStarted {
+            fault: fault.clone(),
+        });
+        self.isolate_backend(true);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        crate::backend::dump_etcd(dump).await;
+        self.isolate_backend(false);
+        self.apply(fault, true);
     }
 
     /// The faults a planned fault stands for: one per node its target names (`backend` for

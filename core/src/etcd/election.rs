@@ -2,8 +2,14 @@
 //!
 //! A campaign puts `<election>/<lease>` with the node's value and waits until it is the oldest
 //! key of the election, exactly as `etcdctl elect` does, so etcd tools see and take part in the
-//! same elections. The leader key's revision is the fencing token: etcd revisions only grow, and
-//! each win creates a new key. The leader key is remembered so fenced writes can compare it.
+//! same elections. The leader key's create revision is the fencing token: etcd revisions only
+//! grow, and an election's leader is always its oldest key, so each new leader's key is younger
+//! than every earlier leader's. The token is read back from the key itself, not taken from the
+//! campaign's answer: real etcd answers the key's create revision, but madsim's simulated server
+//! answers the store's *current* revision when the candidate's key already existed (a session
+//! campaigning again after its campaign call broke, for example when the server restarted), a
+//! token newer than the next leader's. The leader key is remembered so fenced writes can
+//! compare it.
 //!
 //! The leader key's value is the node name (what `etcdctl elect -l` shows), the same for every
 //! campaign of one session, and a campaign after a resign recreates the very same key: its value
@@ -68,7 +74,7 @@ impl Elector for EtcdBackend {
                 operation: "campaign",
                 reason: "the server answered a campaign without a leader key".into(),
             })?;
-        let token = FencingToken(key.rev() as u64);
+        let token = self.created(key.key(), session).await?;
         self.inner
             .leader_keys
             .lock()
@@ -184,6 +190,21 @@ impl EtcdBackend {
             .expect("leader keys lock")
             .get(&(election.clone(), token.0))
             .cloned()
+    }
+
+    /// The fencing token of a won leadership: the create revision of its leader key, or
+    /// `LeaseLost` when the key is already gone (its lease ended right after the win).
+    async fn created(&self, leader_key: &[u8], session: &Session) -> Result<FencingToken> {
+        let mut kv = self.client().kv_client();
+        let read = self
+            .bounded("campaign", kv.get(leader_key.to_vec(), None))
+            .await?;
+        match read.kvs().first() {
+            Some(kv) => Ok(FencingToken(kv.create_revision() as u64)),
+            None => Err(Error::LeaseLost {
+                lease: session.lease,
+            }),
+        }
     }
 
     /// Marks the start of a new campaign of `session` in `election`: its fence key gets a value

@@ -4,7 +4,7 @@
 //! talks to madsim's simulated etcd, in a real build to real etcd servers. Only the API subset
 //! both implement is used — leases with keepalive, the v3 election API, and transactions whose
 //! compares are on **values only** (the simulated server has no revision compares). A leadership's
-//! fencing token is its leader key's revision; fenced writes compare the value of that leader key
+//! fencing token is its leader key's create revision, read back after the win; fenced writes compare the value of that leader key
 //! and of the session's fence key, which holds a value unique to the campaign that won.
 //! Everything lives under a configurable key prefix so applications can share a cluster
 //! ([`keys`]). Sessions are in [`session`], elections in [`election`], checkpoints and the

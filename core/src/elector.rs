@@ -102,6 +102,7 @@ pub struct Session {
     pub ttl: Duration,
     lost: signal::Receiver<Option<Revocation>>,
     keepalive: Option<tokio::task::JoinHandle<()>>,
+    proof: Option<signal::Receiver<tokio::time::Instant>>,
 }
 
 impl Session {
@@ -118,7 +119,15 @@ impl Session {
             ttl,
             lost,
             keepalive,
+            proof: None,
         }
+    }
+
+    /// The session with `proof`: the instant (monotonic) until which the lease is proven, moved
+    /// on by each answered renewal.
+    pub(crate) fn with_proof(mut self, proof: signal::Receiver<tokio::time::Instant>) -> Self {
+        self.proof = Some(proof);
+        self
     }
 
     /// The revocation, if the session is already lost.
@@ -152,6 +161,7 @@ pub struct Leadership {
     /// The session lease the leadership hangs on.
     pub lease: u64,
     revoked: signal::Receiver<Option<Revocation>>,
+    proof: Option<signal::Receiver<tokio::time::Instant>>,
 }
 
 impl Leadership {
@@ -168,7 +178,15 @@ impl Leadership {
             value,
             lease: session.lease,
             revoked: session.lost_signal(),
+            proof: session.proof.clone(),
         }
+    }
+
+    /// Until when (monotonic) the session's lease is proven, where its keeper says so: past it,
+    /// the leadership may already be gone though its revocation has not been signalled yet (a
+    /// node resuming from a pause runs on before its keeper notices).
+    pub(crate) fn proof_signal(&self) -> Option<signal::Receiver<tokio::time::Instant>> {
+        self.proof.clone()
     }
 
     /// The fence to hand to [`crate::TickStore`] operations.

@@ -53,12 +53,18 @@ pub(crate) struct LeaseTerms {
 /// Starts keeping a lease alive with `renew`; the returned session is lost when the proof ends.
 pub(crate) fn keep(renew: impl Renew, terms: LeaseTerms) -> Session {
     let (lost_tx, lost_rx) = signal::channel(None);
+    let (proof_tx, proof_rx) = signal::channel(terms.granted_sent + (terms.ttl - terms.margin));
     let (lease, ttl) = (terms.lease, terms.ttl);
-    let task = tokio::spawn(run(renew, terms, lost_tx));
-    Session::new(lease, ttl, lost_rx, Some(task))
+    let task = tokio::spawn(run(renew, terms, lost_tx, proof_tx));
+    Session::new(lease, ttl, lost_rx, Some(task)).with_proof(proof_rx)
 }
 
-async fn run(mut renew: impl Renew, t: LeaseTerms, lost: signal::Sender<Option<Revocation>>) {
+async fn run(
+    mut renew: impl Renew,
+    t: LeaseTerms,
+    lost: signal::Sender<Option<Revocation>>,
+    proven: signal::Sender<Instant>,
+) {
     let period = t.ttl / 3;
     let proof = t.ttl - t.margin;
     let mut proven_until = t.granted_sent + proof;
@@ -77,6 +83,7 @@ async fn run(mut renew: impl Renew, t: LeaseTerms, lost: signal::Sender<Option<R
         match renewal {
             Renewal::Renewed => {
                 proven_until = sent + proof;
+                proven.send_replace(proven_until);
                 next = sent + period;
             }
             Renewal::Gone => break Revocation::LeaseExpired,

@@ -43,6 +43,8 @@ pub(crate) struct Execution {
     /// closed without a reason when its leader is gone and lets it carry on.
     pub(crate) cancel: signal::Receiver<Option<AbandonReason>>,
     pub(crate) revoked: signal::Receiver<Option<Revocation>>,
+    /// Until when the leadership's lease is proven (monotonic), where its keeper says.
+    pub(crate) proof: Option<signal::Receiver<tokio::time::Instant>>,
     /// Told this execution's id just before its first command begins (overlap decisions).
     pub(crate) began: mpsc::UnboundedSender<u64>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
@@ -71,10 +73,16 @@ impl Execution {
         self.done.send_replace(true);
     }
 
-    /// At least once, a lost session ends the run's right to go on; at most once it does not.
+    /// At least once, a lost session ends the run's right to go on, and so does a lease no longer
+    /// proven (a node resuming from a pause must not start a tick another leader may have run
+    /// meanwhile before its keeper notices); at most once it does not.
     fn leadership_lost(&self) -> Option<AbandonReason> {
         let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
-        let lost = self.revoked.borrow().is_some();
+        let unproven = self
+            .proof
+            .as_ref()
+            .is_some_and(|p| tokio::time::Instant::now() >= p.borrow());
+        let lost = self.revoked.borrow().is_some() || unproven;
         (at_least_once && lost).then_some(AbandonReason::LeadershipLost)
     }
 

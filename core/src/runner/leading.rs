@@ -452,6 +452,7 @@ impl Leader<'_> {
                 ticks,
                 cancel: cancel_rx,
                 revoked: self.leadership.revocation_signal(),
+                proof: self.leadership.proof_signal(),
                 began: self.began_tx.clone(),
                 ended: self.ended_tx.clone(),
                 done: done_tx,

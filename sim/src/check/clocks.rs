@@ -28,6 +28,9 @@ pub struct NodeClocks {
     models: BTreeMap<String, Vec<(u64, ClockModel)>>,
     /// Per node: when its process (re)started after a crash or stop (world-elapsed ns).
     starts: BTreeMap<String, Vec<u64>>,
+    /// Per node: its pauses, `[from, to)` (world-elapsed ns): it reads no clock meanwhile, so its
+    /// readings reach a window back in time it was awake.
+    pauses: BTreeMap<String, Vec<(u64, u64)>>,
 }
 
 impl NodeClocks {
@@ -47,6 +50,17 @@ impl NodeClocks {
             if restarted && !on {
                 clocks.starts.entry(fault.node.clone()).or_default().push(t);
             }
+            if matches!(fault.kind, FaultKind::Pause) {
+                let pauses = clocks.pauses.entry(fault.node.clone()).or_default();
+                match on {
+                    true => pauses.push((t, u64::MAX)),
+                    false => {
+                        if let Some(open) = pauses.last_mut().filter(|p| p.1 == u64::MAX) {
+                            open.1 = t;
+                        }
+                    }
+                }
+            }
             if !fault.kind.is_clock() {
                 continue;
             }
@@ -59,18 +73,36 @@ impl NodeClocks {
     }
 
     /// How far ahead of true time `node`'s clock read, at the least, at every instant of the
-    /// evidence window before world-elapsed `t_ns` (or since the node last started, if later):
-    /// zero when it was not ahead throughout.
+    /// evidence window before world-elapsed `t_ns` — a window of time the node was awake, so it
+    /// reaches back across its pauses — or since the node last started, if later: zero when it
+    /// was not ahead throughout.
     pub fn unnoticed_lead(&self, node: &str, t_ns: u64) -> SignedDuration {
-        let window = EVIDENCE_WINDOW.as_nanos() as u64;
         let started = self
             .starts
             .get(node)
             .and_then(|s| s.iter().copied().filter(|&s| s <= t_ns).max())
             .unwrap_or(0);
-        let from = t_ns.saturating_sub(window).max(started);
+        let from = self.window_start(node, t_ns).max(started);
         let least = self.least_offset(node, from, t_ns);
         least.max(SignedDuration::ZERO)
+    }
+
+    /// Where the evidence window ending at `t_ns` begins: `EVIDENCE_WINDOW` of time `node` was
+    /// awake before it.
+    fn window_start(&self, node: &str, t_ns: u64) -> u64 {
+        let mut need = EVIDENCE_WINDOW.as_nanos() as u64;
+        let mut cursor = t_ns;
+        let pauses = self.pauses.get(node).map_or(&[][..], Vec::as_slice);
+        for &(from, to) in pauses.iter().rev().filter(|(from, _)| *from < t_ns) {
+            let to = to.min(cursor);
+            let awake = cursor.saturating_sub(to);
+            if awake >= need {
+                break;
+            }
+            need -= awake;
+            cursor = from;
+        }
+        cursor.saturating_sub(need)
     }
 
     /// The smallest offset of `node`'s clock over `[from, to]` (a lower bound where a strobe

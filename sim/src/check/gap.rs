@@ -251,9 +251,26 @@ impl Judge<'_, '_> {
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
             .filter(|d| tick <= self.index.time(d.claim.at))
+            .filter(|d| !d.retires || self.may_retire(tick, self.index.time(d.claim.at)))
             .map(|d| d.claim)
             .collect();
         self.lost_with_leader(tick, &drops, "dropped_with_leader")
+    }
+
+    /// Whether the job's policy gives up in-flight `tick` at `at` (true time): past its starting
+    /// deadline, or missed with as many newer ticks due as its catch-up keeps.
+    fn may_retire(&self, tick: Timestamp, at: Timestamp) -> bool {
+        let spec = self.spec;
+        let late = at.duration_since(tick);
+        let past_deadline = spec
+            .misfire
+            .starting_deadline
+            .is_some_and(|d| SignedDuration::try_from(d).is_ok_and(|d| late > d));
+        let keep = match spec.misfire.catch_up {
+            CatchUp::All { max } => u64::from(max) + 1,
+            CatchUp::Latest | CatchUp::Skip => 1,
+        };
+        past_deadline || oracle::count(spec, tick, at, keep) >= keep
     }
 
     /// A tick claimed by a leadership that never ended and was still running this job's
@@ -337,6 +354,9 @@ impl Judge<'_, '_> {
         let retired = covering
             .iter()
             .filter(|a| a.index > last.index && reason_allowed(a.reason, self.spec, key.1))
+            // Before the cut only a deadline retirement ends the tick; a leadership's end or a
+            // misfire does not (the next leader retries an at-least-once tick in flight).
+            .filter(|a| a.index > cut || a.reason == AbandonReason::DeadlineExceeded)
             .find_map(|a| self.verify(key.1, a).ok().map(|proof| (a, proof)));
         if let Some((a, proof)) = retired {
             return Some(self.abandoned(key.1, a, Ok(proof)));

@@ -77,3 +77,20 @@ fn a_drifting_clock_leads_by_its_lead_at_the_window_start() {
         SignedDuration::from_millis(5_500)
     );
 }
+
+#[test]
+fn a_pause_stretches_the_window_back_over_the_time_asleep() {
+    // Paused 100–130 s, its clock jumped an hour ahead at 110 s: at 131 s the node's readings
+    // reach back 5 s of waking time, to before the pause, where the clock was right.
+    let history = Builder::new()
+        .fault(100_000, "node-0", FaultKind::Pause)
+        .fault(110_000, "node-0", offset(3_600))
+        .fault_ended(130_000, "node-0", FaultKind::Pause, 100_000)
+        .build();
+    let clocks = NodeClocks::new(&history);
+    assert_eq!(
+        clocks.unnoticed_lead("node-0", 131_000 * MS),
+        SignedDuration::ZERO
+    );
+    assert_eq!(clocks.unnoticed_lead("node-0", 136_000 * MS), secs(3_600));
+}

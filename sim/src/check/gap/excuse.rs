@@ -97,7 +97,9 @@ fn missed(
     }
     // The clock contract: judged where the node's own clock put it, since nothing it read could
     // tell that clock from a correct one.
-    let lead_at_win = index.unnoticed_lead(won);
+    // The start of office as the node still saw it: its lead then, unless its evidence has since
+    // taken that back (the core rebases a start of office its readings contradict).
+    let lead_at_win = index.unnoticed_lead(won).min(lead);
     let seen = Moments {
         now: at.now + lead,
         began: at.began + lead_at_win,

@@ -63,6 +63,9 @@ pub(super) struct DropRange<'h> {
     pub(super) after: Option<Timestamp>,
     pub(super) upto: Timestamp,
     pub(super) claim: ClaimEntry<'h>,
+    /// It drops a tick an earlier claim put in flight (a retirement): only a reason the job's
+    /// policy gives for that tick at that moment explains it ([`super::Judge::lost`] checks).
+    pub(super) retires: bool,
 }
 
 /// One claim of a tick (run or drop) and who made it.
@@ -169,6 +172,7 @@ impl<'h> Outcomes<'h> {
                     after,
                     upto: claim.tick,
                     claim: entry,
+                    retires,
                 };
                 self.drops.entry(claim.job.clone()).or_default().push(range);
             } else {

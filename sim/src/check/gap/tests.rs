@@ -283,12 +283,10 @@ fn one_applied_drop_covers_every_tick_since_the_previous_claim() {
     );
 }
 
-#[test]
-fn a_drop_retiring_a_tick_in_flight_covers_that_tick_alone() {
-    // a claimed tick 10 to run (applied, unanswered), then retired it with a drop of 10 on its
-    // retry, and crashed before recording why: the backend's drop is the explanation for 10 —
-    // and for 10 only, not for tick 0, which a claimed before it and never ran.
-    let history = Builder::new()
+/// a claimed tick 10 to run (applied, unanswered), then retired it with a drop of 10 on its
+/// retry at 11 s, and crashed before recording why.
+fn retired_in_flight() -> History {
+    Builder::new()
         .backend(0, backend_grant(1, "a"))
         .backend(0, backend_claim(0, 1, ClaimKind::Run { attempt: 1 }))
         .backend(10_000, backend_claim(10, 1, ClaimKind::Run { attempt: 1 }))
@@ -296,12 +294,34 @@ fn a_drop_retiring_a_tick_in_flight_covers_that_tick_alone() {
         .fault(11_001, "a", FaultKind::Crash)
         .node(20_000, "b", started("j", 20, 2, 1))
         .node(30_000, "b", started("j", 30, 2, 1))
-        .build();
-    let verdict = verdict_of(&history, every_10s(Delivery::AtLeastOnce));
+        .build()
+}
+
+#[test]
+fn a_drop_retiring_a_tick_in_flight_covers_that_tick_alone() {
+    // Past a 500 ms deadline at 11 s the policy retires tick 10: the backend's drop explains it —
+    // and only it, not tick 0, which a claimed before and never ran.
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.misfire.starting_deadline = Some(std::time::Duration::from_millis(500));
+    let verdict = verdict_of(&retired_in_flight(), spec);
     assert_eq!(kinds(&verdict.violations), [("missing_tick", Some(at(0)))]);
     assert_eq!(
         kinds(&verdict.excused),
         [("dropped_with_leader", Some(at(10)))]
+    );
+}
+
+#[test]
+fn a_drop_retiring_a_tick_no_policy_gives_up_explains_nothing() {
+    // No deadline, and no newer tick due at 11 s: no policy gives tick 10 up then, so the drop
+    // (a buggy retry) does not excuse it.
+    let verdict = verdict_of(&retired_in_flight(), every_10s(Delivery::AtLeastOnce));
+    assert_eq!(
+        kinds(&verdict.violations),
+        [
+            ("missing_tick", Some(at(0))),
+            ("missing_tick", Some(at(10)))
+        ]
     );
 }
 

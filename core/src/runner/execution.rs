@@ -56,6 +56,7 @@ impl Execution {
     pub(crate) async fn run(mut self) {
         let ticks = std::mem::take(&mut self.ticks);
         for (i, tick) in ticks.iter().enumerate() {
+            self.await_proof().await;
             let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
             if let Some(reason) = stop {
                 self.abandon_rest(&ticks[i..], reason);
@@ -73,17 +74,30 @@ impl Execution {
         self.done.send_replace(true);
     }
 
-    /// At least once, a lost session ends the run's right to go on, and so does a lease no longer
-    /// proven (a node resuming from a pause must not start a tick another leader may have run
-    /// meanwhile before its keeper notices); at most once it does not.
+    /// At least once, a lost session ends the run's right to go on; at most once it does not.
     fn leadership_lost(&self) -> Option<AbandonReason> {
         let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
-        let unproven = self
-            .proof
-            .as_ref()
-            .is_some_and(|p| tokio::time::Instant::now() >= p.borrow());
-        let lost = self.revoked.borrow().is_some() || unproven;
+        let lost = self.revoked.borrow().is_some();
         (at_least_once && lost).then_some(AbandonReason::LeadershipLost)
+    }
+
+    /// At least once, waits until the lease behind the leadership is proven again or the
+    /// leadership is revoked: a node resuming from a pause must not start a tick the next leader
+    /// may already have run before its keeper has either renewed the lease or given it up.
+    async fn await_proof(&mut self) {
+        if self.job.spec.delivery != Delivery::AtLeastOnce {
+            return;
+        }
+        let Some(mut proof) = self.proof.clone() else {
+            return;
+        };
+        let mut revoked = self.revoked.clone();
+        while revoked.borrow().is_none() && tokio::time::Instant::now() >= proof.borrow() {
+            tokio::select! {
+                changed = proof.changed() => if changed.is_err() { return },
+                changed = revoked.changed() => if changed.is_err() { return },
+            }
+        }
     }
 
     /// Resolves with the reason once the execution is cancelled; never, once its leader is gone

@@ -354,9 +354,16 @@ impl Judge<'_, '_> {
         let retired = covering
             .iter()
             .filter(|a| a.index > last.index && reason_allowed(a.reason, self.spec, key.1))
-            // Before the cut only a deadline retirement ends the tick; a leadership's end or a
-            // misfire does not (the next leader retries an at-least-once tick in flight).
-            .filter(|a| a.index > cut || a.reason == AbandonReason::DeadlineExceeded)
+            // Before the cut only a deadline retirement or a replacement (overlap `Replace`: the
+            // retry gives way to a newer tick) ends the tick; a leadership's end or a misfire
+            // does not (the next leader retries an at-least-once tick in flight).
+            .filter(|a| {
+                a.index > cut
+                    || matches!(
+                        a.reason,
+                        AbandonReason::DeadlineExceeded | AbandonReason::Replaced
+                    )
+            })
             .find_map(|a| self.verify(key.1, a).ok().map(|proof| (a, proof)));
         if let Some((a, proof)) = retired {
             return Some(self.abandoned(key.1, a, Ok(proof)));

@@ -362,21 +362,28 @@ impl Leader<'_> {
 
     /// The leadership ended with a claim unanswered: the backend may have applied it, so every
     /// tick it held may be gone. Say so, so no tick of the batch vanishes unexplained (where the
-    /// backend is observed, the checker knows whether it applied): the ticks it gave up (a
-    /// retirement of an in-flight tick past its deadline, misfires, overlap skips) for their
-    /// reasons, the ticks it would have run as lost with the leadership.
+    /// backend is observed, the checker knows whether it applied): the ticks it would have run
+    /// as lost with the leadership, and the in-flight ticks it retired past their starting
+    /// deadline as such (a run of theirs began under an earlier leadership; nothing else would
+    /// say why it never ends). The misfires it gave up are named by the drops riding in the
+    /// claim, not recorded: a record of a give-up the backend never applied is false.
     fn record_unanswered(&self, decisions: &[Decision]) {
+        let token = self.fence.token;
         for d in decisions {
-            self.record_given_up(d);
             let job = &self.jobs[d.job].id;
-            for tick in d.run.iter().map(|r| r.at) {
+            let lost = d.run.iter().map(|r| (r.at, AbandonReason::LeadershipLost));
+            let retired = d
+                .retired()
+                .iter()
+                .map(|&at| (at, AbandonReason::DeadlineExceeded));
+            for (tick, reason) in retired.chain(lost) {
                 self.ctx.emit(NodeEvent::TicksAbandoned {
                     job: job.clone(),
                     first: tick,
                     last: tick,
                     count: 1,
-                    reason: AbandonReason::LeadershipLost,
-                    token: self.fence.token,
+                    reason,
+                    token,
                 });
             }
         }

@@ -106,6 +106,11 @@ pub(crate) async fn lead(
             }
         },
     };
+    ctx.emit(NodeEvent::CheckpointsRead {
+        election: leadership.election.clone(),
+        token: leadership.token,
+        checkpoints: checkpoints.clone(),
+    });
     lifecycle.on(Input::Leading);
     let specs = jobs
         .iter()

@@ -14,11 +14,14 @@ use super::TickKey;
 /// One node's write concerning a tick: (position, node, token).
 type Write<'h> = (usize, &'h str, u64);
 
+/// One `checkpoints_read`: (position, token, the checkpoints read).
+type Read<'h> = (usize, u64, &'h [Checkpoint]);
+
 /// Checkpoint reads per election, and writes per tick, in history order.
 #[derive(Default)]
 pub(crate) struct Reads<'h> {
-    /// Per election: (position, token, the checkpoints read).
-    reads: BTreeMap<&'h ElectionName, Vec<(usize, u64, &'h [Checkpoint])>>,
+    /// Per election, the reads.
+    reads: BTreeMap<&'h ElectionName, Vec<Read<'h>>>,
     /// Per tick: every claim or commit of it a node sent.
     writes: BTreeMap<TickKey, Vec<Write<'h>>>,
 }

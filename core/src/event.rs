@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::elector::{ElectionName, FencingToken};
 use crate::job::JobId;
 use crate::plan::AbandonReason;
+use crate::store::Checkpoint;
 
 /// Which fenced operation was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -235,6 +236,16 @@ pub enum NodeEvent {
     BackendRecovered {
         /// How long it was unreachable.
         down_for: Duration,
+    },
+    /// A new leadership read its jobs' checkpoints, before claiming anything: what the backend
+    /// held then (a commit whose answer was lost shows here as applied or not).
+    CheckpointsRead {
+        /// The election.
+        election: ElectionName,
+        /// The leadership's token.
+        token: FencingToken,
+        /// The checkpoints, one per job it leads.
+        checkpoints: Vec<Checkpoint>,
     },
     /// The node started: it defines its jobs as of `since`, its clock reading at start (no tick
     /// before the first start of any node is any node's to run).

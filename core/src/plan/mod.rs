@@ -87,6 +87,12 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The at-least-once re-runs this decision gives up past their starting deadline (each also
+    /// in [`Decision::abandon`], as `DeadlineExceeded`).
+    pub fn retired(&self) -> &[Timestamp] {
+        &self.retired
+    }
+
     /// The claims that record this decision in the backend, in one batch, oldest tick first.
     ///
     /// Besides the ticks to run, the batch names what it gives up: a drop of the newest tick of

@@ -42,6 +42,9 @@ pub(crate) struct Execution {
     /// Set to the reason when the execution must stop (`Replaced`, `LeadershipLost`, `Shutdown`);
     /// closed without a reason when its leader is gone and lets it carry on.
     pub(crate) cancel: signal::Receiver<Option<AbandonReason>>,
+    /// True while its leader's claim of a tick that replaces it is unanswered: the execution
+    /// begins no tick meanwhile, so none begins only to be cancelled by that claim's answer.
+    pub(crate) held: signal::Receiver<bool>,
     pub(crate) revoked: signal::Receiver<Option<Revocation>>,
     /// Until when the leadership's lease is proven (monotonic), where its keeper says.
     pub(crate) proof: Option<signal::Receiver<tokio::time::Instant>>,
@@ -56,6 +59,7 @@ impl Execution {
     pub(crate) async fn run(mut self) {
         let ticks = std::mem::take(&mut self.ticks);
         for (i, tick) in ticks.iter().enumerate() {
+            self.unheld().await;
             self.await_proof().await;
             let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
             if let Some(reason) = stop {
@@ -72,6 +76,17 @@ impl Execution {
             id: self.id,
         });
         self.done.send_replace(true);
+    }
+
+    /// Waits while the leader holds the execution (a replacing claim is on its way), or until
+    /// it is cancelled; a leader gone releases it.
+    async fn unheld(&mut self) {
+        let mut cancel = self.cancel.clone();
+        tokio::select! {
+            biased;
+            _ = Self::cancelled(&mut cancel) => {}
+            _ = self.held.wait_for(|held| !*held) => {}
+        }
     }
 
     /// At least once, a lost session ends the run's right to go on; at most once it does not.

@@ -51,6 +51,8 @@ struct Running {
     done: signal::Receiver<bool>,
     delivery: crate::policy::Delivery,
     cancel: signal::Sender<Option<AbandonReason>>,
+    /// Holds it between ticks while a claim that replaces it is unanswered.
+    hold: signal::Sender<bool>,
     /// Its first command began (the planner was told).
     began: bool,
 }
@@ -104,6 +106,11 @@ pub(crate) async fn lead(
             }
         },
     };
+    ctx.emit(NodeEvent::CheckpointsRead {
+        election: leadership.election.clone(),
+        token: leadership.token,
+        checkpoints: checkpoints.clone(),
+    });
     lifecycle.on(Input::Leading);
     let specs = jobs
         .iter()
@@ -285,15 +292,27 @@ impl Leader<'_> {
             claims: claims.clone(),
         });
         let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));
+        // The runs this claim replaces begin no further tick until it is answered: once the
+        // backend applied it, the newer tick is claimed, and a tick begun before the answer
+        // arrives would only be cancelled by it.
+        self.hold_replaced(decisions, true);
         // A claim may hang until its timeout; a revocation meanwhile ends leadership at once.
-        let result = tokio::select! {
+        let answer = tokio::select! {
             biased;
-            reason = self.leadership.revoked() => {
+            reason = self.leadership.revoked() => Err(reason),
+            result = call => Ok(result),
+        };
+        let result = match answer {
+            Ok(result) => result,
+            Err(reason) => {
+                self.hold_replaced(decisions, false);
                 self.unanswered = decisions.to_vec();
                 return Err(Some(Ending::Revoked(reason)));
             }
-            result = call => result,
         };
+        if result.is_err() {
+            self.hold_replaced(decisions, false);
+        }
         match result {
             Ok(()) => {}
             Err(Error::Fenced { .. }) => {
@@ -336,20 +355,40 @@ impl Leader<'_> {
         Ok(())
     }
 
+    /// Holds (or releases) the runs of every job a decision replaces (overlap `Replace`).
+    fn hold_replaced(&self, decisions: &[Decision], hold: bool) {
+        let replaced = decisions.iter().filter(|d| d.cancel_running);
+        for d in replaced {
+            for running in self.running.get(&d.job).into_iter().flatten() {
+                running.hold.send_replace(hold);
+            }
+        }
+    }
+
     /// The leadership ended with a claim unanswered: the backend may have applied it, so every
     /// tick it held may be gone. Say so, so no tick of the batch vanishes unexplained (where the
-    /// backend is observed, the checker knows whether it applied).
+    /// backend is observed, the checker knows whether it applied): the ticks it would have run
+    /// as lost with the leadership, and the in-flight ticks it retired past their starting
+    /// deadline as such (a run of theirs began under an earlier leadership; nothing else would
+    /// say why it never ends). The misfires it gave up are named by the drops riding in the
+    /// claim, not recorded: a record of a give-up the backend never applied is false.
     fn record_unanswered(&self, decisions: &[Decision]) {
+        let token = self.fence.token;
         for d in decisions {
             let job = &self.jobs[d.job].id;
-            for tick in d.run.iter().map(|r| r.at) {
+            let lost = d.run.iter().map(|r| (r.at, AbandonReason::LeadershipLost));
+            let retired = d
+                .retired()
+                .iter()
+                .map(|&at| (at, AbandonReason::DeadlineExceeded));
+            for (tick, reason) in retired.chain(lost) {
                 self.ctx.emit(NodeEvent::TicksAbandoned {
                     job: job.clone(),
                     first: tick,
                     last: tick,
                     count: 1,
-                    reason: AbandonReason::LeadershipLost,
-                    token: self.fence.token,
+                    reason,
+                    token,
                 });
             }
         }
@@ -440,6 +479,7 @@ impl Leader<'_> {
         };
         for ticks in batches.into_iter().filter(|t| !t.is_empty()) {
             let (cancel, cancel_rx) = signal::channel(None);
+            let (hold, held) = signal::channel(false);
             let (done_tx, done) = signal::channel(false);
             let id = self.next_execution;
             self.next_execution += 1;
@@ -451,6 +491,7 @@ impl Leader<'_> {
                 fence: self.fence.clone(),
                 ticks,
                 cancel: cancel_rx,
+                held,
                 revoked: self.leadership.revocation_signal(),
                 proof: self.leadership.proof_signal(),
                 began: self.began_tx.clone(),
@@ -462,6 +503,7 @@ impl Leader<'_> {
                 done,
                 delivery: job.spec.delivery,
                 cancel,
+                hold,
                 began: false,
             });
             tokio::spawn(execution.run());

@@ -396,7 +396,8 @@ impl Judge<'_, '_> {
         if self.spec.overlap != OverlapPolicy::Replace {
             return None;
         }
-        let (end, commit) = index.cancel_committed(last, key)?;
+        let committed = index.cancel_committed(last, key)?;
+        let (end, commit) = (committed.end, committed.commit);
         // A newer tick claimed with it in one batch runs after it and replaces nothing: only a
         // claim made while it ran counts.
         let while_running = last.index + 1..end;
@@ -413,6 +414,15 @@ impl Judge<'_, '_> {
             index.seq(commit),
             index.seq(newer)
         );
+        let mut detail = detail;
+        if let Some(read) = committed.read {
+            let seen = format!(
+                "; its answer was lost, but the checkpoint read at record {} no longer holds the tick \
+                 in flight and nobody else wrote it",
+                index.seq(read)
+            );
+            detail.push_str(&seen);
+        }
         let mut finding = finding(self.job, key.1, "replaced", &detail);
         finding.nodes.push(last.node.to_string());
         finding.tokens.push(last.token);
@@ -422,6 +432,9 @@ impl Judge<'_, '_> {
             index.seq(commit),
             index.seq(newer),
         ]);
+        finding
+            .records
+            .extend(committed.read.map(|read| index.seq(read)));
         Some(finding)
     }
 
@@ -682,3 +695,5 @@ fn finding(job: &JobId, tick: Timestamp, kind: &str, detail: &str) -> Finding {
 mod tests;
 #[cfg(test)]
 mod tests_excuse;
+#[cfg(test)]
+mod tests_reads;

@@ -16,11 +16,24 @@ use cronfence::{ClaimKind, ElectionName, JobId, NodeEvent};
 use jiff::Timestamp;
 
 use super::CheckInput;
+use reads::Reads;
+
+mod reads;
 use crate::fault::FaultKind;
 use crate::history::{BackendRecord, CommandRecord, FaultRecord, Record, What};
 
 /// A tick's identity: the job and its scheduled instant.
 pub(crate) type TickKey = (JobId, Timestamp);
+
+/// Where a run's commit as `cancelled` took effect ([`Index::cancel_committed`]).
+pub(crate) struct CancelCommitted {
+    /// Where it took effect (no later than).
+    pub(crate) end: usize,
+    /// The commit sent.
+    pub(crate) commit: usize,
+    /// The later checkpoint read that proves it, where nothing else does.
+    pub(crate) read: Option<usize>,
+}
 
 /// A leadership: the node that held it, the election, the token.
 pub(crate) type LeaderKey<'h> = (&'h str, &'h ElectionName, u64);
@@ -133,6 +146,8 @@ pub(crate) struct Index<'h> {
     /// Per (holder, token, tick), positions where the backend applied a commit of it as
     /// `cancelled`.
     cancels_applied: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,
+    /// Checkpoint reads, and the writes that could change what they show.
+    reads: Reads<'h>,
     /// Ticks some leader skipped for overlap (the no-gap checker verifies each skip).
     pub(crate) skipped: std::collections::BTreeSet<TickKey>,
     /// Every node's clock, for what its readings let it know.
@@ -163,6 +178,7 @@ impl<'h> Index<'h> {
             command_ends: BTreeMap::new(),
             cancel_commits: BTreeMap::new(),
             cancels_applied: BTreeMap::new(),
+            reads: Reads::default(),
             skipped: Default::default(),
             clocks: super::clocks::NodeClocks::new(input.history),
         };
@@ -183,7 +199,10 @@ impl<'h> Index<'h> {
                 let key = (node, (job.clone(), *tick));
                 self.command_ends.entry(key).or_default().push(i);
             }
-            What::Node(event) => self.add_node_event(i, node, event),
+            What::Node(event) => {
+                self.reads.add(i, node, event);
+                self.add_node_event(i, node, event);
+            }
             What::Fault(FaultRecord::FaultStarted { fault }) => {
                 let how = match fault.kind {
                     FaultKind::Crash => EndKind::Crashed,
@@ -647,12 +666,15 @@ impl<'h> Index<'h> {
     /// effect where the backend applied the commit for the run's leadership (where the backend is
     /// observed) or where the run's node recorded the cancellation, which the runner does only
     /// once the backend accepted that commit; whatever ended the leadership afterwards (a crash
-    /// before the node heard back, a graceful stop that lets runs go on) changes nothing.
+    /// before the node heard back, a graceful stop that lets runs go on) changes nothing. Where
+    /// the backend cannot be observed and the node never heard back, it took effect (by the
+    /// commit's position) when a later leadership read the job's checkpoint with the tick no
+    /// longer in flight and nobody else sent a write of the tick meanwhile ([`Reads`]).
     pub(crate) fn cancel_committed(
         &self,
         run: &Began<'h>,
         key: &TickKey,
-    ) -> Option<(usize, usize)> {
+    ) -> Option<CancelCommitted> {
         let leader = (run.node, run.token, key.clone());
         let commit = *self
             .cancel_commits
@@ -673,8 +695,33 @@ impl<'h> Index<'h> {
                     What::Node(NodeEvent::TickCancelled { token, .. }) if token.0 == run.token
                 )
             });
-        let end = applied.into_iter().chain(recorded).min()?;
-        Some((end, commit))
+        if let Some(end) = applied.into_iter().chain(recorded).min() {
+            let read = None;
+            return Some(CancelCommitted { end, commit, read });
+        }
+        if self.backend_observed || self.commit_refused(run, key, commit) {
+            return None;
+        }
+        let election = self.election_of(&key.0)?;
+        let leader = (run.node, run.token);
+        let read = self
+            .reads
+            .settled_by(election, leader, key, run.index, commit)?;
+        let (end, read) = (commit, Some(read));
+        Some(CancelCommitted { end, commit, read })
+    }
+
+    /// True when the run's node recorded, after `commit`, that the backend refused a commit of
+    /// the run's leadership (fenced out): that commit was not applied.
+    fn commit_refused(&self, run: &Began<'h>, key: &TickKey, commit: usize) -> bool {
+        let ends = self.run_ends.get(&(run.node, key.clone()));
+        ends.into_iter().flatten().any(|&end| {
+            end > commit
+                && matches!(
+                    &self.records[end].what,
+                    What::Node(NodeEvent::TickFencedOut { token, .. }) if token.0 == run.token
+                )
+        })
     }
 
     /// Every leadership won, in history order: (position, node, election, token).

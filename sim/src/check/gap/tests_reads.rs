@@ -1,0 +1,111 @@
+//! Tests that a later leadership's checkpoint read proves, where the backend cannot be observed,
+//! that a replaced run's `cancelled` commit whose answer was lost took effect — and only then.
+use cronfence::store::{Checkpoint, Commit, RunOutcome};
+use cronfence::{FencingToken, OverlapPolicy};
+
+use crate::check::Observed;
+
+use super::*;
+use crate::check::testkit::*;
+use crate::fault::FaultKind;
+use crate::history::History;
+
+/// The checker over a fresh index of `history`, commands observed, the backend not.
+fn verdict(history: &History) -> Verdict {
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.overlap = OverlapPolicy::Replace;
+    let jobs = jobs("j", spec);
+    let mut input = input(history, &jobs, 0, 20);
+    input.observed = Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, &mut verdict);
+    verdict
+}
+
+/// What leadership `token` read of job `j`: its checkpoint at tick 20 with `in_flight` ticks.
+fn read(token: u64, in_flight: &[i64]) -> NodeEvent {
+    NodeEvent::CheckpointsRead {
+        election: election(),
+        token: FencingToken(token),
+        checkpoints: vec![Checkpoint {
+            job: job("j"),
+            registered_at: at(0),
+            last_claimed: Some(at(20)),
+            in_flight: in_flight.iter().map(|&t| (at(t), 1)).collect(),
+        }],
+    }
+}
+
+/// Node a's run of tick 10 is replaced by its claim of tick 20; a sends the `cancelled` commit
+/// and crashes before hearing back; `then` adds what the next leadership b did.
+fn answer_lost(then: impl FnOnce(Builder) -> Builder) -> History {
+    let commit = NodeEvent::CommitsSent {
+        token: FencingToken(1),
+        commits: vec![Commit {
+            job: job("j"),
+            tick: at(10),
+            outcome: RunOutcome::Cancelled,
+        }],
+    };
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .command(10_000, "a", began("j", 10, 1, 1))
+        .node(20_000, "a", claimed("j", 20, 1))
+        .command(20_001, "a", began("j", 20, 1, 1))
+        .node(20_001, "a", commit)
+        .fault(20_005, "a", FaultKind::Crash)
+        .node(25_000, "b", won(2));
+    then(history)
+        .command(25_010, "b", began("j", 20, 2, 2))
+        .command(25_011, "b", returned("j", 20, 2, 2))
+        .node(25_011, "b", completed("j", 20, 2, 2))
+        .build()
+}
+
+#[test]
+fn a_replaced_run_whose_commit_answer_was_lost_is_replaced_once_a_later_read_shows_it_settled() {
+    // b read tick 10 out of flight and nobody but a wrote it since a's run began: only a's
+    // cancelled commit can have taken it out, so the run ended replaced, as the policy says.
+    let v = verdict(&answer_lost(|h| h.node(25_001, "b", read(2, &[20]))));
+    assert!(v.violations.is_empty(), "{v:#?}");
+    assert_eq!(kinds(&v.excused), [("replaced", Some(at(10)))]);
+    let detail = &v.excused[0].detail;
+    assert!(
+        detail.contains("no longer holds the tick in flight"),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_lost_commit_answer_proves_nothing_when_the_read_still_holds_the_tick_in_flight() {
+    // The commit never landed: the tick is still in flight and must run again; b did not.
+    let v = verdict(&answer_lost(|h| h.node(25_001, "b", read(2, &[10, 20]))));
+    assert_eq!(
+        kinds(&v.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+}
+
+#[test]
+fn a_lost_commit_answer_proves_nothing_when_another_leadership_wrote_the_tick_meanwhile() {
+    // c sent a claim of tick 10 between a's commit and b's read: that claim, not a's commit,
+    // may be what took the tick out of flight.
+    let other = sent(3, &[("j", 10)]);
+    let v = verdict(&answer_lost(|h| {
+        h.node(22_000, "c", other).node(25_001, "b", read(2, &[20]))
+    }));
+    assert_eq!(
+        kinds(&v.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+}
+
+fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
+    findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
+}

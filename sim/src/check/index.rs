@@ -484,10 +484,8 @@ impl<'h> Index<'h> {
         key: &TickKey,
         before: usize,
     ) -> Option<usize> {
-        let is_run =
-            |c: &cronfence::Claim| c.job == key.0 && c.tick == key.1 && c.kind != ClaimKind::Drop;
         if self.backend_observed {
-            return self.applied_where(node, &key.0, token, before, is_run);
+            return self.applied_where(node, &key.0, token, before, |c| is_run(c, key));
         }
         if let Some(&i) = self
             .claimed
@@ -496,10 +494,7 @@ impl<'h> Index<'h> {
         {
             return Some(i);
         }
-        let sent = self.sent.get(&(node, token))?;
-        sent.iter().copied().take_while(|&i| i < before).find(|&i| {
-            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. }) if claims.iter().any(is_run))
-        })
+        self.sent_runs(node, token, key, before).next()
     }
 
     /// The position of the last `claims_sent` of `node`'s leadership `token` before `before`
@@ -511,12 +506,22 @@ impl<'h> Index<'h> {
         key: &TickKey,
         before: usize,
     ) -> Option<usize> {
-        let is_run =
-            |c: &cronfence::Claim| c.job == key.0 && c.tick == key.1 && c.kind != ClaimKind::Drop;
-        let sent = self.sent.get(&(node, token))?;
-        sent.iter().copied().take_while(|&i| i < before).filter(|&i| {
-            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. }) if claims.iter().any(is_run))
-        }).last()
+        self.sent_runs(node, token, key, before).last()
+    }
+
+    /// The positions of `node`'s leadership `token`'s `claims_sent` before `before` holding a
+    /// claim to run `key`, oldest first.
+    fn sent_runs<'a>(
+        &'a self,
+        node: &'h str,
+        token: u64,
+        key: &'a TickKey,
+        before: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let sent = self.sent.get(&(node, token)).map_or(&[][..], Vec::as_slice);
+        sent.iter().copied().take_while(move |&i| i < before).filter(move |&i| {
+            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. }) if claims.iter().any(|c| is_run(c, key)))
+        })
     }
 
     /// The position of a claim batch the backend applied for `node`'s leadership `token` of
@@ -758,4 +763,9 @@ impl<'h> Index<'h> {
     pub(crate) fn seq(&self, index: usize) -> u64 {
         self.records[index].seq
     }
+}
+
+/// A claim to run `key` (not a drop).
+fn is_run(claim: &cronfence::Claim, key: &TickKey) -> bool {
+    claim.job == key.0 && claim.tick == key.1 && claim.kind != ClaimKind::Drop
 }

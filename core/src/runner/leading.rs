@@ -75,8 +75,10 @@ struct Leader<'a> {
     stepped_down_for: Option<jiff::Timestamp>,
     /// When the leadership was won, on the monotonic clock.
     won_at: Instant,
-    /// The decisions of the last claim that failed without an answer, until one is answered.
-    unanswered: Vec<Decision>,
+    /// The ticks held by every claim that failed without an answer since the last answered one
+    /// (any of them may have been applied), with the reason to give each up if the leadership
+    /// ends first: lost with it, or retired past its starting deadline.
+    unanswered: BTreeMap<(usize, jiff::Timestamp), AbandonReason>,
 }
 
 /// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
@@ -138,13 +140,12 @@ pub(crate) async fn lead(
         deferred: BTreeMap::new(),
         stepped_down_for,
         won_at,
-        unanswered: Vec::new(),
+        unanswered: BTreeMap::new(),
     };
     let ending = leader.run().await;
     // A claim that never got an answer may have been applied: the ticks it held are this
     // leadership's, and it ends without running them.
-    let unanswered = std::mem::take(&mut leader.unanswered);
-    leader.record_unanswered(&unanswered);
+    leader.record_unanswered();
     let runs = end(ctx, &leader.leadership, lifecycle, ending);
     leader.settle(runs).await;
     lifecycle.on(Input::RunsSettled)
@@ -306,7 +307,7 @@ impl Leader<'_> {
             Ok(result) => result,
             Err(reason) => {
                 self.hold_replaced(decisions, false);
-                self.unanswered = decisions.to_vec();
+                self.note_unanswered(decisions);
                 return Err(Some(Ending::Revoked(reason)));
             }
         };
@@ -337,7 +338,7 @@ impl Leader<'_> {
                 tracing::warn!(node = %ctx.config.name, %error, "claim failed; retrying");
                 // The backend may have applied it: until a later claim is answered, its ticks
                 // may be claimed by this leadership and nobody else.
-                self.unanswered = decisions.to_vec();
+                self.note_unanswered(decisions);
                 return Err(None);
             }
             Err(error) => {
@@ -365,32 +366,40 @@ impl Leader<'_> {
         }
     }
 
-    /// The leadership ended with a claim unanswered: the backend may have applied it, so every
-    /// tick it held may be gone. Say so, so no tick of the batch vanishes unexplained (where the
-    /// backend is observed, the checker knows whether it applied): the ticks it would have run
-    /// as lost with the leadership, and the in-flight ticks it retired past their starting
-    /// deadline as such (a run of theirs began under an earlier leadership; nothing else would
-    /// say why it never ends). The misfires it gave up are named by the drops riding in the
-    /// claim, not recorded: a record of a give-up the backend never applied is false.
-    fn record_unanswered(&self, decisions: &[Decision]) {
-        let token = self.fence.token;
+    /// Notes the ticks an unanswered claim holds. Each retry is planned afresh and may give up
+    /// ticks an earlier attempt claimed (a drop the backend never applied), so the earlier
+    /// attempts' ticks stay noted: the backend may have applied any of them.
+    fn note_unanswered(&mut self, decisions: &[Decision]) {
         for d in decisions {
-            let job = &self.jobs[d.job].id;
             let lost = d.run.iter().map(|r| (r.at, AbandonReason::LeadershipLost));
             let retired = d
                 .retired()
                 .iter()
                 .map(|&at| (at, AbandonReason::DeadlineExceeded));
-            for (tick, reason) in retired.chain(lost) {
-                self.ctx.emit(NodeEvent::TicksAbandoned {
-                    job: job.clone(),
-                    first: tick,
-                    last: tick,
-                    count: 1,
-                    reason,
-                    token,
-                });
+            for (tick, reason) in lost.chain(retired) {
+                self.unanswered.insert((d.job, tick), reason);
             }
+        }
+    }
+
+    /// The leadership ended with claims unanswered: the backend may have applied any of them, so
+    /// every tick they held may be gone. Say so, so no tick vanishes unexplained (where the
+    /// backend is observed, the checker knows whether it applied): the ticks they would have run
+    /// as lost with the leadership, and the in-flight ticks they retired past their starting
+    /// deadline as such (a run of theirs began under an earlier leadership; nothing else would
+    /// say why it never ends). The misfires they gave up are named by the drops riding in the
+    /// claims, not recorded: a record of a give-up the backend never applied is false.
+    fn record_unanswered(&self) {
+        let token = self.fence.token;
+        for (&(job, tick), &reason) in &self.unanswered {
+            self.ctx.emit(NodeEvent::TicksAbandoned {
+                job: self.jobs[job].id.clone(),
+                first: tick,
+                last: tick,
+                count: 1,
+                reason,
+                token,
+            });
         }
     }
 

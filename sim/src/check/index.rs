@@ -619,6 +619,29 @@ impl<'h> Index<'h> {
             .map(|r| r.0)
     }
 
+    /// A run of `job` going at true time `tick` (begun by then, ended after it) by a leadership
+    /// that sent a claim naming `tick` (to run or drop it): under overlap `Forbid` that
+    /// leadership's own run kept the tick from starting on time. A run with no recorded end
+    /// (cut by a crash) counts for nothing.
+    pub(crate) fn running_over(&self, job: &JobId, tick: Timestamp) -> Option<usize> {
+        let named = |node: &'h str, token: u64| {
+            let sent = self.sent_for.get(&(node, token, job.clone()));
+            sent.into_iter().flatten().any(|&i| {
+                matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
+                    if claims.iter().any(|c| &c.job == job && c.tick == tick))
+            })
+        };
+        self.by_leader
+            .iter()
+            .filter(|((_, _, j), _)| j == job)
+            .find_map(|(&(node, token, _), list)| {
+                let run = list.runs.iter().find(|r| {
+                    r.2 != usize::MAX && self.time(r.0) <= tick && self.time(r.2) > tick
+                })?;
+                named(node, token).then_some(run.0)
+            })
+    }
+
     /// A run of `job` by `node` under `token` of a tick newer than `tick` that began strictly
     /// after true time `after`: the leadership moved on past `tick`.
     pub(crate) fn ran_newer(

@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cronfence::{ElectionName, JobId, NodeEvent};
+use cronfence::{ElectionName, JobId, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
 use super::index::{EndKind, Index, TickKey};
@@ -352,12 +352,16 @@ impl World<'_, '_> {
                         late.push((tick, Some(first.index), deadline))
                     }
                     Some(_) => {}
-                    // Not run at all: only an overlap skip (verified by the no-gap checker), a DST
+                    // Not run at all: only an overlap skip (verified by the no-gap checker), a
+                    // tick due while its leader's previous run was still going under overlap
+                    // `Forbid` (however it was then given up: it could not start on time), a DST
                     // gap, or a give-up under a clock that read ahead unnoticed (verified there
                     // too) may leave a tick of a quiet world unrun.
                     None if self.index.skipped.contains(&key)
                         || self.given_up_on_clock.contains(&key)
-                        || spec.schedule.skipped_by_dst(tick) => {}
+                        || spec.schedule.skipped_by_dst(tick)
+                        || (spec.overlap == OverlapPolicy::Forbid
+                            && self.index.running_over(job, tick).is_some()) => {}
                     None => late.push((tick, None, deadline)),
                 }
             }

@@ -26,7 +26,16 @@ fn stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
 
 /// Every liveness finding over `[0 s, end s]` for job `j` ticking every 10 s.
 fn all_stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
-    let jobs = jobs("j", every_10s(cronfence::Delivery::AtMostOnce));
+    stalls_of(history, end, every_10s(cronfence::Delivery::AtMostOnce))
+}
+
+/// Every liveness finding over `[0 s, end s]` for job `j` defined by `spec`.
+fn stalls_of(
+    history: &crate::history::History,
+    end: i64,
+    spec: cronfence::JobSpec,
+) -> Vec<Finding> {
+    let jobs = jobs("j", spec);
     let mut input = input(history, &jobs, 0, end);
     input.world = (at(0), at(end));
     input.observed = Observed {
@@ -184,4 +193,72 @@ fn a_tick_a_quiet_leader_never_runs_is_a_stall() {
     let ticks: Vec<_> = found.iter().map(|f| f.tick).collect();
     assert_eq!(ticks, [Some(at(30)), Some(at(40))], "{found:#?}");
     assert!(found[0].detail.contains("never ran"), "{}", found[0].detail);
+}
+
+/// Leader a runs every tick of j from 20 s on at once, but the run of tick 20 lasts until 35 s;
+/// a sends a drop of tick 30 at 31 s and runs nothing for it. With `run_end` `None` the run of
+/// tick 20 never ends on record.
+fn overlapping_run(run_end: Option<u64>) -> crate::history::History {
+    let mut history = Builder::new().node(0, "a", won(1));
+    for tick in (20..=100).step_by(10).filter(|t| *t != 30) {
+        let ms = tick as u64 * 1_000;
+        history = history.command(ms, "a", began("j", tick, 1, 1)).command(
+            ms,
+            "a",
+            returned("j", tick, 1, 1),
+        );
+        let end = if tick == 20 { run_end } else { Some(ms) };
+        if let Some(end) = end {
+            history = history.node(end, "a", completed("j", tick, 1, 1));
+        }
+        if tick == 20 {
+            let drop = NodeEvent::ClaimsSent {
+                token: cronfence::FencingToken(1),
+                claims: vec![cronfence::Claim {
+                    job: job("j"),
+                    tick: at(30),
+                    spec_version: 1,
+                    kind: cronfence::ClaimKind::Drop,
+                }],
+            };
+            history = history.node(31_000, "a", drop);
+        }
+    }
+    history.build()
+}
+
+fn with_overlap(overlap: cronfence::OverlapPolicy) -> cronfence::JobSpec {
+    let delivery = cronfence::Delivery::AtMostOnce;
+    every_10s_with(delivery, cronfence::CatchUp::Latest, overlap)
+}
+
+#[test]
+fn a_tick_due_while_its_leaders_run_goes_on_is_owed_no_run_under_overlap_forbid() {
+    // Tick 30 came due while a's run of tick 20 was still going (until 35 s) and a dropped it:
+    // under `Forbid` it could not start on time whatever a then recorded; under `Allow` it could,
+    // so the same history is a stall there.
+    let history = overlapping_run(Some(35_000));
+    let forbid = stalls_of(
+        &history,
+        100,
+        with_overlap(cronfence::OverlapPolicy::Forbid),
+    );
+    assert!(forbid.is_empty(), "{forbid:#?}");
+    let allow = stalls_of(&history, 100, with_overlap(cronfence::OverlapPolicy::Allow));
+    let ticks: Vec<_> = allow.iter().map(|f| f.tick).collect();
+    assert_eq!(ticks, [Some(at(30))], "{allow:#?}");
+}
+
+#[test]
+fn a_run_with_no_recorded_end_excuses_no_later_tick() {
+    // The run of tick 20 never ends on record (a crash cut it, say): it cannot vouch that tick
+    // 30 was kept from starting, so tick 30 is owed even under `Forbid`.
+    let history = overlapping_run(None);
+    let found = stalls_of(
+        &history,
+        100,
+        with_overlap(cronfence::OverlapPolicy::Forbid),
+    );
+    let ticks: Vec<_> = found.iter().map(|f| f.tick).collect();
+    assert_eq!(ticks, [Some(at(30))], "{found:#?}");
 }

@@ -70,6 +70,11 @@ pub struct Reading {
     /// since it was taken, points to; never after `wall`. A clock that jumps ahead for less than
     /// that window moves `wall`, not this.
     pub evidence: Timestamp,
+    /// How long ago the reading `evidence` vouches from was taken: the oldest reading kept, at
+    /// least a window old once the node has read its clock for a window (younger only while it
+    /// is the node's first reading). `evidence` is never later than that reading moved on by
+    /// this age, so it is the witness a checker can hold the evidence to.
+    pub witness_age: Duration,
 }
 
 impl Reading {
@@ -78,6 +83,7 @@ impl Reading {
         Reading {
             wall,
             evidence: wall,
+            witness_age: Duration::ZERO,
         }
     }
 }
@@ -123,8 +129,16 @@ impl Evidence {
                 .unwrap_or(wall)
         };
         let evidence = self.recent.iter().map(moved_on).fold(wall, Timestamp::min);
+        let witness_age = self
+            .recent
+            .front()
+            .map_or(Duration::ZERO, |&(_, at)| mono.saturating_sub(at));
         self.recent.push_back((wall, mono));
-        Reading { wall, evidence }
+        Reading {
+            wall,
+            evidence,
+            witness_age,
+        }
     }
 }
 
@@ -190,5 +204,18 @@ mod tests {
         // Nothing earlier can contradict it.
         let mut evidence = Evidence::new(secs(5));
         assert_eq!(evidence.observe(at(7), secs(5)), Reading::trusted(at(7)));
+    }
+
+    #[test]
+    fn the_witness_is_the_newest_reading_at_least_a_window_old_or_the_first() {
+        // Readings at 0, 2 and 6 s: at 3 s only the first exists (3 s old); at 8 s the one of
+        // 2 s is the newest a window old (6 s), and the evidence never passes it moved on.
+        let mut evidence = Evidence::new(secs(5));
+        evidence.observe(at(0), secs(0));
+        assert_eq!(evidence.observe(at(2), secs(2)).witness_age, secs(2));
+        assert_eq!(evidence.observe(at(3_606), secs(6)).witness_age, secs(6));
+        let reading = evidence.observe(at(3_608), secs(8));
+        assert_eq!(reading.witness_age, secs(6));
+        assert!(reading.evidence <= at(2 + 6));
     }
 }

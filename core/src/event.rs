@@ -14,6 +14,16 @@ use crate::job::JobId;
 use crate::plan::AbandonReason;
 use crate::store::Checkpoint;
 
+/// The clock evidence a leader decided a claim batch on: the instant its give-ups were judged at
+/// and the age of the reading that vouches for it ([`crate::clock::Reading`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockEvidence {
+    /// The evidence: ticks are given up as missed or late only if they are by this instant.
+    pub at: Timestamp,
+    /// How long before the decision the reading the evidence vouches from was taken.
+    pub witness_age: Duration,
+}
+
 /// Which fenced operation was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +108,9 @@ pub enum NodeEvent {
         token: FencingToken,
         /// The claims, as sent.
         claims: Vec<crate::store::Claim>,
+        /// The clock evidence the batch was decided on (absent in histories that predate it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<ClockEvidence>,
     },
     /// A commit batch is about to be sent (at-least-once runs).
     CommitsSent {

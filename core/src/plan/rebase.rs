@@ -69,6 +69,7 @@ mod tests {
         Reading {
             wall: t(wall),
             evidence: t(evidence),
+            witness_age: std::time::Duration::ZERO,
         }
     }
 

@@ -421,6 +421,7 @@ fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Decision {
     let reading = crate::clock::Reading {
         wall: t(wall),
         evidence: t(evidence),
+        witness_age: std::time::Duration::ZERO,
     };
     let mut ds = p.poll_at(reading);
     assert_eq!(ds.len(), 1, "one job, one decision: {ds:?}");

@@ -18,10 +18,10 @@ use tokio::time::Instant;
 
 use super::execution::{Ended, Execution};
 use super::NodeCtx;
-use crate::clock::sleep_for;
+use crate::clock::{sleep_for, Reading};
 use crate::elector::{Fence, Leadership, Revocation};
 use crate::error::Error;
-use crate::event::{FencedOperation, NodeEvent, SkipReason};
+use crate::event::{ClockEvidence, FencedOperation, NodeEvent, SkipReason};
 use crate::job::{Job, JobId};
 use crate::lifecycle::{steps_down_for_clock, Action, EndCause, Input, Lifecycle, RunsAtEnd};
 use crate::plan::{AbandonReason, Decision, Planner};
@@ -240,7 +240,7 @@ impl Leader<'_> {
                 delay = self.ctx.config.clock_recheck;
             }
             if !decisions.is_empty() {
-                match self.claim(&decisions).await {
+                match self.claim(&decisions, reading).await {
                     Ok(()) => {
                         backoff = self.ctx.backoff();
                         continue;
@@ -275,7 +275,11 @@ impl Leader<'_> {
 
     /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try
     /// again later; `Err(Some(end))`: leadership is over.
-    async fn claim(&mut self, decisions: &[Decision]) -> Result<(), Option<Ending>> {
+    async fn claim(
+        &mut self,
+        decisions: &[Decision],
+        reading: Reading,
+    ) -> Result<(), Option<Ending>> {
         let claims: Vec<_> = decisions
             .iter()
             .flat_map(|d| {
@@ -291,6 +295,10 @@ impl Leader<'_> {
         ctx.emit(NodeEvent::ClaimsSent {
             token: self.fence.token,
             claims: claims.clone(),
+            evidence: Some(ClockEvidence {
+                at: reading.evidence,
+                witness_age: reading.witness_age,
+            }),
         });
         let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));
         // The runs this claim replaces begin no further tick until it is answered: once the

@@ -109,7 +109,7 @@ fn check_node_records(input: CheckInput<'_>, verdict: &mut Verdict) {
     for (record, event) in input.history.node_events() {
         let node = record.node.as_str();
         let (job, tick, token, batch) = match event {
-            NodeEvent::ClaimsSent { token, claims } => {
+            NodeEvent::ClaimsSent { token, claims, .. } => {
                 for c in claims {
                     sent.insert((node, token.0, &c.job, c.tick, "claim"), record.true_time);
                 }
@@ -419,6 +419,7 @@ mod tests {
                 spec_version: 1,
                 kind: cronfence::ClaimKind::Run { attempt: 1 },
             }],
+            evidence: None,
         };
         let history = Builder::new()
             .node(0, "a", won(1))

@@ -46,6 +46,17 @@ pub(crate) struct Began<'h> {
     pub(crate) token: u64,
 }
 
+/// A claim batch's clock evidence, verified against its witness reading.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Witnessed {
+    /// How far ahead of true time the evidence read.
+    pub(crate) lead: jiff::SignedDuration,
+    /// How long before the decision the witness reading was taken.
+    pub(crate) age: std::time::Duration,
+    /// How far ahead the node's clock read at that reading.
+    pub(crate) vouched: jiff::SignedDuration,
+}
+
 /// A record that ended a leadership, or all of a node's leaderships.
 #[derive(Clone, Debug)]
 pub(crate) struct Ending {
@@ -268,7 +279,7 @@ impl<'h> Index<'h> {
                     .or_default()
                     .push(i);
             }
-            NodeEvent::ClaimsSent { token, claims } => {
+            NodeEvent::ClaimsSent { token, claims, .. } => {
                 self.sent.entry((node, token.0)).or_default().push(i);
                 let mut jobs: Vec<&JobId> = claims.iter().map(|c| &c.job).collect();
                 jobs.sort();
@@ -775,11 +786,59 @@ impl<'h> Index<'h> {
         self.records[index].true_time
     }
 
-    /// The lead over true time the clock of the node of the record at `index` had held for its
-    /// whole evidence window, which nothing it read could reveal ([`super::clocks`]).
-    pub(crate) fn unnoticed_lead(&self, index: usize) -> jiff::SignedDuration {
-        let record = &self.records[index];
-        self.clocks.unnoticed_lead(&record.node, record.t_ns)
+    /// The lead over true time of the clock evidence the claim batch at `decided` was decided
+    /// on, verified against the witness reading it names ([`super::clocks`]): `Ok(None)` when
+    /// the batch records no evidence or its evidence is not ahead; `Err(why)` when the evidence
+    /// reads further ahead than the node's clock did at that reading, or names a witness younger
+    /// than the window that is not the node's start reading.
+    pub(crate) fn evidence_lead(&self, decided: usize) -> Result<Option<Witnessed>, String> {
+        let record = &self.records[decided];
+        let What::Node(NodeEvent::ClaimsSent {
+            evidence: Some(evidence),
+            ..
+        }) = &record.what
+        else {
+            return Ok(None);
+        };
+        let lead = evidence.at.duration_since(record.true_time);
+        if lead <= jiff::SignedDuration::ZERO {
+            return Ok(None);
+        }
+        let age = evidence.witness_age;
+        let taken = record
+            .t_ns
+            .checked_sub(age.as_nanos() as u64)
+            .ok_or("its evidence names a reading from before the world began")?;
+        let vouched = match age >= cronfence::clock::EVIDENCE_WINDOW {
+            true => self.clocks.offset(&record.node, taken),
+            false => self.start_reading(decided, taken).ok_or_else(|| {
+                format!(
+                    "its evidence rests on a reading {age:?} old, younger than the evidence \
+                     window, that is not its start reading"
+                )
+            })?,
+        };
+        if lead > vouched {
+            return Err(format!(
+                "its evidence read {lead:#} ahead of true time, further than its clock read \
+                 ({vouched:#} ahead) at the reading {age:?} before that the evidence rests on"
+            ));
+        }
+        Ok(Some(Witnessed { lead, age, vouched }))
+    }
+
+    /// How far ahead of true time the start reading of the node of the record at `decided`
+    /// read, if that node's last start before it was at world-elapsed `taken` (within a
+    /// millisecond: the reading and its record are one step apart).
+    fn start_reading(&self, decided: usize, taken: u64) -> Option<jiff::SignedDuration> {
+        let node = &self.records[decided].node;
+        let start = self.records[..decided].iter().rev().find(|r| {
+            &r.node == node && matches!(r.what, What::Node(NodeEvent::NodeStarted { .. }))
+        })?;
+        let What::Node(NodeEvent::NodeStarted { since }) = &start.what else {
+            return None;
+        };
+        (start.t_ns.abs_diff(taken) <= 1_000_000).then(|| since.duration_since(start.true_time))
     }
 
     /// The `seq` of the record at `index`.

@@ -106,6 +106,7 @@ fn sent_claims(token: u64, claims: Vec<Claim>) -> NodeEvent {
     NodeEvent::ClaimsSent {
         token: FencingToken(token),
         claims,
+        evidence: None,
     }
 }
 

@@ -203,6 +203,16 @@ pub(crate) fn revoked(token: u64) -> NodeEvent {
 
 /// `ClaimsSent` by leadership `token` of run claims for `(job, tick seconds)` pairs.
 pub(crate) fn sent(token: u64, ticks: &[(&str, i64)]) -> NodeEvent {
+    sent_on(token, ticks, None)
+}
+
+/// [`sent`], decided on clock `evidence` (at `at` seconds, its witness reading `witness_ms`
+/// milliseconds old).
+pub(crate) fn sent_on(
+    token: u64,
+    ticks: &[(&str, i64)],
+    evidence: Option<(i64, u64)>,
+) -> NodeEvent {
     NodeEvent::ClaimsSent {
         token: FencingToken(token),
         claims: ticks
@@ -214,6 +224,10 @@ pub(crate) fn sent(token: u64, ticks: &[(&str, i64)]) -> NodeEvent {
                 kind: cronfence::ClaimKind::Run { attempt: 1 },
             })
             .collect(),
+        evidence: evidence.map(|(secs, witness_ms)| cronfence::event::ClockEvidence {
+            at: at(secs),
+            witness_age: std::time::Duration::from_millis(witness_ms),
+        }),
     }
 }
 

@@ -91,32 +91,38 @@ fn missed(
         Ok(why) => return Ok(Proof::in_true_time(why)),
         Err(why_not) => why_not,
     };
-    let lead = index.unnoticed_lead(decided);
-    if lead.is_zero() {
-        return Err(why_not);
-    }
-    // The clock contract: judged where the node's own clock put it, since nothing it read could
-    // tell that clock from a correct one.
-    // The start of office as the node still saw it: its lead then, unless its evidence has since
-    // taken that back (the core rebases a start of office its readings contradict).
-    let lead_at_win = index.unnoticed_lead(won).min(lead);
+    let witnessed = match index.evidence_lead(decided) {
+        Ok(Some(witnessed)) => witnessed,
+        Ok(None) => return Err(why_not),
+        Err(dishonest) => {
+            return Err(format!(
+                "{why_not}; nor can {node}'s clock excuse it: {dishonest}"
+            ))
+        }
+    };
+    // The clock contract: judged where the node's verified evidence put it, since nothing it
+    // read could tell that clock from a correct one. Its start of office counts as at most that
+    // evidence less the time since the win (the core rebases a start its evidence contradicts).
+    let lead = witnessed.lead;
     let seen = Moments {
         now: at.now + lead,
-        began: at.began + lead_at_win,
+        began: at.began + lead,
         ..at
     };
     match judged(index, spec, a, &seen) {
         Ok(why) => Ok(Proof {
             why: format!(
-                "{why}, at the time {node}'s clock let it know: it had read at least {lead:#} \
-                 ahead of true time for the whole evidence window before it decided ({:#} when \
-                 that leadership began), and no reading of its own could tell",
-                lead_at_win
+                "{why}, at the time {node}'s clock evidence put it: {lead:#} ahead of true time, \
+                 vouched for by its reading {:?} before, when its clock read {:#} ahead; no \
+                 reading of its own could tell",
+                witnessed.age, witnessed.vouched
             ),
             on_clock: true,
         }),
         Err(_) => Err(format!(
-            "{why_not}; nor at the time {node}'s clock let it know ({lead:#} ahead, unnoticed)"
+            "{why_not}; nor at the time {node}'s clock evidence put it ({lead:#} ahead, \
+             vouched for by its reading {:?} before)",
+            witnessed.age
         )),
     }
 }

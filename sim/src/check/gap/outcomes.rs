@@ -213,7 +213,7 @@ impl<'h> Outcomes<'h> {
                     .entry((job.clone(), *tick))
                     .or_insert((index, record));
             }
-            NodeEvent::ClaimsSent { token, claims } if !self.backend_observed => {
+            NodeEvent::ClaimsSent { token, claims, .. } if !self.backend_observed => {
                 let entry = ClaimEntry {
                     since: index,
                     at: index,

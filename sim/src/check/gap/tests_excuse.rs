@@ -369,8 +369,9 @@ fn a_tick_queued_behind_a_run_still_going_at_the_end_is_not_lost() {
 }
 
 /// The history of [`skipping_a_tick_whose_true_time_has_not_come_is_a_violation`], with node
-/// `b`'s clock put 30 s ahead at `clock_at` ms.
-fn skipped_on_a_clock_ahead(clock_at: u64) -> Verdict {
+/// `b`'s clock put 30 s ahead at `clock_at` ms and its skip decided (at 10 s) on evidence reading
+/// 40 s whose witness reading is `witness_ms` old.
+fn skipped_on_a_clock_ahead(clock_at: u64, witness_ms: u64) -> Verdict {
     let ahead = FaultKind::ClockOffset {
         offset: SignedDuration::from_secs(30),
     };
@@ -379,7 +380,11 @@ fn skipped_on_a_clock_ahead(clock_at: u64) -> Verdict {
         .node(0, "b", won(2))
         .command(0, "b", began("j", 0, 2, 1))
         .command(10_000, "b", began("j", 10, 2, 1))
-        .node(10_000, "b", sent(2, &[("j", 40)]))
+        .node(
+            10_000,
+            "b",
+            sent_on(2, &[("j", 40)], Some((40, witness_ms))),
+        )
         .node(
             10_001,
             "b",
@@ -391,10 +396,11 @@ fn skipped_on_a_clock_ahead(clock_at: u64) -> Verdict {
 }
 
 #[test]
-fn a_give_up_on_a_clock_ahead_since_the_start_is_judged_where_that_clock_put_the_node() {
-    // 30 s ahead from the start, nothing the node read could tell: at the time its clock let it
-    // know (40 s), ticks 20 and 30 were missed, so the skip is excused — and says why.
-    let v = skipped_on_a_clock_ahead(0);
+fn a_give_up_on_evidence_its_witness_reading_vouches_for_is_judged_where_that_evidence_put_it() {
+    // 30 s ahead from the start; the evidence (40 s at true 10 s) rests on a reading 5 s old,
+    // when the clock already read 30 s ahead: nothing the node read could tell, and at 40 s
+    // ticks 20 and 30 were missed, so the skip is excused — and says why.
+    let v = skipped_on_a_clock_ahead(0, 5_000);
     assert!(v.violations.is_empty(), "{:?}", v.violations);
     assert_eq!(
         kinds(&v.excused),
@@ -409,16 +415,44 @@ fn a_give_up_on_a_clock_ahead_since_the_start_is_judged_where_that_clock_put_the
 }
 
 #[test]
-fn a_give_up_on_a_clock_that_jumped_ahead_within_the_window_is_still_unfounded() {
-    // The jump came 2 s before the decision: the node's readings from before it still said the
-    // true time, so its evidence could tell, and the checker judges it in true time.
-    let v = skipped_on_a_clock_ahead(8_000);
+fn evidence_further_ahead_than_its_witness_reading_read_excuses_nothing() {
+    // The jump came at 8 s, after the witness reading (5 s old, at 5 s) read true time: the
+    // evidence cannot honestly read 30 s ahead, so the skip is judged in true time.
+    let v = skipped_on_a_clock_ahead(8_000, 5_000);
     assert_eq!(
         kinds(&v.violations),
         [
             ("unfounded_abandon", Some(at(20))),
             ("unfounded_abandon", Some(at(30)))
         ]
+    );
+    assert!(
+        v.violations[0]
+            .detail
+            .contains("further than its clock read"),
+        "{}",
+        v.violations[0].detail
+    );
+}
+
+#[test]
+fn evidence_resting_on_a_reading_younger_than_the_window_excuses_nothing() {
+    // The clock was 30 s ahead throughout, but the evidence names a witness only 2 s old that
+    // is no start reading: evidence that young could come from the jump itself.
+    let v = skipped_on_a_clock_ahead(0, 2_000);
+    assert_eq!(
+        kinds(&v.violations),
+        [
+            ("unfounded_abandon", Some(at(20))),
+            ("unfounded_abandon", Some(at(30)))
+        ]
+    );
+    assert!(
+        v.violations[0]
+            .detail
+            .contains("younger than the evidence window"),
+        "{}",
+        v.violations[0].detail
     );
 }
 

@@ -38,7 +38,7 @@ impl<'h> Reads<'h> {
                 let reads = self.reads.entry(election).or_default();
                 reads.push((i, token.0, checkpoints.as_slice()));
             }
-            NodeEvent::ClaimsSent { token, claims } => {
+            NodeEvent::ClaimsSent { token, claims, .. } => {
                 for c in claims {
                     let key = (c.job.clone(), c.tick);
                     self.writes.entry(key).or_default().push((i, node, token.0));

@@ -220,6 +220,7 @@ fn overlapping_run(run_end: Option<u64>) -> crate::history::History {
                     spec_version: 1,
                     kind: cronfence::ClaimKind::Drop,
                 }],
+                evidence: None,
             };
             history = history.node(31_000, "a", drop);
         }

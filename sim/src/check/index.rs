@@ -484,6 +484,42 @@ impl<'h> Index<'h> {
             .min_by_key(|e| e.index)
     }
 
+    /// A claim to run `key` made before true time `before` (applied, where the backend is
+    /// observed; else sent) by a leadership that then ended before `before` too (a pause it
+    /// survives aside), with the tick never run: at most once, the tick was that leadership's
+    /// and went with it, before `before` — however early the claim came (a clock ahead).
+    pub(crate) fn lost_before(&self, key: &TickKey, before: Timestamp) -> Option<usize> {
+        let election = self.election_of(&key.0)?;
+        let claims: Vec<(usize, &'h str, u64)> = if self.backend_observed {
+            self.applied
+                .iter()
+                .filter(|((_, e, _), _)| *e == election)
+                .flat_map(|(&(node, _, token), batches)| {
+                    batches
+                        .iter()
+                        .filter(|(_, claims)| claims.iter().any(|c| is_run(c, key)))
+                        .map(move |&(i, _)| (i, node, token))
+                })
+                .collect()
+        } else {
+            self.sent
+                .iter()
+                .flat_map(|(&(node, token), sent)| sent.iter().map(move |&i| (i, node, token)))
+                .filter(|&(i, _, _)| {
+                    matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
+                        if claims.iter().any(|c| is_run(c, key)))
+                })
+                .collect()
+        };
+        claims.into_iter().find_map(|(i, node, token)| {
+            if self.time(i) >= before || !self.runs(key).is_empty() {
+                return None;
+            }
+            let end = self.ending(node, &key.0, token, i, |e| e.how != EndKind::Paused)?;
+            (self.time(end.index) < before).then_some(i)
+        })
+    }
+
     /// Where `node` claimed `key` with `token` before position `before`: a claim the backend
     /// applied for that leadership when the backend is observed (a claim it never applied is no
     /// checkpoint, whatever the node recorded); otherwise a `tick_claimed`, or a `claims_sent`

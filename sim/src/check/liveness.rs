@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cronfence::{ElectionName, JobId, NodeEvent, OverlapPolicy};
+use cronfence::{Delivery, ElectionName, JobId, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
 use super::index::{EndKind, Index, TickKey};
@@ -355,13 +355,17 @@ impl World<'_, '_> {
                     // Not run at all: only an overlap skip (verified by the no-gap checker), a
                     // tick due while its leader's previous run was still going under overlap
                     // `Forbid` (however it was then given up: it could not start on time), a DST
-                    // gap, or a give-up under a clock that read ahead unnoticed (verified there
-                    // too) may leave a tick of a quiet world unrun.
+                    // gap, a give-up under a clock that read ahead unnoticed (verified there
+                    // too), or (at most once) a claim made early, before the quiet, by a
+                    // leadership that ended before the quiet too — the tick went with it, to
+                    // faults before the quiet — may leave a tick of a quiet world unrun.
                     None if self.index.skipped.contains(&key)
                         || self.given_up_on_clock.contains(&key)
                         || spec.schedule.skipped_by_dst(tick)
                         || (spec.overlap == OverlapPolicy::Forbid
-                            && self.index.running_over(job, tick).is_some()) => {}
+                            && self.index.running_over(job, tick).is_some())
+                        || (spec.delivery == Delivery::AtMostOnce
+                            && self.index.lost_before(&key, quiet_from).is_some()) => {}
                     None => late.push((tick, None, deadline)),
                 }
             }

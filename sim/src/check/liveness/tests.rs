@@ -263,3 +263,34 @@ fn a_run_with_no_recorded_end_excuses_no_later_tick() {
     let ticks: Vec<_> = found.iter().map(|f| f.tick).collect();
     assert_eq!(ticks, [Some(at(30))], "{found:#?}");
 }
+
+/// a claims tick 60 early at 5 s (a clock ahead, say) and its leadership is revoked at
+/// `revoked_ms`; b leads from then on and runs every other tick from 20 s on.
+fn claimed_early(revoked_ms: u64) -> crate::history::History {
+    let mut history = Builder::new()
+        .node(0, "a", won(1))
+        .node(5_000, "a", sent(1, &[("j", 60)]))
+        .node(revoked_ms, "a", revoked(1))
+        .node(revoked_ms, "b", won(2));
+    for tick in (20..=100).step_by(10).filter(|t| *t != 60) {
+        history = history.command(tick as u64 * 1_000, "b", began("j", tick, 2, 1));
+    }
+    history.build()
+}
+
+#[test]
+fn an_at_most_once_tick_claimed_early_by_a_leadership_gone_before_the_quiet_is_owed_no_run() {
+    // Tick 60 is owed from 43 s (60 s less the 17 s bound). Claimed at 5 s by a leadership
+    // revoked at 6 s, it was a's and went with it before the quiet began: nobody may run it. Had
+    // the leadership ended at 50 s, inside the quiet, the tick would be owed.
+    let before: Vec<_> = all_stalls(&claimed_early(6_000), 100)
+        .into_iter()
+        .filter_map(|f| f.tick)
+        .collect();
+    assert!(!before.contains(&at(60)), "{before:?}");
+    let inside: Vec<_> = all_stalls(&claimed_early(50_000), 100)
+        .into_iter()
+        .filter_map(|f| f.tick)
+        .collect();
+    assert!(inside.contains(&at(60)), "{inside:?}");
+}

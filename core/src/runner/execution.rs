@@ -232,6 +232,7 @@ impl Execution {
                     return false;
                 }
                 Err(error) if error.is_transient() && self.may_retry_commit() => {
+                    tracing::warn!(node = %self.ctx.config.name, job = %self.job.id, tick = %tick.at, %error, "commit failed; retrying");
                     // Retried until the run is cancelled: a shutdown's grace lets it land.
                     let mut cancel = self.cancel.clone();
                     let cancelled = tokio::select! {

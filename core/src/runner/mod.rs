@@ -9,6 +9,7 @@
 //! again, sit out, or leave. A lost session is replaced and the campaigns restart.
 //! Every backend call is bounded and retried with capped backoff ([`health`]).
 
+mod committer;
 mod election;
 mod execution;
 mod health;

@@ -154,9 +154,106 @@ fn take_batch(waiting: &mut VecDeque<Waiting>, max_jobs: usize) -> Vec<Waiting> 
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
     use super::*;
-    use crate::job::JobId;
-    use crate::store::RunOutcome;
+    use crate::elector::{ElectionName, Elector};
+    use crate::job::{JobId, JobSpec};
+    use crate::memory::{MemoryBackend, MemoryConfig, MemoryHost, Request, Response};
+    use crate::memory::{Transport, TransportError};
+    use crate::schedule::Schedule;
+    use crate::store::{JobRegistry, RunOutcome};
+
+    /// A memory backend's transport that logs every commit batch and holds it until opened.
+    struct Gate {
+        host: Arc<MemoryHost>,
+        open: signal::Sender<bool>,
+        batches: Mutex<Vec<Vec<Commit>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Transport for Gate {
+        async fn call(&self, request: Request) -> Result<Response, TransportError> {
+            if let Request::Commit { commits, .. } = &request {
+                self.batches.lock().expect("log").push(commits.clone());
+                let _ = self.open.subscribe().wait_for(|open| *open).await;
+            }
+            self.host.call(request).await
+        }
+    }
+
+    fn tick(second: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(1_800_000_000 + second).expect("a valid instant")
+    }
+
+    fn commit(second: i64) -> Commit {
+        Commit {
+            job: JobId::new("a").expect("a valid id"),
+            tick: tick(second),
+            outcome: RunOutcome::Completed,
+        }
+    }
+
+    /// A committer of a won leadership over a gated memory backend.
+    async fn committer(gate: Arc<Gate>) -> Committer {
+        let backend = Arc::new(MemoryBackend::over(gate, MemoryConfig::default()));
+        let election = ElectionName::new("default");
+        let every = jiff::SignedDuration::from_secs(1);
+        let spec = JobSpec::new(Schedule::every(tick(0), every).expect("a schedule"));
+        let job = (JobId::new("a").expect("a valid id"), spec, election.clone());
+        let registered = backend.register(&[job], tick(0)).await;
+        assert!(registered.expect("registered")[0].is_ok());
+        let session = backend.open_session(Duration::from_secs(10)).await;
+        let session = session.expect("a session");
+        let leadership = backend.campaign(&session, &election, "test").await;
+        let leadership = leadership.expect("won");
+        let ctx = NodeCtx::for_tests(backend, Arc::new(crate::event::NoEvents));
+        let committer = Committer::start(ctx, leadership.fence(), leadership.revocation_signal());
+        // The session keeps the lease alive as long as the test runs.
+        std::mem::forget((session, leadership));
+        committer
+    }
+
+    #[tokio::test]
+    async fn commits_waiting_while_a_batch_is_in_flight_go_together_and_a_dropped_one_not_at_all() {
+        // The gate logs each request as sent: three commits queued behind the first make one
+        // second request, without the one whose execution was dropped, and the two left get
+        // their answers although a waiter beside them vanished.
+        let gate = Arc::new(Gate {
+            host: MemoryHost::new(),
+            open: signal::Sender::new(false),
+            batches: Mutex::new(Vec::new()),
+        });
+        let committer = committer(gate.clone()).await;
+        let sent = |n: usize| gate.batches.lock().expect("log").len() == n;
+        let first = tokio::spawn({
+            let committer = committer.clone();
+            async move { committer.commit(commit(1)).await }
+        });
+        while !sent(1) {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let queued: Vec<_> = [2, 3, 4]
+            .into_iter()
+            .map(|second| {
+                let committer = committer.clone();
+                tokio::spawn(async move { committer.commit(commit(second)).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        queued[1].abort();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        gate.open.send_replace(true);
+        assert_eq!(first.await.expect("joined"), Ok(()));
+        for (i, waiter) in queued.into_iter().enumerate().filter(|(i, _)| *i != 1) {
+            assert_eq!(waiter.await.expect("joined"), Ok(()), "waiter {i}");
+        }
+        let mut batches = gate.batches.lock().expect("log").clone();
+        // The waiters queued in whatever order the runtime polled them.
+        batches[1].sort_by_key(|c| c.tick);
+        assert_eq!(batches, vec![vec![commit(1)], vec![commit(2), commit(4)]]);
+    }
 
     fn waiting(job: &str, second: i64) -> (Waiting, oneshot::Receiver<Result<()>>) {
         let (answer, answered) = oneshot::channel();

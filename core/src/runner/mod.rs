@@ -199,6 +199,29 @@ impl NodeCtx {
     }
 }
 
+#[cfg(test)]
+impl NodeCtx {
+    /// The shared state of a node named `test` over `backend`, its events to `events`, for
+    /// tests of the runner's parts.
+    pub(crate) fn for_tests(backend: Arc<dyn Backend>, events: Arc<dyn EventSink>) -> Arc<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut evidence = crate::clock::Evidence::new(crate::clock::EVIDENCE_WINDOW);
+        evidence.observe(clock.now(), Duration::ZERO);
+        Arc::new(NodeCtx {
+            config: NodeConfig::new("test"),
+            backend,
+            clock,
+            events,
+            health: Default::default(),
+            status: signal::Sender::new(NodeStatus::default()),
+            shutdown: signal::channel(false).1,
+            retired: Default::default(),
+            orphans: Default::default(),
+            evidence: std::sync::Mutex::new((evidence, tokio::time::Instant::now())),
+        })
+    }
+}
+
 /// A node: configuration, backend, clock, event sink and jobs, not yet started.
 pub struct Node {
     config: NodeConfig,

@@ -7,7 +7,8 @@
 //! and then does what [`crate::lifecycle`] says: settle its runs, resign (all but a revoked one,
 //! whose session is gone) so a follower takes over within one backend round trip, and campaign
 //! again, sit out, or leave. A lost session is replaced and the campaigns restart.
-//! Every backend call is bounded and retried with capped backoff ([`health`]).
+//! Every backend call is bounded and retried with capped backoff ([`health`]); a leadership's
+//! at-least-once runs are committed in batches, one request at a time ([`committer`]).
 
 mod committer;
 mod election;

@@ -6,8 +6,9 @@
 //! stops when its leadership ends (a lost session, or the leader's cancel), its command dropped and
 //! nothing committed, so the tick runs again; an at-most-once execution carries on to its end
 //! even after its leader is gone (its cancel signal closed). An at-least-once run is committed
-//! (fenced) by the execution itself; a commit that cannot land is recorded `TickFencedOut` or
-//! `TickUncommitted`, never silently.
+//! (fenced) through its leadership's [`Committer`], with whatever other runs of that leadership
+//! wait to be committed meanwhile; the execution keeps its own retry rules, and a commit that
+//! cannot land is recorded `TickFencedOut` or `TickUncommitted`, never silently.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::signal;
 
+use super::committer::Committer;
 use super::NodeCtx;
 use crate::elector::{Fence, Revocation};
 use crate::event::{FencedOperation, NodeEvent};
@@ -48,6 +50,8 @@ pub(crate) struct Execution {
     pub(crate) revoked: signal::Receiver<Option<Revocation>>,
     /// Until when the leadership's lease is proven (monotonic), where its keeper says.
     pub(crate) proof: Option<signal::Receiver<tokio::time::Instant>>,
+    /// Its leadership's committer, for an at-least-once execution (none commits otherwise).
+    pub(crate) committer: Option<Committer>,
     /// Told this execution's id just before its first command begins (overlap decisions).
     pub(crate) began: mpsc::UnboundedSender<u64>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
@@ -195,22 +199,20 @@ impl Execution {
         self.ctx.emit(event);
     }
 
-    /// Commits an at-least-once run; false if the commit was refused or never got through.
+    /// Commits an at-least-once run with its leadership's next commit batch; false if the
+    /// commit was refused or never got through.
     async fn commit(&self, tick: TickRun, outcome: RunOutcome) -> bool {
-        let commit = [Commit {
+        let commit = Commit {
             job: self.job.id.clone(),
             tick: tick.at,
             outcome,
-        }];
+        };
+        let committer = self
+            .committer
+            .as_ref()
+            .expect("an at-least-once execution is given its leadership's committer");
         let mut backoff = self.ctx.backoff();
         loop {
-            self.ctx.emit(NodeEvent::CommitsSent {
-                token: self.fence.token,
-                commits: commit.to_vec(),
-            });
-            let call = self
-                .ctx
-                .call("commit runs", self.ctx.backend.commit(&self.fence, &commit));
             let mut revoked = self.revoked.clone();
             let result = tokio::select! {
                 biased;
@@ -218,7 +220,7 @@ impl Execution {
                     self.uncommitted(tick, "the leadership was lost before the commit got through".into());
                     return false;
                 }
-                result = call => result,
+                result = committer.commit(commit.clone()) => result,
             };
             match result {
                 Ok(()) => return true,

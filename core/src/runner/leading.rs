@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::signal;
 use tokio::time::Instant;
 
+use super::committer::Committer;
 use super::execution::{Ended, Execution};
 use super::NodeCtx;
 use crate::clock::{sleep_for, Reading};
@@ -25,6 +26,7 @@ use crate::event::{ClockEvidence, FencedOperation, NodeEvent, SkipReason};
 use crate::job::{Job, JobId};
 use crate::lifecycle::{steps_down_for_clock, Action, EndCause, Input, Lifecycle, RunsAtEnd};
 use crate::plan::{AbandonReason, Decision, Planner};
+use crate::policy::Delivery;
 use crate::store::Checkpoint;
 
 /// How a leadership ended, with what the history needs to say about it.
@@ -49,7 +51,7 @@ struct Running {
     id: u64,
     /// Set once the execution has ended.
     done: signal::Receiver<bool>,
-    delivery: crate::policy::Delivery,
+    delivery: Delivery,
     cancel: signal::Sender<Option<AbandonReason>>,
     /// Holds it between ticks while a claim that replaces it is unanswered.
     hold: signal::Sender<bool>,
@@ -79,6 +81,8 @@ struct Leader<'a> {
     /// (any of them may have been applied), with the reason to give each up if the leadership
     /// ends first: lost with it, or retired past its starting deadline.
     unanswered: BTreeMap<(usize, jiff::Timestamp), AbandonReason>,
+    /// The leadership's group committer, started with its first at-least-once execution.
+    committer: Option<Committer>,
 }
 
 /// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
@@ -141,6 +145,7 @@ pub(crate) async fn lead(
         stepped_down_for,
         won_at,
         unanswered: BTreeMap::new(),
+        committer: None,
     };
     let ending = leader.run().await;
     // A claim that never got an answer may have been applied: the ticks it held are this
@@ -494,6 +499,7 @@ impl Leader<'_> {
         } else {
             d.run.iter().map(|r| vec![*r]).collect()
         };
+        let committer = (job.spec.delivery == Delivery::AtLeastOnce).then(|| self.committer());
         for ticks in batches.into_iter().filter(|t| !t.is_empty()) {
             let (cancel, cancel_rx) = signal::channel(None);
             let (hold, held) = signal::channel(false);
@@ -511,6 +517,7 @@ impl Leader<'_> {
                 held,
                 revoked: self.leadership.revocation_signal(),
                 proof: self.leadership.proof_signal(),
+                committer: committer.clone(),
                 began: self.began_tx.clone(),
                 ended: self.ended_tx.clone(),
                 done: done_tx,
@@ -527,6 +534,15 @@ impl Leader<'_> {
             started.push(id);
         }
         started
+    }
+
+    /// The leadership's committer, started the first time a run needs it.
+    fn committer(&mut self) -> Committer {
+        let (ctx, fence) = (self.ctx, &self.fence);
+        let revoked = || self.leadership.revocation_signal();
+        self.committer
+            .get_or_insert_with(|| Committer::start(ctx.clone(), fence.clone(), revoked()))
+            .clone()
     }
 
     fn ended(&mut self, ended: Ended) {

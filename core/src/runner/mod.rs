@@ -7,8 +7,10 @@
 //! and then does what [`crate::lifecycle`] says: settle its runs, resign (all but a revoked one,
 //! whose session is gone) so a follower takes over within one backend round trip, and campaign
 //! again, sit out, or leave. A lost session is replaced and the campaigns restart.
-//! Every backend call is bounded and retried with capped backoff ([`health`]).
+//! Every backend call is bounded and retried with capped backoff ([`health`]); a leadership's
+//! at-least-once runs are committed in batches, one request at a time ([`committer`]).
 
+mod committer;
 mod election;
 mod execution;
 mod health;
@@ -195,6 +197,29 @@ impl NodeCtx {
             _ = self.stop_requested() => true,
             _ = tokio::time::sleep(delay) => self.stopping(),
         }
+    }
+}
+
+#[cfg(test)]
+impl NodeCtx {
+    /// The shared state of a node named `test` over `backend`, its events to `events`, for
+    /// tests of the runner's parts.
+    pub(crate) fn for_tests(backend: Arc<dyn Backend>, events: Arc<dyn EventSink>) -> Arc<Self> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut evidence = crate::clock::Evidence::new(crate::clock::EVIDENCE_WINDOW);
+        evidence.observe(clock.now(), Duration::ZERO);
+        Arc::new(NodeCtx {
+            config: NodeConfig::new("test"),
+            backend,
+            clock,
+            events,
+            health: Default::default(),
+            status: signal::Sender::new(NodeStatus::default()),
+            shutdown: signal::channel(false).1,
+            retired: Default::default(),
+            orphans: Default::default(),
+            evidence: std::sync::Mutex::new((evidence, tokio::time::Instant::now())),
+        })
     }
 }
 

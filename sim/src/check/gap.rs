@@ -25,7 +25,7 @@ use cronfence::plan::AbandonReason;
 use cronfence::{CatchUp, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
-use super::index::{Began, Index, TickKey};
+use super::index::{Began, EndKind, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, Verdict};
 use crate::history::{Record, What};
 
@@ -548,16 +548,10 @@ impl Judge<'_, '_> {
         claims: &[ClaimEntry<'_>],
         kind: &str,
     ) -> Option<Finding> {
-        let (job, outcomes, index) = (self.job, self.outcomes, self.index);
-        let election = index.election_of(job);
+        let (job, index) = (self.job, self.index);
         claims.iter().find_map(|claim| {
             let (at, record, token, node) = (claim.at, claim.record, claim.token, claim.node);
-            let losses = outcomes.losses.get(node)?;
-            let after = losses.partition_point(|l| l.index <= claim.since);
-            let loss = losses[after..].iter().find(|l| {
-                l.leadership
-                    .is_none_or(|(e, t)| t == token && Some(e) == election)
-            })?;
+            let (what, seq) = self.loss_after(claim, kind == "dropped_with_leader")?;
             if index
                 .ran_newer(node, token, job, tick, index.time(at))
                 .is_some()
@@ -566,15 +560,40 @@ impl Judge<'_, '_> {
             }
             let node = node.to_string();
             let detail = format!(
-            "claimed by {node} (token #{token}, record {}), which {} (record {}) before running it",
-            record.seq, loss.what, loss.seq
-        );
+                "claimed by {node} (token #{token}, record {}), which {what} (record {seq}) before \
+                 running it",
+                record.seq
+            );
             let mut finding = finding(job, tick, kind, &detail);
             finding.nodes.push(node.clone());
             finding.tokens.push(token);
-            finding.records.extend([record.seq, loss.seq]);
+            finding.records.extend([record.seq, seq]);
             Some(finding)
         })
+    }
+
+    /// The first loss of `claim`'s leadership after it (a crash, a pause, a revocation): what
+    /// happened and its record's `seq`. For a drop (`any_end`), any end of that leadership counts
+    /// too (a resign, a step-down, a stop, a superseded definition): the runner never records the
+    /// misfires an unanswered claim gave up, since the backend may not have applied it.
+    fn loss_after(&self, claim: &ClaimEntry<'_>, any_end: bool) -> Option<(String, u64)> {
+        let (job, outcomes, index) = (self.job, self.outcomes, self.index);
+        let election = index.election_of(job);
+        let (node, token) = (claim.node, claim.token);
+        let losses = outcomes.losses.get(node).map_or(&[][..], Vec::as_slice);
+        let after = losses.partition_point(|l| l.index <= claim.since);
+        let loss = losses[after..].iter().find(|l| {
+            l.leadership
+                .is_none_or(|(e, t)| t == token && Some(e) == election)
+        });
+        if let Some(loss) = loss {
+            return Some((loss.what.clone(), loss.seq));
+        }
+        if !any_end {
+            return None;
+        }
+        let end = index.ending(node, job, token, claim.since, |e| e.how != EndKind::Paused)?;
+        Some((format!("ended ({})", end.how), index.seq(end.index)))
     }
 }
 

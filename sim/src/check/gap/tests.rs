@@ -261,6 +261,36 @@ fn a_drop_applied_for_a_leader_that_carried_on_is_not_excused() {
 }
 
 #[test]
+fn a_drop_applied_for_a_leadership_that_then_ended_gracefully_is_excused() {
+    // The same drop, then a resigns (a superseded definition, say) before its answer arrives:
+    // the runner records no misfire an unanswered claim gave up, so the applied drop is the
+    // explanation.
+    let history = Builder::new()
+        .backend(0, backend_grant(1, "a"))
+        .node(0, "a", won(1))
+        .node(0, "a", started("j", 0, 1, 1))
+        .backend(10_000, backend_claim(10, 1, ClaimKind::Drop))
+        .node(
+            10_001,
+            "a",
+            NodeEvent::Resigned {
+                election: election(),
+                token: FencingToken(1),
+            },
+        )
+        .node(20_000, "b", started("j", 20, 2, 1))
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
+    assert!(verdict.violations.is_empty(), "{verdict:#?}");
+    assert_eq!(
+        kinds(&verdict.excused),
+        [("dropped_with_leader", Some(at(10)))]
+    );
+    assert!(verdict.excused[0].detail.contains("ended (resigned)"));
+}
+
+#[test]
 fn one_applied_drop_covers_every_tick_since_the_previous_claim() {
     // Forbid skips of ticks 10 and 20 reach the backend as one drop at 20 (the checkpoint moves
     // past both); its leader crashed before recording the skips, so both ticks are explained.

@@ -373,3 +373,42 @@ fn a_drop_of_an_old_tick_nobody_claimed_covers_nothing() {
         "{verdict:#?}"
     );
 }
+
+/// Node a starts at 0 and b at 15 s; both registrations are answered at 16 s, and a's answer
+/// refuses job j (`refused`); b runs tick 20 and 30.
+fn registered_at_16s(refused: bool) -> History {
+    let since = |s| NodeEvent::NodeStarted { since: at(s) };
+    let registered = |s| NodeEvent::JobsRegistered { since: at(s) };
+    let mut history = Builder::new()
+        .node(0, "a", since(0))
+        .node(15_000, "b", since(15))
+        .node(16_000, "a", registered(0));
+    if refused {
+        let rejected = NodeEvent::JobRejected {
+            job: job("j"),
+            error: "runs at spec version 2 elsewhere".into(),
+        };
+        history = history.node(16_000, "a", rejected);
+    }
+    history
+        .node(16_000, "b", registered(15))
+        .node(20_000, "b", started("j", 20, 1, 1))
+        .node(30_000, "b", started("j", 30, 1, 1))
+        .build()
+}
+
+#[test]
+fn no_tick_is_owed_before_the_first_node_whose_registration_of_the_job_was_accepted() {
+    // a started at 0 but its definition of j was refused: j exists from b's start (15 s), so
+    // ticks 0 and 10 are owed only when a's registration was accepted.
+    let refused = verdict_of(&registered_at_16s(true), every_10s(Delivery::AtMostOnce));
+    assert!(refused.violations.is_empty(), "{refused:#?}");
+    let accepted = verdict_of(&registered_at_16s(false), every_10s(Delivery::AtMostOnce));
+    assert_eq!(
+        kinds(&accepted.violations),
+        [
+            ("missing_tick", Some(at(0))),
+            ("missing_tick", Some(at(10)))
+        ]
+    );
+}

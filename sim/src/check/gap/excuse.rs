@@ -241,8 +241,10 @@ fn ended(
 ) -> Result<String, String> {
     let node = a.record.node.as_str();
     let key = (job.clone(), tick);
+    // The claim may land after the give-up: a leadership that ends with it unanswered records
+    // the tick lost, and the backend may apply the claim late (a delayed write).
     let claim = index
-        .claimed_run(node, a.token, &key, a.index)
+        .claimed_run(node, a.token, &key, usize::MAX)
         .ok_or_else(|| format!("{node}'s leadership #{} never claimed it", a.token))?;
     if let Some(run) = index
         .runs(&key)

@@ -412,3 +412,35 @@ fn no_tick_is_owed_before_the_first_node_whose_registration_of_the_job_was_accep
         ]
     );
 }
+
+#[test]
+fn a_tick_lost_with_a_leadership_whose_claim_landed_after_it_ended_is_excused() {
+    // a sent its claim of tick 10 at 9 s, lost its leadership at 9.5 s with the claim unanswered
+    // and recorded the tick lost; the backend applied the claim late, at 11 s (a delayed
+    // write). The claim was a's checkpoint all along: the tick went with a's leadership.
+    let history = Builder::new()
+        .backend(0, backend_grant(1, "a"))
+        .node(0, "a", won(1))
+        .node(0, "a", started("j", 0, 1, 1))
+        .node(9_000, "a", sent(1, &[("j", 10)]))
+        .node(9_500, "a", revoked(1))
+        .node(
+            9_500,
+            "a",
+            NodeEvent::TicksAbandoned {
+                job: job("j"),
+                first: at(10),
+                last: at(10),
+                count: 1,
+                reason: AbandonReason::LeadershipLost,
+                token: FencingToken(1),
+            },
+        )
+        .backend(11_000, backend_claim(10, 1, ClaimKind::Run { attempt: 1 }))
+        .node(20_000, "b", started("j", 20, 2, 1))
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
+    assert!(verdict.violations.is_empty(), "{verdict:#?}");
+    assert_eq!(kinds(&verdict.excused), [("abandoned", Some(at(10)))]);
+}

@@ -440,7 +440,11 @@ fn a_tick_lost_with_a_leadership_whose_claim_landed_after_it_ended_is_excused() 
         .node(20_000, "b", started("j", 20, 2, 1))
         .node(30_000, "b", started("j", 30, 2, 1))
         .build();
-    let verdict = verdict_of(&history, every_10s(Delivery::AtMostOnce));
+    let jobs = jobs("j", every_10s(Delivery::AtMostOnce));
+    let mut observed = input(&history, &jobs, 0, 30);
+    observed.observed.backend = true;
+    let mut verdict = Verdict::default();
+    check(observed, &mut verdict);
     assert!(verdict.violations.is_empty(), "{verdict:#?}");
     assert_eq!(kinds(&verdict.excused), [("abandoned", Some(at(10)))]);
 }

@@ -290,11 +290,26 @@ impl Judge<'_, '_> {
             .into_iter()
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
-            .filter(|d| tick <= self.index.time(d.claim.at))
+            .filter(|d| tick <= self.index.time(d.claim.at) || self.due_on_evidence(tick, d))
             .filter(|d| !d.retires || self.may_retire(tick, self.index.time(d.claim.at)))
             .map(|d| d.claim)
             .collect();
         self.lost_with_leader(tick, &drops, "dropped_with_leader")
+    }
+
+    /// True when the batch that sent drop `d` was decided on clock evidence, verified against its
+    /// witness reading (the clock contract), by which `tick` was already due: a node whose clock
+    /// read ahead unnoticed may drop a tick before its true time.
+    fn due_on_evidence(&self, tick: Timestamp, d: &outcomes::DropRange<'_>) -> bool {
+        let index = self.index;
+        let (node, token) = (d.claim.node, d.claim.token);
+        let Some(sent) = index.sent_drop(node, token, self.job, d.upto, d.claim.at + 1) else {
+            return false;
+        };
+        match index.evidence_lead(sent) {
+            Ok(Some(witnessed)) => tick <= index.time(sent) + witnessed.lead,
+            _ => false,
+        }
     }
 
     /// Whether the job's policy gives up in-flight `tick` at `at` (true time): past its starting

@@ -556,6 +556,23 @@ impl<'h> Index<'h> {
         self.sent_runs(node, token, key, before).last()
     }
 
+    /// The position of the last `claims_sent` of `node`'s leadership `token` before `before`
+    /// holding a drop of `job`'s `tick`.
+    pub(crate) fn sent_drop(
+        &self,
+        node: &'h str,
+        token: u64,
+        job: &JobId,
+        tick: Timestamp,
+        before: usize,
+    ) -> Option<usize> {
+        let sent = self.sent.get(&(node, token)).map_or(&[][..], Vec::as_slice);
+        sent.iter().copied().take_while(|&i| i < before).filter(|&i| {
+            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
+                if claims.iter().any(|c| &c.job == job && c.tick == tick && c.kind == ClaimKind::Drop))
+        }).last()
+    }
+
     /// The positions of `node`'s leadership `token`'s `claims_sent` before `before` holding a
     /// claim to run `key`, oldest first.
     fn sent_runs<'a>(

@@ -448,3 +448,60 @@ fn a_tick_lost_with_a_leadership_whose_claim_landed_after_it_ended_is_excused() 
     assert!(verdict.violations.is_empty(), "{verdict:#?}");
     assert_eq!(kinds(&verdict.excused), [("abandoned", Some(at(10)))]);
 }
+
+/// a's clock reads 1 s ahead from 0; at 9 s (10 s on its clock) a sends a drop of tick 10 decided
+/// on `evidence` (at, witness age ms), the backend applies it at once, and a crashes at 9.5 s
+/// before the answer; b runs ticks 20 and 30.
+fn dropped_early(evidence: Option<(i64, u64)>) -> Verdict {
+    let drop = NodeEvent::ClaimsSent {
+        token: FencingToken(1),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(10),
+            spec_version: 1,
+            kind: ClaimKind::Drop,
+        }],
+        evidence: evidence.map(|(secs, ms)| cronfence::event::ClockEvidence {
+            at: at(secs),
+            witness_age: std::time::Duration::from_millis(ms),
+        }),
+    };
+    let ahead = FaultKind::ClockOffset {
+        offset: SignedDuration::from_secs(1),
+    };
+    let history = Builder::new()
+        .fault(0, "a", ahead)
+        .backend(0, backend_grant(1, "a"))
+        .node(0, "a", won(1))
+        .node(0, "a", started("j", 0, 1, 1))
+        .node(9_000, "a", drop)
+        .backend(9_000, backend_claim(10, 1, ClaimKind::Drop))
+        .fault(9_500, "a", FaultKind::Crash)
+        .node(20_000, "b", started("j", 20, 2, 1))
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let jobs = jobs("j", every_10s(Delivery::AtMostOnce));
+    let mut observed = input(&history, &jobs, 0, 30);
+    observed.observed.backend = true;
+    let mut verdict = Verdict::default();
+    check(observed, &mut verdict);
+    verdict
+}
+
+#[test]
+fn a_drop_applied_before_its_tick_was_due_counts_only_on_verified_clock_evidence() {
+    // Applied at 9 s, before tick 10 was due in true time: it explains the tick only because
+    // the batch was decided on evidence reading 10 s, vouched for by a reading 5 s old when a's
+    // clock already read 1 s ahead. Without recorded evidence it explains nothing.
+    let on_evidence = dropped_early(Some((10, 5_000)));
+    assert!(on_evidence.violations.is_empty(), "{on_evidence:#?}");
+    assert_eq!(
+        kinds(&on_evidence.excused),
+        [("dropped_with_leader", Some(at(10)))]
+    );
+    let unrecorded = dropped_early(None);
+    assert_eq!(
+        kinds(&unrecorded.violations),
+        [("missing_tick", Some(at(10)))]
+    );
+}

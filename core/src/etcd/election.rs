@@ -188,11 +188,19 @@ impl EtcdBackend {
     }
 
     /// Enters `session` as a candidate of the election whose key is `candidate`: puts the key
-    /// with the node's `value` on the session's lease. A key left by an earlier campaign of the
-    /// session keeps its create revision, and so its place in the election.
+    /// with the node's `value` on the session's lease unless it is there already (left by an
+    /// earlier campaign of the session, it keeps its create revision, and so its place). Only an
+    /// absent key is written: madsim's simulated server detaches a key from its lease when it is
+    /// put again on the same lease (that key would outlive its session), and panics on a put in
+    /// a transaction whose lease is gone, so the check is a read, not a transaction. Only this
+    /// session writes the key, so nothing else can create it between the read and the put.
     async fn stand(&self, candidate: &str, value: &str, session: &Session) -> Result<()> {
-        let options = PutOptions::new().with_lease(session.lease as i64);
         let mut kv = self.client().kv_client();
+        let read = self.bounded("campaign", kv.get(candidate, None)).await?;
+        if read.kvs().iter().any(|kv| kv.value() == value.as_bytes()) {
+            return Ok(());
+        }
+        let options = PutOptions::new().with_lease(session.lease as i64);
         self.bounded("campaign", kv.put(candidate, value, Some(options)))
             .await?;
         Ok(())

@@ -8,13 +8,14 @@
 //! younger than every earlier leader's. The leader key is remembered so fenced writes can
 //! compare it.
 //!
-//! The waiting is done here, by reading the election and observing its leader, not by the
-//! server's campaign call: madsim's simulated server answers a waiting campaign through a
-//! channel of four events and panics (`sender should not drop`) when a fifth event of the
-//! election arrives before the campaign reads them, for example when the leases of five
-//! crashed candidates expire in the same second. A campaign never waits inside the server, so
-//! no number of candidates can break it; and the token is the key's create revision read back,
-//! never the store's current revision that server answers for a key that already existed.
+//! The waiting is done here, not in the server's campaign call: madsim's simulated server
+//! answers a waiting campaign through a channel of four events and panics (`sender should not
+//! drop`) when a fifth event of the election arrives before the campaign reads them, for example
+//! when the leases of five crashed candidates expire in the same second. A campaign puts its key
+//! itself and waits on a watch of the leader, which that server ends (rather than panics) when
+//! it falls behind, so no number of candidates can break it; and the token is the key's create
+//! revision as the election shows it, never the store's current revision that server answers a
+//! campaign whose key already existed.
 //!
 //! The leader key's value is the node name (what `etcdctl elect -l` shows), the same for every
 //! campaign of one session, and a campaign after a resign recreates the very same key: its value
@@ -32,8 +33,8 @@ use super::{keys, EtcdBackend};
 use crate::elector::{ElectionName, Elector, FencingToken, LeaderInfo, Leadership, Session};
 use crate::error::{Error, Result};
 
-/// How long a waiting campaign pauses after its watch of the leader broke, before it reads the
-/// election again (a short pause: a broken watch is no reason to take over later).
+/// How long a waiting campaign pauses after its watch of the leader broke, before it watches
+/// and reads the election again (a short pause: a broken watch is no reason to take over later).
 const OBSERVE_RETRY: Duration = Duration::from_millis(50);
 
 #[async_trait::async_trait]
@@ -208,7 +209,11 @@ impl EtcdBackend {
 
     /// Waits until `candidate` is the oldest key of `election` and answers its create revision
     /// (the fencing token), or `LeaseLost` when the key is gone (its lease ended meanwhile).
-    /// Between reads it observes the leader, so it wakes when the leader changes.
+    /// It waits as a server-side campaign would, on one long-lived request: a watch of the
+    /// leader, opened before the election is read, so a change after the read reaches it. A
+    /// watch that breaks (the simulated server drops an observer that falls four events behind,
+    /// as it broke the server-side campaign) is no answer about the election: it is opened again
+    /// and the election read again; an unreachable backend fails that read.
     async fn await_turn(
         &self,
         election: &ElectionName,
@@ -217,39 +222,56 @@ impl EtcdBackend {
     ) -> Result<FencingToken> {
         let name = keys::election(&self.inner.config.prefix, election);
         loop {
-            let mut kv = self.client().kv_client();
-            let read = self
-                .bounded(
-                    "campaign",
-                    kv.get(name.clone(), Some(GetOptions::new().with_prefix())),
-                )
-                .await?;
-            let ours = read
-                .kvs()
-                .iter()
-                .find(|kv| kv.key() == candidate.as_bytes())
-                .ok_or(Error::LeaseLost {
-                    lease: session.lease,
-                })?;
-            let oldest = read
-                .kvs()
-                .iter()
-                .min_by_key(|kv| kv.create_revision())
-                .expect("the election holds at least the candidate's own key");
-            if oldest.key() == ours.key() {
-                return Ok(FencingToken(ours.create_revision() as u64));
+            let mut elections = self.client().election_client();
+            let watch = self
+                .bounded("observe leader", elections.observe(name.clone()))
+                .await;
+            if let Some(token) = self.turn(&name, candidate, session).await? {
+                return Ok(token);
             }
-            // A watch that breaks is no answer about the election: the simulated server drops
-            // an observer that falls four events behind, as it broke the server-side campaign.
-            // The next read answers; an unreachable backend fails it.
-            if self
-                .observe(election, Some(&leader_info(oldest)))
-                .await
-                .is_err()
-            {
-                tokio::time::sleep(OBSERVE_RETRY).await;
+            if let Ok(mut watch) = watch {
+                while let Ok(Some(change)) = watch.message().await {
+                    match change.kv() {
+                        Some(leader) if leader.key() == candidate.as_bytes() => {
+                            return Ok(FencingToken(leader.create_revision() as u64));
+                        }
+                        _ => {}
+                    }
+                }
             }
+            tokio::time::sleep(OBSERVE_RETRY).await;
         }
+    }
+
+    /// Reads election `name`: the create revision of `candidate` if it is the oldest key, `None`
+    /// if an older one is there, `LeaseLost` if `candidate` is gone.
+    async fn turn(
+        &self,
+        name: &str,
+        candidate: &str,
+        session: &Session,
+    ) -> Result<Option<FencingToken>> {
+        let mut kv = self.client().kv_client();
+        let read = self
+            .bounded(
+                "campaign",
+                kv.get(name, Some(GetOptions::new().with_prefix())),
+            )
+            .await?;
+        let ours = read
+            .kvs()
+            .iter()
+            .find(|kv| kv.key() == candidate.as_bytes())
+            .ok_or(Error::LeaseLost {
+                lease: session.lease,
+            })?;
+        let oldest = read
+            .kvs()
+            .iter()
+            .min_by_key(|kv| kv.create_revision())
+            .expect("the election holds at least the candidate's own key");
+        let token = FencingToken(ours.create_revision() as u64);
+        Ok((oldest.key() == ours.key()).then_some(token))
     }
 
     /// Marks the start of a new campaign of `session` in `election`: its fence key gets a value

@@ -332,3 +332,41 @@ async fn a_campaign_waiting_while_five_candidates_expire_together_wins_when_the_
     })
     .await;
 }
+
+#[madsim::test]
+async fn a_candidate_key_left_by_a_broken_campaign_goes_with_its_session() {
+    // node-b's campaign breaks while it waits and it campaigns again on the same session: its key
+    // must still belong to the session's lease, so closing the session lets node-a lead (the
+    // simulated server detaches a key put again on its own lease, which then never went away).
+    with_etcd(|| async {
+        let a = backend().await;
+        let b = backend().await;
+        let c = backend().await;
+        let c_session = c.open_session(Duration::from_secs(10)).await.unwrap();
+        let c_leads = c.campaign(&c_session, &group(), "node-c").await.unwrap();
+        let b_session = Arc::new(b.open_session(Duration::from_secs(10)).await.unwrap());
+        let (b2, s2) = (b.clone(), b_session.clone());
+        let broken = tokio::spawn(async move { b2.campaign(&s2, &group(), "node-b").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        broken.abort();
+        let (b2, s2) = (b.clone(), b_session.clone());
+        let b_waits = tokio::spawn(async move { b2.campaign(&s2, &group(), "node-b").await });
+        let a_session = Arc::new(a.open_session(Duration::from_secs(10)).await.unwrap());
+        let (a2, s2) = (a.clone(), a_session.clone());
+        let a_waits = tokio::spawn(async move { a2.campaign(&s2, &group(), "node-a").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b_waits.abort();
+        b.close_session(&b_session).await.unwrap();
+        c.resign(&c_leads).await.unwrap();
+        let a_leads = tokio::time::timeout(Duration::from_secs(5), a_waits)
+            .await
+            .expect("node-a leads once node-b's session is closed")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            a.leader(&group()).await.unwrap().unwrap().token,
+            a_leads.token
+        );
+    })
+    .await;
+}

@@ -294,3 +294,79 @@ async fn a_campaign_that_finds_its_key_already_there_is_given_the_key_s_create_r
     })
     .await;
 }
+
+#[madsim::test]
+async fn a_campaign_waiting_while_five_candidates_expire_together_wins_when_the_leader_resigns() {
+    // node-b leads; five candidates left by crashed nodes (leases never renewed) then expire in
+    // the same second of the simulated server while node-a waits behind node-b: five events of
+    // the election at once. A campaign waiting inside that server read them through a channel of
+    // four, and with node-b still leading the server panicked (`sender should not drop`); a
+    // campaign that waits on its own side is still waiting, and wins when node-b resigns.
+    with_etcd(|| async {
+        let a = backend().await;
+        let b = backend().await;
+        let b_session = b.open_session(Duration::from_secs(10)).await.unwrap();
+        let b_leads = b.campaign(&b_session, &group(), "node-b").await.unwrap();
+        let raw = etcd_client::Client::connect([ETCD], None).await.unwrap();
+        let (mut leases, mut kv) = (raw.lease_client(), raw.kv_client());
+        for i in 0..5 {
+            let lease = leases.grant(2, None).await.unwrap().id();
+            let key = keys::candidate(&a.config().prefix, &group(), lease as u64);
+            let options = etcd_client::PutOptions::new().with_lease(lease);
+            kv.put(key, format!("crashed-{i}"), Some(options))
+                .await
+                .unwrap();
+        }
+        let a_session = Arc::new(a.open_session(Duration::from_secs(10)).await.unwrap());
+        let (a2, s2) = (a.clone(), a_session.clone());
+        let a_waits = tokio::spawn(async move { a2.campaign(&s2, &group(), "node-a").await });
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert!(!a_waits.is_finished(), "node-a waits while node-b leads");
+        b.resign(&b_leads).await.unwrap();
+        let a_leads = a_waits.await.unwrap().unwrap();
+        let observed = a.leader(&group()).await.unwrap().expect("node-a leads");
+        assert_eq!(
+            (observed.value.as_str(), observed.token),
+            ("node-a", a_leads.token)
+        );
+    })
+    .await;
+}
+
+#[madsim::test]
+async fn a_candidate_key_left_by_a_broken_campaign_goes_with_its_session() {
+    // node-b's campaign breaks while it waits and it campaigns again on the same session: its key
+    // must still belong to the session's lease, so closing the session lets node-a lead (the
+    // simulated server detaches a key put again on its own lease, which then never went away).
+    with_etcd(|| async {
+        let a = backend().await;
+        let b = backend().await;
+        let c = backend().await;
+        let c_session = c.open_session(Duration::from_secs(10)).await.unwrap();
+        let c_leads = c.campaign(&c_session, &group(), "node-c").await.unwrap();
+        let b_session = Arc::new(b.open_session(Duration::from_secs(10)).await.unwrap());
+        let (b2, s2) = (b.clone(), b_session.clone());
+        let broken = tokio::spawn(async move { b2.campaign(&s2, &group(), "node-b").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        broken.abort();
+        let (b2, s2) = (b.clone(), b_session.clone());
+        let b_waits = tokio::spawn(async move { b2.campaign(&s2, &group(), "node-b").await });
+        let a_session = Arc::new(a.open_session(Duration::from_secs(10)).await.unwrap());
+        let (a2, s2) = (a.clone(), a_session.clone());
+        let a_waits = tokio::spawn(async move { a2.campaign(&s2, &group(), "node-a").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        b_waits.abort();
+        b.close_session(&b_session).await.unwrap();
+        c.resign(&c_leads).await.unwrap();
+        let a_leads = tokio::time::timeout(Duration::from_secs(5), a_waits)
+            .await
+            .expect("node-a leads once node-b's session is closed")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            a.leader(&group()).await.unwrap().unwrap().token,
+            a_leads.token
+        );
+    })
+    .await;
+}

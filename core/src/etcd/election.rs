@@ -1,15 +1,21 @@
 //! The etcd backend as an [`Elector`]: the standard v3 election protocol.
 //!
 //! A campaign puts `<election>/<lease>` with the node's value and waits until it is the oldest
-//! key of the election, exactly as `etcdctl elect` does, so etcd tools see and take part in the
-//! same elections. The leader key's create revision is the fencing token: etcd revisions only
-//! grow, and an election's leader is always its oldest key, so each new leader's key is younger
-//! than every earlier leader's. The token is read back from the key itself, not taken from the
-//! campaign's answer: real etcd answers the key's create revision, but madsim's simulated server
-//! answers the store's *current* revision when the candidate's key already existed (a session
-//! campaigning again after its campaign call broke, for example when the server restarted), a
-//! token newer than the next leader's. The leader key is remembered so fenced writes can
+//! key of the election, exactly as `etcdctl elect` does (etcd's own `concurrency.Election`, whose
+//! key it writes: the election name, `/`, the lease in hex), so etcd tools see and take part in
+//! the same elections. The leader key's create revision is the fencing token: etcd revisions
+//! only grow, and an election's leader is always its oldest key, so each new leader's key is
+//! younger than every earlier leader's. The leader key is remembered so fenced writes can
 //! compare it.
+//!
+//! The waiting is done here, not in the server's campaign call: madsim's simulated server
+//! answers a waiting campaign through a channel of four events and panics (`sender should not
+//! drop`) when a fifth event of the election arrives before the campaign reads them, for example
+//! when the leases of five crashed candidates expire in the same second. A campaign puts its key
+//! itself and waits on a watch of the leader, which that server ends (rather than panics) when
+//! it falls behind, so no number of candidates can break it; and the token is the key's create
+//! revision as the election shows it, never the store's current revision that server answers a
+//! campaign whose key already existed.
 //!
 //! The leader key's value is the node name (what `etcdctl elect -l` shows), the same for every
 //! campaign of one session, and a campaign after a resign recreates the very same key: its value
@@ -21,11 +27,15 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use etcd_client::{LeaderKey, PutOptions, ResignOptions};
+use etcd_client::{GetOptions, LeaderKey, PutOptions, ResignOptions};
 
 use super::{keys, EtcdBackend};
 use crate::elector::{ElectionName, Elector, FencingToken, LeaderInfo, Leadership, Session};
 use crate::error::{Error, Result};
+
+/// How long a waiting campaign pauses after its watch of the leader broke, before it watches
+/// and reads the election again (a short pause: a broken watch is no reason to take over later).
+const OBSERVE_RETRY: Duration = Duration::from_millis(50);
 
 #[async_trait::async_trait]
 impl Elector for EtcdBackend {
@@ -58,23 +68,9 @@ impl Elector for EtcdBackend {
         value: &str,
     ) -> Result<Leadership> {
         let fence = self.new_campaign(session, election, value).await?;
-        let name = keys::election(&self.inner.config.prefix, election);
-        let mut elections = self.client().election_client();
-        // No request timeout: a campaign waits server-side until it wins. The runner abandons
-        // it when the session is lost or the node stops.
-        let won = elections
-            .campaign(name, value, session.lease as i64)
-            .await
-            .map_err(|e| super::classify(&self.inner.config.name(), "campaign", &e))?;
-        let key = won
-            .leader()
-            .cloned()
-            .ok_or_else(|| Error::BackendUnavailable {
-                backend: self.inner.config.name(),
-                operation: "campaign",
-                reason: "the server answered a campaign without a leader key".into(),
-            })?;
-        let token = self.created(key.key(), session).await?;
+        let candidate = keys::candidate(&self.inner.config.prefix, election, session.lease);
+        self.stand(&candidate, value, session).await?;
+        let token = self.await_turn(election, &candidate, session).await?;
         self.inner
             .leader_keys
             .lock()
@@ -82,7 +78,7 @@ impl Elector for EtcdBackend {
             .insert(
                 (election.clone(), token.0),
                 Held {
-                    leader_key: key.key().to_vec(),
+                    leader_key: candidate.into_bytes(),
                     fence,
                 },
             );
@@ -192,19 +188,90 @@ impl EtcdBackend {
             .cloned()
     }
 
-    /// The fencing token of a won leadership: the create revision of its leader key, or
-    /// `LeaseLost` when the key is already gone (its lease ended right after the win).
-    async fn created(&self, leader_key: &[u8], session: &Session) -> Result<FencingToken> {
+    /// Enters `session` as a candidate of the election whose key is `candidate`: puts the key
+    /// with the node's `value` on the session's lease unless it is there already (left by an
+    /// earlier campaign of the session, it keeps its create revision, and so its place). Only an
+    /// absent key is written: madsim's simulated server detaches a key from its lease when it is
+    /// put again on the same lease (that key would outlive its session), and panics on a put in
+    /// a transaction whose lease is gone, so the check is a read, not a transaction. Only this
+    /// session writes the key, so nothing else can create it between the read and the put.
+    async fn stand(&self, candidate: &str, value: &str, session: &Session) -> Result<()> {
+        let mut kv = self.client().kv_client();
+        let read = self.bounded("campaign", kv.get(candidate, None)).await?;
+        if read.kvs().iter().any(|kv| kv.value() == value.as_bytes()) {
+            return Ok(());
+        }
+        let options = PutOptions::new().with_lease(session.lease as i64);
+        self.bounded("campaign", kv.put(candidate, value, Some(options)))
+            .await?;
+        Ok(())
+    }
+
+    /// Waits until `candidate` is the oldest key of `election` and answers its create revision
+    /// (the fencing token), or `LeaseLost` when the key is gone (its lease ended meanwhile).
+    /// It waits as a server-side campaign would, on one long-lived request: a watch of the
+    /// leader, opened before the election is read, so a change after the read reaches it. A
+    /// watch that breaks (the simulated server drops an observer that falls four events behind,
+    /// as it broke the server-side campaign) is no answer about the election: it is opened again
+    /// and the election read again; an unreachable backend fails that read.
+    async fn await_turn(
+        &self,
+        election: &ElectionName,
+        candidate: &str,
+        session: &Session,
+    ) -> Result<FencingToken> {
+        let name = keys::election(&self.inner.config.prefix, election);
+        loop {
+            let mut elections = self.client().election_client();
+            let watch = self
+                .bounded("observe leader", elections.observe(name.clone()))
+                .await;
+            if let Some(token) = self.turn(&name, candidate, session).await? {
+                return Ok(token);
+            }
+            if let Ok(mut watch) = watch {
+                while let Ok(Some(change)) = watch.message().await {
+                    match change.kv() {
+                        Some(leader) if leader.key() == candidate.as_bytes() => {
+                            return Ok(FencingToken(leader.create_revision() as u64));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            tokio::time::sleep(OBSERVE_RETRY).await;
+        }
+    }
+
+    /// Reads election `name`: the create revision of `candidate` if it is the oldest key, `None`
+    /// if an older one is there, `LeaseLost` if `candidate` is gone.
+    async fn turn(
+        &self,
+        name: &str,
+        candidate: &str,
+        session: &Session,
+    ) -> Result<Option<FencingToken>> {
         let mut kv = self.client().kv_client();
         let read = self
-            .bounded("campaign", kv.get(leader_key.to_vec(), None))
+            .bounded(
+                "campaign",
+                kv.get(name, Some(GetOptions::new().with_prefix())),
+            )
             .await?;
-        match read.kvs().first() {
-            Some(kv) => Ok(FencingToken(kv.create_revision() as u64)),
-            None => Err(Error::LeaseLost {
+        let ours = read
+            .kvs()
+            .iter()
+            .find(|kv| kv.key() == candidate.as_bytes())
+            .ok_or(Error::LeaseLost {
                 lease: session.lease,
-            }),
-        }
+            })?;
+        let oldest = read
+            .kvs()
+            .iter()
+            .min_by_key(|kv| kv.create_revision())
+            .expect("the election holds at least the candidate's own key");
+        let token = FencingToken(ours.create_revision() as u64);
+        Ok((oldest.key() == ours.key()).then_some(token))
     }
 
     /// Marks the start of a new campaign of `session` in `election`: its fence key gets a value

@@ -8,7 +8,9 @@
 //! counting (the node crashed or was paused, its leadership of the run's token was revoked, or it
 //! was fenced out of or cancelled that tick). Where commands are observed, an end that does not
 //! count also needs the command itself to have stopped — it returned (`command_ended`), was
-//! cancelled (`TickCancelled`: dropped), or its node crashed, paused or was stopped — because a
+//! cancelled (`TickCancelled`, or a commit of it `cancelled` sent: the runner sends one only after
+//! dropping the command to replace it, and it may be fenced out), or its node crashed, paused or
+//! was stopped — because a
 //! revocation, a resign or a step-down does not stop a command by itself: a run that outlives its
 //! leadership while the next one re-runs its tick is a duplicate. Under at-most-once a second
 //! start is always a violation. Under at-least-once a later start is a justified re-run only if no
@@ -209,6 +211,17 @@ impl<'h> Runs<'h> {
                 self.end_tick(node, (job.clone(), *tick), index, seq, &why);
                 self.stop_tick(node, (job.clone(), *tick), index, seq, &why);
             }
+            NodeEvent::CommitsSent { token, commits } => {
+                // The runner commits a run `cancelled` (overlap `Replace`) only after dropping
+                // its command: the command stopped, even when that commit never lands.
+                let why = format!("{node} dropped it to replace it (record {seq})");
+                for commit in commits {
+                    if commit.outcome == cronfence::store::RunOutcome::Cancelled {
+                        let key = (commit.job.clone(), commit.tick);
+                        self.stop_run(node, token.0, key, index, seq, &why);
+                    }
+                }
+            }
             NodeEvent::LeadershipRevoked {
                 election, token, ..
             } => {
@@ -285,6 +298,31 @@ impl<'h> Runs<'h> {
     fn stop_tick(&mut self, node: &str, key: TickKey, index: usize, seq: u64, why: &str) {
         let starts = self.by_tick.get_mut(&key);
         let latest = starts.and_then(|s| s.iter_mut().rev().find(|r| r.node == node));
+        if let Some(run) = latest {
+            run.stopped.get_or_insert_with(|| End {
+                index,
+                seq,
+                why: why.to_string(),
+            });
+        }
+    }
+
+    /// Marks the command of `node`'s latest run of a tick with `token` stopped.
+    fn stop_run(
+        &mut self,
+        node: &str,
+        token: u64,
+        key: TickKey,
+        index: usize,
+        seq: u64,
+        why: &str,
+    ) {
+        let starts = self.by_tick.get_mut(&key);
+        let latest = starts.and_then(|s| {
+            s.iter_mut()
+                .rev()
+                .find(|r| r.node == node && r.token == token)
+        });
         if let Some(run) = latest {
             run.stopped.get_or_insert_with(|| End {
                 index,
@@ -683,6 +721,61 @@ mod tests {
         let verdict = observed_verdict(&history);
         assert!(verdict.violations.is_empty(), "{verdict:#?}");
         assert!(verdict.reruns[0].detail.contains("a cancelled it"));
+    }
+
+    #[test]
+    fn a_replaced_run_whose_cancelled_commit_was_fenced_out_justifies_the_rerun() {
+        // a dropped the run to replace it and sent its `cancelled` commit, which was fenced out
+        // (a's leadership had ended): the tick stayed in flight and the contract demands it run
+        // again. The commit of `cancelled` is the record that the command stopped.
+        let sent = NodeEvent::CommitsSent {
+            token: FencingToken(1),
+            commits: vec![cronfence::Commit {
+                job: job("j"),
+                tick: at(10),
+                outcome: cronfence::store::RunOutcome::Cancelled,
+            }],
+        };
+        let fenced = NodeEvent::TickFencedOut {
+            job: job("j"),
+            tick: at(10),
+            token: FencingToken(1),
+            operation: FencedOperation::Commit,
+        };
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .node(10_400, "a", sent)
+            .node(10_500, "a", fenced)
+            .command(12_000, "a", began("j", 10, 2, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        assert!(verdict.reruns[0]
+            .detail
+            .contains("a dropped it to replace it"));
+    }
+
+    #[test]
+    fn a_cancelled_commit_of_another_leadership_does_not_stop_a_run() {
+        // Only the run of the leadership that sent the `cancelled` commit was dropped: a's run
+        // under token 1 still goes on when token 2's commit of the tick is sent.
+        let sent = NodeEvent::CommitsSent {
+            token: FencingToken(2),
+            commits: vec![cronfence::Commit {
+                job: job("j"),
+                tick: at(10),
+                outcome: cronfence::store::RunOutcome::Cancelled,
+            }],
+        };
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .node(10_500, "a", revoked(1))
+            .node(10_600, "a", sent)
+            .command(12_000, "b", began("j", 10, 3, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        assert!(verdict.violations[0].detail.contains("had not stopped"));
     }
 
     #[test]

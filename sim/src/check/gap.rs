@@ -25,7 +25,7 @@ use cronfence::plan::AbandonReason;
 use cronfence::{CatchUp, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
-use super::index::{Began, EndKind, Index, TickKey};
+use super::index::{Began, EndKind, Ending, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, Verdict};
 use crate::history::{Record, What};
 
@@ -328,21 +328,31 @@ impl Judge<'_, '_> {
         past_deadline || oracle::count(spec, tick, at, keep) >= keep
     }
 
-    /// A tick claimed by a leadership that never ended and was still running this job's
-    /// execution when the world ended: it is queued behind that run (a sequential batch runs its
-    /// ticks in order), not lost.
+    /// A tick claimed by a leadership that was still running this job's execution when the
+    /// world ended, and that had not ended (or, at most once, whatever became of it: the batch
+    /// carries on): it is queued behind that run (a sequential batch runs its ticks in order),
+    /// not lost.
     fn queued_at_end(&self, tick: Timestamp, claims: &[ClaimEntry<'_>]) -> Option<Finding> {
         let index = self.index;
         let end = index.records.len();
+        // An at-most-once execution carries its batch on after its leadership ends (the claim
+        // is the checkpoint: nobody else runs those ticks) while its process lives; an
+        // at-least-once one is cut.
+        let carries_on = self.spec.delivery == Delivery::AtMostOnce;
+        let cuts = |e: &Ending| !carries_on || matches!(e.how, EndKind::Crashed | EndKind::Stopped);
         claims.iter().find_map(|claim| {
             let (node, token) = (claim.node, claim.token);
             if index
-                .ending(node, self.job, token, claim.at, |_| true)
+                .ending(node, self.job, token, claim.at, cuts)
                 .is_some()
             {
                 return None;
             }
             let run = index.running_at(node, token, self.job, end)?;
+            // A sequential batch runs its ticks oldest first: only a newer tick waits behind it.
+            if index.run_tick(run).is_none_or(|running| running >= tick) {
+                return None;
+            }
             let detail = format!(
                 "claimed by {node} (token #{token}, record {}) and queued behind its run begun at \
                  record {}, still going when the world ended",

@@ -706,6 +706,15 @@ impl<'h> Index<'h> {
             })
     }
 
+    /// The tick of the run that began at position `run` (a `command_began` or `tick_started`).
+    pub(crate) fn run_tick(&self, run: usize) -> Option<Timestamp> {
+        match &self.records[run].what {
+            What::Command(CommandRecord::CommandBegan { tick, .. }) => Some(*tick),
+            What::Node(NodeEvent::TickStarted { tick, .. }) => Some(*tick),
+            _ => None,
+        }
+    }
+
     /// A run of `job` by `node` under `token` of a tick newer than `tick` that began strictly
     /// after true time `after`: the leadership moved on past `tick`.
     pub(crate) fn ran_newer(

@@ -347,8 +347,8 @@ fn an_at_least_once_run_replaced_by_a_newer_claim_is_the_policys_outcome() {
 #[test]
 fn a_tick_queued_behind_a_run_still_going_at_the_end_is_not_lost() {
     // a claimed ticks 10 and 20 in one sequential batch; tick 10's run is still going when the
-    // world ends, so tick 20 waits behind it. Had a's leadership ended, tick 20 would be lost
-    // with it (at most once), not queued.
+    // world ends, so tick 20 waits behind it — even once a's leadership is revoked: at most
+    // once, the batch carries on. Had a's process crashed, tick 20 would be lost with it.
     let batch = Builder::new()
         .command(0, "a", began("j", 0, 1, 1))
         .command(1, "a", returned("j", 0, 1, 1))
@@ -363,8 +363,11 @@ fn a_tick_queued_behind_a_run_still_going_at_the_end_is_not_lost() {
     );
     assert!(v.violations.is_empty(), "{v:#?}");
     assert_eq!(kinds(&v.excused), [("queued_at_end", Some(at(20)))]);
-    let ended = batch.node(25_000, "a", revoked(1)).build();
-    let v = verdict(&ended, every_10s(Delivery::AtMostOnce), commands(), 20);
+    let revoked = batch.clone().node(25_000, "a", revoked(1)).build();
+    let v = verdict(&revoked, every_10s(Delivery::AtMostOnce), commands(), 20);
+    assert_eq!(kinds(&v.excused), [("queued_at_end", Some(at(20)))]);
+    let crashed = batch.fault(25_000, "a", FaultKind::Crash).build();
+    let v = verdict(&crashed, every_10s(Delivery::AtMostOnce), commands(), 20);
     assert_eq!(kinds(&v.excused), [("lost_with_leader", Some(at(20)))]);
 }
 

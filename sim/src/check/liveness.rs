@@ -347,8 +347,14 @@ impl World<'_, '_> {
                     continue;
                 }
                 let key = (job.clone(), tick);
+                // Under overlap `Forbid` a tick due while its leader's own run was still going
+                // waits for that run (or is skipped): the job's own backlog, not a stall.
+                let queued = || {
+                    spec.overlap == OverlapPolicy::Forbid
+                        && self.index.running_over(job, tick).is_some()
+                };
                 match self.index.runs(&key).first() {
-                    Some(first) if self.index.time(first.index) > deadline => {
+                    Some(first) if self.index.time(first.index) > deadline && !queued() => {
                         late.push((tick, Some(first.index), deadline))
                     }
                     Some(_) => {}
@@ -362,8 +368,7 @@ impl World<'_, '_> {
                     None if self.index.skipped.contains(&key)
                         || self.given_up_on_clock.contains(&key)
                         || spec.schedule.skipped_by_dst(tick)
-                        || (spec.overlap == OverlapPolicy::Forbid
-                            && self.index.running_over(job, tick).is_some())
+                        || queued()
                         || (spec.delivery == Delivery::AtMostOnce
                             && self.index.lost_before(&key, quiet_from).is_some()) => {}
                     None => late.push((tick, None, deadline)),

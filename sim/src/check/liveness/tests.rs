@@ -294,3 +294,34 @@ fn an_at_most_once_tick_claimed_early_by_a_leadership_gone_before_the_quiet_is_o
         .collect();
     assert!(inside.contains(&at(60)), "{inside:?}");
 }
+
+#[test]
+fn a_tick_run_late_behind_its_leaders_own_run_is_its_jobs_backlog_under_overlap_forbid() {
+    // a runs tick 20 until 59 s and only then tick 30 (claimed with it, at 20 s): 30 s late,
+    // past 17 s + 10 s. Under `Forbid` tick 30 waited for its own job; under `Allow` it need not.
+    let mut history = Builder::new()
+        .node(0, "a", won(1))
+        .node(20_000, "a", sent(1, &[("j", 20), ("j", 30)]))
+        .command(20_000, "a", began("j", 20, 1, 1));
+    for tick in [40, 50] {
+        history = history.command(tick as u64 * 1_000, "a", began("j", tick, 1, 1));
+    }
+    history = history.node(59_000, "a", completed("j", 20, 1, 1)).command(
+        60_000,
+        "a",
+        began("j", 30, 1, 1),
+    );
+    for tick in (60..=100).step_by(10) {
+        history = history.command(tick as u64 * 1_000, "a", began("j", tick, 1, 1));
+    }
+    let history = history.build();
+    let forbid = stalls_of(
+        &history,
+        100,
+        with_overlap(cronfence::OverlapPolicy::Forbid),
+    );
+    assert!(forbid.is_empty(), "{forbid:#?}");
+    let allow = stalls_of(&history, 100, with_overlap(cronfence::OverlapPolicy::Allow));
+    let ticks: Vec<_> = allow.iter().map(|f| f.tick).collect();
+    assert_eq!(ticks, [Some(at(30))], "{allow:#?}");
+}

@@ -283,18 +283,33 @@ impl Judge<'_, '_> {
                 return Some(found);
             }
         }
-        // A drop can only have given up a tick already due when the backend applied it.
-        let drops: Vec<_> = outcomes
+        // A drop can only have given up a tick already due when the backend applied it — in true
+        // time, or by the verified clock evidence its batch was decided on.
+        let covering: Vec<_> = outcomes
             .drops
             .get(job)
             .into_iter()
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
-            .filter(|d| tick <= self.index.time(d.claim.at) || self.due_on_evidence(tick, d))
             .filter(|d| !d.retires || self.may_retire(tick, self.index.time(d.claim.at)))
+            .collect();
+        let due: Vec<_> = covering
+            .iter()
+            .filter(|d| tick <= self.index.time(d.claim.at))
             .map(|d| d.claim)
             .collect();
-        self.lost_with_leader(tick, &drops, "dropped_with_leader")
+        if let Some(found) = self.lost_with_leader(tick, &due, "dropped_with_leader") {
+            return Some(found);
+        }
+        let on_evidence: Vec<_> = covering
+            .iter()
+            .filter(|d| self.due_on_evidence(tick, d))
+            .map(|d| d.claim)
+            .collect();
+        let found = self.lost_with_leader(tick, &on_evidence, "dropped_with_leader")?;
+        // Given up where the node's clock put it: no later quiet owes it a run.
+        self.on_clock.borrow_mut().insert(tick);
+        Some(found)
     }
 
     /// True when the batch that sent drop `d` was decided on clock evidence, verified against its

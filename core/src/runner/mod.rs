@@ -393,10 +393,7 @@ async fn register(
             (j.id.clone(), j.spec.clone(), election)
         })
         .collect();
-    let results = ctx
-        .retry("register jobs", || ctx.backend.register(&specs, since))
-        .await
-        .ok()?;
+    let results = register_all(ctx, &specs, since).await?;
     ctx.emit(NodeEvent::JobsRegistered { since });
     let mut rejected_elections = Vec::new();
     let mut elections: BTreeMap<ElectionName, Vec<Job>> = BTreeMap::new();
@@ -435,6 +432,52 @@ async fn register(
         s.rejected.extend(rejected);
     });
     Some(elections)
+}
+
+/// Registers `specs`, registering again, with backoff, every job whose own answer was a
+/// transient failure (two nodes upgrading one definition at once: one of them lost the race and
+/// must look again), until none is left or the node stops. `None` once the node stops before any
+/// answer.
+async fn register_all(
+    ctx: &NodeCtx,
+    specs: &[(crate::JobId, crate::job::JobSpec, ElectionName)],
+    since: jiff::Timestamp,
+) -> Option<Vec<crate::Result<crate::store::Registration>>> {
+    let mut results: Vec<Option<crate::Result<crate::store::Registration>>> =
+        specs.iter().map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..specs.len()).collect();
+    let mut backoff = ctx.backoff();
+    loop {
+        let batch: Vec<_> = pending.iter().map(|&i| specs[i].clone()).collect();
+        let answers = ctx
+            .retry("register jobs", || ctx.backend.register(&batch, since))
+            .await
+            .ok()?;
+        let mut again = Vec::new();
+        for (&i, answer) in pending.iter().zip(answers) {
+            if let Err(error) = &answer {
+                if error.is_transient() {
+                    tracing::warn!(node = %ctx.config.name, job = %specs[i].0, %error, "registration not settled; registering it again");
+                    again.push(i);
+                }
+            }
+            results[i] = Some(answer);
+        }
+        if again.is_empty() || ctx.stopping() {
+            break;
+        }
+        pending = again;
+        tokio::select! {
+            _ = ctx.stop_requested() => break,
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+        }
+    }
+    Some(
+        results
+            .into_iter()
+            .map(|r| r.expect("every job was answered at least once"))
+            .collect(),
+    )
 }
 
 /// Opens sessions and runs every election's campaign on them until shutdown.

@@ -29,6 +29,7 @@ use super::index::{Began, EndKind, Ending, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, Verdict};
 use crate::history::{Record, What};
 
+pub(super) mod defined;
 mod excuse;
 mod outcomes;
 
@@ -66,7 +67,7 @@ pub(super) fn check(
     let mut on_clock = std::collections::BTreeSet::new();
     let outcomes = Outcomes::collect(input.history, index.backend_observed);
     let (window_from, to) = input.window;
-    let starts = FirstStarts::of(input);
+    let starts = defined::Defined::of(input, index);
     for (job, spec) in input.jobs {
         // No job exists before the first node started with it (a world whose every node is down
         // or paused from its first instant defines nothing until one runs): ticks from then on.
@@ -94,68 +95,6 @@ pub(super) fn check(
         on_clock.extend(ticks.into_iter().map(|tick| (job.clone(), tick)));
     }
     on_clock
-}
-
-/// When each job's first node to have its registration of it accepted had started.
-struct FirstStarts {
-    /// The start of every process whose registration the registry answered, with the jobs it
-    /// refused in that answer (a superseded definition defines nothing).
-    registered: Vec<(Timestamp, std::collections::BTreeSet<JobId>)>,
-    /// The first start recorded at all (histories that predate registration records).
-    any: Option<Timestamp>,
-}
-
-impl FirstStarts {
-    fn of(input: CheckInput<'_>) -> Self {
-        let mut started: BTreeMap<&str, Timestamp> = BTreeMap::new();
-        // Per node: the answer of its registration (its index in `registered`, when).
-        let mut answered: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
-        let mut out = FirstStarts {
-            registered: Vec::new(),
-            any: None,
-        };
-        for (record, event) in input.history.node_events() {
-            let node = record.node.as_str();
-            match event {
-                NodeEvent::NodeStarted { .. } => {
-                    started.insert(node, record.true_time);
-                    answered.remove(node);
-                    out.any = out.any.or(Some(record.true_time));
-                }
-                NodeEvent::JobsRegistered { .. } => {
-                    if let Some(&start) = started.get(node) {
-                        answered.insert(node, (out.registered.len(), record.t_ns));
-                        out.registered.push((start, Default::default()));
-                    }
-                }
-                // Refusals come with the answer, at its instant; a later one (a newer definition
-                // registered while this node led) does not undo its registration.
-                NodeEvent::JobRejected { job, .. } => {
-                    if let Some(&(i, _)) = answered.get(node).filter(|a| a.1 == record.t_ns) {
-                        out.registered[i].1.insert(job.clone());
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
-    }
-
-    /// When the first node whose registration of `job` the registry accepted had started (true
-    /// time): no job is defined before that. The first start at all when no node recorded its
-    /// registration (older histories).
-    fn of_job(&self, job: &JobId) -> Option<Timestamp> {
-        let accepted = self
-            .registered
-            .iter()
-            .filter(|(_, refused)| !refused.contains(job))
-            .map(|(start, _)| *start)
-            .min();
-        match self.registered.is_empty() {
-            true => self.any,
-            false => accepted.or(self.any),
-        }
-    }
 }
 
 /// Judges the expected ticks of one job.

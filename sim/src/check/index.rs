@@ -903,6 +903,12 @@ impl<'h> Index<'h> {
         (start.t_ns.abs_diff(taken) <= 1_000_000).then(|| since.duration_since(start.true_time))
     }
 
+    /// How far ahead of true time `node`'s clock read at world-elapsed `t_ns` (from the clock
+    /// faults; behind is negative).
+    pub(crate) fn clock_offset(&self, node: &str, t_ns: u64) -> jiff::SignedDuration {
+        self.clocks.offset(node, t_ns)
+    }
+
     /// The `seq` of the record at `index`.
     pub(crate) fn seq(&self, index: usize) -> u64 {
         self.records[index].seq

@@ -325,9 +325,15 @@ impl World<'_, '_> {
         let after = from
             .checked_sub(SignedDuration::from_nanos(1))
             .unwrap_or(from);
+        // No tick is owed before its job was defined (the registration the backend kept).
+        let defined = super::gap::defined::Defined::of(self.input, self.index);
         for (job, spec) in self.input.jobs {
             let mut late = Vec::new();
+            let born = defined.of_job(job);
             for tick in oracle::ticks(spec, after, to) {
+                if born.is_some_and(|born| tick < born) {
+                    continue;
+                }
                 // Only ticks due once the world has been quiet for the bound: earlier ones may
                 // ride in a catch-up batch, which the misfire policy, not liveness, governs.
                 let quiet_from = tick - self.bound;

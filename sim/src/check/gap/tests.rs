@@ -505,3 +505,47 @@ fn a_drop_applied_before_its_tick_was_due_counts_only_on_verified_clock_evidence
         [("missing_tick", Some(at(10)))]
     );
 }
+
+/// Node a starts at 0 with its start reading `reading` s (its clock `ahead` s ahead from 0),
+/// registers and reads the checkpoint back with that registration; it runs nothing.
+fn registered_by_a_clock(reading: i64, ahead: Option<i64>) -> Verdict {
+    let mut history = Builder::new();
+    if let Some(ahead) = ahead {
+        let offset = FaultKind::ClockOffset {
+            offset: SignedDuration::from_secs(ahead),
+        };
+        history = history.fault(0, "a", offset);
+    }
+    let checkpoint = cronfence::Checkpoint {
+        job: job("j"),
+        registered_at: at(reading),
+        last_claimed: None,
+        in_flight: Vec::new(),
+    };
+    let history = history
+        .node(0, "a", NodeEvent::NodeStarted { since: at(reading) })
+        .node(1, "a", NodeEvent::JobsRegistered { since: at(reading) })
+        .node(2, "a", won(1))
+        .node(
+            3,
+            "a",
+            NodeEvent::CheckpointsRead {
+                election: election(),
+                token: FencingToken(1),
+                checkpoints: vec![checkpoint],
+            },
+        )
+        .build();
+    verdict_of(&history, every_10s(Delivery::AtMostOnce))
+}
+
+#[test]
+fn a_job_registered_by_a_clock_ahead_at_its_start_is_owed_from_that_registration() {
+    // a's clock read 60 s ahead when it started and registered j "at 60 s", which the backend
+    // kept: nothing before 60 s is j's. A start reading no clock fault explains counts as the
+    // true start, so ticks 0 to 30 are owed (and missing).
+    let ahead = registered_by_a_clock(60, Some(60));
+    assert!(ahead.violations.is_empty(), "{ahead:#?}");
+    let unexplained = registered_by_a_clock(60, None);
+    assert_eq!(unexplained.violations.len(), 4, "{unexplained:#?}");
+}

@@ -1,0 +1,110 @@
+//! From when each job is defined, so owed: the instant the backend registered it, as the history
+//! proves it. A registration is a node's start reading (`node_started`, `jobs_registered`); the
+//! backend keeps the first one that created the job (`checkpoints_read` shows it), and no job
+//! exists before that. A registration refused in its answer (`job_rejected`) defines nothing.
+//!
+//! A start reading taken by a clock that read ahead is believed, as the backend believes it, once
+//! the clock faults show the node's clock really read that far ahead at its start (the clock
+//! contract: its start reading is its only evidence); a start reading no clock could have shown
+//! counts as the true start instant.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cronfence::{JobId, NodeEvent};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::check::index::Index;
+use crate::check::CheckInput;
+
+/// How far apart a node's start reading and its `node_started` record may be (one step).
+const START_SLACK: SignedDuration = SignedDuration::from_millis(1);
+
+/// One answered registration.
+struct Registration {
+    /// The start reading the node registered.
+    since: Timestamp,
+    /// From when it defines its jobs: the start reading if the node's clock could show it, or
+    /// else the true start instant, whichever is later.
+    from: Timestamp,
+    /// The jobs refused in its answer.
+    refused: BTreeSet<JobId>,
+}
+
+/// Every answered registration, and what the backend showed it kept.
+pub(crate) struct Defined {
+    registered: Vec<Registration>,
+    /// Per job, the registration instant the first `checkpoints_read` showing it reported.
+    kept: BTreeMap<JobId, Timestamp>,
+    /// The first start recorded at all (histories that predate registration records).
+    any: Option<Timestamp>,
+}
+
+impl Defined {
+    pub(crate) fn of(input: CheckInput<'_>, index: &Index<'_>) -> Self {
+        // Per node: its current process's start reading and the instant its jobs are its from.
+        let mut started: BTreeMap<&str, (Timestamp, Timestamp)> = BTreeMap::new();
+        // Per node: the answer of its registration (its index in `registered`, when).
+        let mut answered: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+        let mut out = Defined {
+            registered: Vec::new(),
+            kept: BTreeMap::new(),
+            any: None,
+        };
+        for (record, event) in input.history.node_events() {
+            let node = record.node.as_str();
+            match event {
+                NodeEvent::NodeStarted { since } => {
+                    let lead = since.duration_since(record.true_time);
+                    let shown = lead <= index.clock_offset(node, record.t_ns) + START_SLACK;
+                    let from = match shown {
+                        true => record.true_time.max(*since),
+                        false => record.true_time,
+                    };
+                    started.insert(node, (*since, from));
+                    answered.remove(node);
+                    out.any = out.any.or(Some(record.true_time));
+                }
+                NodeEvent::JobsRegistered { .. } => {
+                    if let Some(&(since, from)) = started.get(node) {
+                        answered.insert(node, (out.registered.len(), record.t_ns));
+                        out.registered.push(Registration {
+                            since,
+                            from,
+                            refused: BTreeSet::new(),
+                        });
+                    }
+                }
+                // Refusals come with the answer, at its instant; a later one (a newer definition
+                // registered while this node led) does not undo its registration.
+                NodeEvent::JobRejected { job, .. } => {
+                    if let Some(&(i, _)) = answered.get(node).filter(|a| a.1 == record.t_ns) {
+                        out.registered[i].refused.insert(job.clone());
+                    }
+                }
+                NodeEvent::CheckpointsRead { checkpoints, .. } => {
+                    for cp in checkpoints {
+                        out.kept.entry(cp.job.clone()).or_insert(cp.registered_at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// From when `job` is owed: the registration the backend kept, when the history shows which
+    /// (an accepted registration of that start reading); else the earliest accepted
+    /// registration. The first start at all when no node recorded its registration.
+    pub(crate) fn of_job(&self, job: &JobId) -> Option<Timestamp> {
+        if self.registered.is_empty() {
+            return self.any;
+        }
+        let mut accepted = self.registered.iter().filter(|r| !r.refused.contains(job));
+        let kept = self.kept.get(job).and_then(|&at| {
+            let mut same = self.registered.iter().filter(|r| !r.refused.contains(job));
+            same.find(|r| r.since == at).map(|r| r.from)
+        });
+        kept.or_else(|| accepted.by_ref().map(|r| r.from).min())
+            .or(self.any)
+    }
+}

@@ -37,6 +37,12 @@ use crate::error::{Error, Result};
 /// and reads the election again (a short pause: a broken watch is no reason to take over later).
 const OBSERVE_RETRY: Duration = Duration::from_millis(50);
 
+/// How long a waiting campaign trusts its watch of the leader to report its turn before it reads
+/// the election again itself: a watch can stay silent through the change that makes it leader
+/// (madsim's simulated server observes the leaders its own campaign call made, not keys put by
+/// candidates; a real server's watch can miss a change between its snapshot and its stream).
+const REREAD: Duration = Duration::from_secs(1);
+
 #[async_trait::async_trait]
 impl Elector for EtcdBackend {
     fn name(&self) -> String {
@@ -213,7 +219,8 @@ impl EtcdBackend {
     /// leader, opened before the election is read, so a change after the read reaches it. A
     /// watch that breaks (the simulated server drops an observer that falls four events behind,
     /// as it broke the server-side campaign) is no answer about the election: it is opened again
-    /// and the election read again; an unreachable backend fails that read.
+    /// and the election read again; an unreachable backend fails that read. A watch silent for
+    /// [`REREAD`] is not trusted either: the election is read again meanwhile.
     async fn await_turn(
         &self,
         election: &ElectionName,
@@ -230,12 +237,23 @@ impl EtcdBackend {
                 return Ok(token);
             }
             if let Ok(mut watch) = watch {
-                while let Ok(Some(change)) = watch.message().await {
-                    match change.kv() {
-                        Some(leader) if leader.key() == candidate.as_bytes() => {
-                            return Ok(FencingToken(leader.create_revision() as u64));
+                loop {
+                    tokio::select! {
+                        change = watch.message() => match change {
+                            Ok(Some(change)) => match change.kv() {
+                                Some(leader) if leader.key() == candidate.as_bytes() => {
+                                    return Ok(FencingToken(leader.create_revision() as u64));
+                                }
+                                _ => {}
+                            },
+                            // A broken watch: open it again, then read again.
+                            _ => break,
+                        },
+                        _ = tokio::time::sleep(REREAD) => {
+                            if let Some(token) = self.turn(&name, candidate, session).await? {
+                                return Ok(token);
+                            }
                         }
-                        _ => {}
                     }
                 }
             }

@@ -513,7 +513,16 @@ impl Judge<'_, '_> {
         a: &Abandon<'_>,
         proof: Result<Proof, Option<String>>,
     ) -> (Bucket, Finding) {
-        if proof.as_ref().is_ok_and(|p| p.on_clock) {
+        // A verified give-up for good made before the tick was due in true time could only come
+        // from a clock that read ahead (a newer tick run early replaced it, say): like a give-up
+        // on the clock contract, no later quiet can bring it back. A tick lost with its
+        // leadership is not given up for good (at least once, the next leader runs it).
+        let for_good = !matches!(
+            a.reason,
+            AbandonReason::LeadershipLost | AbandonReason::Shutdown
+        );
+        let before_due = for_good && self.index.time(a.index) < tick;
+        if proof.as_ref().is_ok_and(|p| p.on_clock || before_due) {
             self.on_clock.borrow_mut().insert(tick);
         }
         abandoned(self.job, tick, a, self.spec, proof)

@@ -549,3 +549,31 @@ fn a_job_registered_by_a_clock_ahead_at_its_start_is_owed_from_that_registration
     let unexplained = registered_by_a_clock(60, None);
     assert_eq!(unexplained.violations.len(), 4, "{unexplained:#?}");
 }
+
+#[test]
+fn a_tick_replaced_for_good_before_it_was_due_is_given_up_on_the_clock() {
+    // a (token 2) ran tick 30 early at 5 s, replacing ticks 10 and 20 at 5 s, before either was
+    // due in true time: only a clock ahead does that, so no later quiet owes them a run. The same
+    // replace decided at 25 s (both due by then) leaves them to liveness.
+    let replaced_at = |ms: u64| {
+        let history = Builder::new()
+            .node(0, "a", won(2))
+            .node(0, "a", started("j", 0, 2, 1))
+            .node(ms, "a", sent(2, &[("j", 30)]))
+            .node(ms, "a", claimed("j", 30, 2))
+            .node(ms, "a", started("j", 30, 2, 1))
+            .node(ms + 1, "a", abandon(10, 20, AbandonReason::Replaced))
+            .build();
+        let mut spec = every_10s(Delivery::AtMostOnce);
+        spec.overlap = OverlapPolicy::Replace;
+        let jobs = jobs("j", spec);
+        let input = input(&history, &jobs, 0, 30);
+        let index = Index::new(input);
+        let mut verdict = Verdict::default();
+        let on_clock = super::check(input, &index, &mut verdict);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        on_clock.into_iter().map(|(_, t)| t).collect::<Vec<_>>()
+    };
+    assert_eq!(replaced_at(5_000), [at(10), at(20)]);
+    assert_eq!(replaced_at(25_000), []);
+}

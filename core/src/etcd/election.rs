@@ -239,6 +239,7 @@ impl EtcdBackend {
             if let Ok(mut watch) = watch {
                 loop {
                     tokio::select! {
+                        biased;
                         change = watch.message() => match change {
                             Ok(Some(change)) => match change.kv() {
                                 Some(leader) if leader.key() == candidate.as_bytes() => {

@@ -113,6 +113,7 @@ impl Execution {
         let mut revoked = self.revoked.clone();
         while revoked.borrow().is_none() && tokio::time::Instant::now() >= proof.borrow() {
             tokio::select! {
+                biased;
                 changed = proof.changed() => if changed.is_err() { return },
                 changed = revoked.changed() => if changed.is_err() { return },
             }
@@ -238,6 +239,7 @@ impl Execution {
                     // Retried until the run is cancelled: a shutdown's grace lets it land.
                     let mut cancel = self.cancel.clone();
                     let cancelled = tokio::select! {
+                        biased;
                         _ = tokio::time::sleep(backoff.next_delay()) => false,
                         _ = Self::cancelled(&mut cancel) => true,
                     };

@@ -468,6 +468,7 @@ async fn register_all(
         }
         pending = again;
         tokio::select! {
+            biased;
             _ = ctx.stop_requested() => break,
             _ = tokio::time::sleep(backoff.next_delay()) => {}
         }

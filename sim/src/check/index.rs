@@ -503,16 +503,18 @@ impl<'h> Index<'h> {
                 .collect()
         } else {
             self.sent
-                .iter()
-                .flat_map(|(&(node, token), sent)| sent.iter().map(move |&i| (i, node, token)))
-                .filter(|&(i, _, _)| {
-                    matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
-                        if claims.iter().any(|c| is_run(c, key)))
+                .keys()
+                .flat_map(|&(node, token)| {
+                    let sent = self.sent_runs(node, token, key, usize::MAX);
+                    sent.map(move |i| (i, node, token))
                 })
                 .collect()
         };
+        if !self.runs(key).is_empty() {
+            return None;
+        }
         claims.into_iter().find_map(|(i, node, token)| {
-            if self.time(i) >= before || !self.runs(key).is_empty() {
+            if self.time(i) >= before {
                 return None;
             }
             let end = self.ending(node, &key.0, token, i, |e| e.how != EndKind::Paused)?;
@@ -566,11 +568,9 @@ impl<'h> Index<'h> {
         tick: Timestamp,
         before: usize,
     ) -> Option<usize> {
-        let sent = self.sent.get(&(node, token)).map_or(&[][..], Vec::as_slice);
-        sent.iter().copied().take_while(|&i| i < before).filter(|&i| {
-            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
-                if claims.iter().any(|c| &c.job == job && c.tick == tick && c.kind == ClaimKind::Drop))
-        }).last()
+        let is_drop =
+            |c: &cronfence::Claim| &c.job == job && c.tick == tick && c.kind == ClaimKind::Drop;
+        self.sent_where(node, token, before, is_drop).last()
     }
 
     /// The positions of `node`'s leadership `token`'s `claims_sent` before `before` holding a
@@ -582,10 +582,26 @@ impl<'h> Index<'h> {
         key: &'a TickKey,
         before: usize,
     ) -> impl Iterator<Item = usize> + 'a {
+        self.sent_where(node, token, before, move |c| is_run(c, key))
+    }
+
+    /// The positions of `node`'s leadership `token`'s `claims_sent` before `before` holding a
+    /// claim that `pick` accepts, oldest first.
+    fn sent_where<'a>(
+        &'a self,
+        node: &'h str,
+        token: u64,
+        before: usize,
+        pick: impl Fn(&cronfence::Claim) -> bool + 'a,
+    ) -> impl Iterator<Item = usize> + 'a {
         let sent = self.sent.get(&(node, token)).map_or(&[][..], Vec::as_slice);
-        sent.iter().copied().take_while(move |&i| i < before).filter(move |&i| {
-            matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. }) if claims.iter().any(|c| is_run(c, key)))
-        })
+        sent.iter()
+            .copied()
+            .take_while(move |&i| i < before)
+            .filter(move |&i| {
+                matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
+                if claims.iter().any(&pick))
+            })
     }
 
     /// The position of a claim batch the backend applied for `node`'s leadership `token` of
@@ -689,11 +705,10 @@ impl<'h> Index<'h> {
     /// (cut by a crash) counts for nothing.
     pub(crate) fn running_over(&self, job: &JobId, tick: Timestamp) -> Option<usize> {
         let named = |node: &'h str, token: u64| {
-            let sent = self.sent_for.get(&(node, token, job.clone()));
-            sent.into_iter().flatten().any(|&i| {
-                matches!(&self.records[i].what, What::Node(NodeEvent::ClaimsSent { claims, .. })
-                    if claims.iter().any(|c| &c.job == job && c.tick == tick))
-            })
+            let names = |c: &cronfence::Claim| &c.job == job && c.tick == tick;
+            self.sent_where(node, token, usize::MAX, names)
+                .next()
+                .is_some()
         };
         self.by_leader
             .iter()

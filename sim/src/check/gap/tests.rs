@@ -42,6 +42,17 @@ fn verdict_of(history: &History, spec: JobSpec) -> Verdict {
     verdict
 }
 
+/// [`verdict_of`] where the backend recorded what it applied (a claim it never applied is no
+/// claim).
+fn verdict_observed(history: &History, spec: JobSpec) -> Verdict {
+    let jobs = jobs("j", spec);
+    let mut input = input(history, &jobs, 0, 30);
+    input.observed.backend = true;
+    let mut verdict = Verdict::default();
+    check(input, &mut verdict);
+    verdict
+}
+
 fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
     findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
 }
@@ -440,11 +451,7 @@ fn a_tick_lost_with_a_leadership_whose_claim_landed_after_it_ended_is_excused() 
         .node(20_000, "b", started("j", 20, 2, 1))
         .node(30_000, "b", started("j", 30, 2, 1))
         .build();
-    let jobs = jobs("j", every_10s(Delivery::AtMostOnce));
-    let mut observed = input(&history, &jobs, 0, 30);
-    observed.observed.backend = true;
-    let mut verdict = Verdict::default();
-    check(observed, &mut verdict);
+    let verdict = verdict_observed(&history, every_10s(Delivery::AtMostOnce));
     assert!(verdict.violations.is_empty(), "{verdict:#?}");
     assert_eq!(kinds(&verdict.excused), [("abandoned", Some(at(10)))]);
 }
@@ -480,12 +487,7 @@ fn dropped_early(evidence: Option<(i64, u64)>) -> Verdict {
         .node(20_000, "b", started("j", 20, 2, 1))
         .node(30_000, "b", started("j", 30, 2, 1))
         .build();
-    let jobs = jobs("j", every_10s(Delivery::AtMostOnce));
-    let mut observed = input(&history, &jobs, 0, 30);
-    observed.observed.backend = true;
-    let mut verdict = Verdict::default();
-    check(observed, &mut verdict);
-    verdict
+    verdict_observed(&history, every_10s(Delivery::AtMostOnce))
 }
 
 #[test]

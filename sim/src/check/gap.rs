@@ -251,6 +251,20 @@ impl Judge<'_, '_> {
         Some(found)
     }
 
+    /// True when the claim batch behind abandon `a` was decided on clock evidence, verified
+    /// against its witness reading, by which `tick` was already due.
+    fn due_on_clock_at(&self, tick: Timestamp, a: &Abandon<'_>) -> bool {
+        let index = self.index;
+        let node = a.record.node.as_str();
+        let Some(decided) = index.decided(node, a.token, self.job, a.index + 1) else {
+            return false;
+        };
+        match index.evidence_lead(decided) {
+            Ok(Some(witnessed)) => tick <= index.time(decided) + witnessed.lead,
+            _ => false,
+        }
+    }
+
     /// True when the batch that sent drop `d` was decided on clock evidence, verified against its
     /// witness reading (the clock contract), by which `tick` was already due: a node whose clock
     /// read ahead unnoticed may drop a tick before its true time.
@@ -513,15 +527,17 @@ impl Judge<'_, '_> {
         a: &Abandon<'_>,
         proof: Result<Proof, Option<String>>,
     ) -> (Bucket, Finding) {
-        // A verified give-up for good made before the tick was due in true time could only come
-        // from a clock that read ahead (a newer tick run early replaced it, say): like a give-up
-        // on the clock contract, no later quiet can bring it back. A tick lost with its
-        // leadership is not given up for good (at least once, the next leader runs it).
+        // A verified give-up for good made before the tick was due in true time, decided on
+        // verified clock evidence by which it was due (a newer tick run early on a clock ahead
+        // replaced it, say): like a give-up on the clock contract, no later quiet can bring it
+        // back. A tick lost with its leadership is not given up for good (at least once, the
+        // next leader runs it).
         let for_good = !matches!(
             a.reason,
             AbandonReason::LeadershipLost | AbandonReason::Shutdown
         );
-        let before_due = for_good && self.index.time(a.index) < tick;
+        let before_due =
+            for_good && self.index.time(a.index) < tick && self.due_on_clock_at(tick, a);
         if proof.as_ref().is_ok_and(|p| p.on_clock || before_due) {
             self.on_clock.borrow_mut().insert(tick);
         }

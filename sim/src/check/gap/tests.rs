@@ -554,14 +554,23 @@ fn a_job_registered_by_a_clock_ahead_at_its_start_is_owed_from_that_registration
 
 #[test]
 fn a_tick_replaced_for_good_before_it_was_due_is_given_up_on_the_clock() {
-    // a (token 2) ran tick 30 early at 5 s, replacing ticks 10 and 20 at 5 s, before either was
-    // due in true time: only a clock ahead does that, so no later quiet owes them a run. The same
-    // replace decided at 25 s (both due by then) leaves them to liveness.
-    let replaced_at = |ms: u64| {
-        let history = Builder::new()
+    // a (token 2) ran tick 30 early at 5 s, on evidence reading 30 s (its clock 25 s ahead from
+    // the start, its witness reading 5 s old), replacing ticks 10 and 20 before either was due in
+    // true time: no later quiet owes them a run. Without the clock fault the evidence is not
+    // vouched for and they stay owed; so do they when the replace comes at 25 s, both due by then.
+    let replaced_at = |ms: u64, ahead: bool| {
+        let mut history = Builder::new();
+        if ahead {
+            let offset = FaultKind::ClockOffset {
+                offset: SignedDuration::from_secs(25),
+            };
+            history = history.fault(0, "a", offset);
+        }
+        let evidence = Some(((ms / 1_000) as i64 + 25, 5_000));
+        let history = history
             .node(0, "a", won(2))
             .node(0, "a", started("j", 0, 2, 1))
-            .node(ms, "a", sent(2, &[("j", 30)]))
+            .node(ms, "a", sent_on(2, &[("j", 30)], evidence))
             .node(ms, "a", claimed("j", 30, 2))
             .node(ms, "a", started("j", 30, 2, 1))
             .node(ms + 1, "a", abandon(10, 20, AbandonReason::Replaced))
@@ -576,6 +585,7 @@ fn a_tick_replaced_for_good_before_it_was_due_is_given_up_on_the_clock() {
         assert!(verdict.violations.is_empty(), "{verdict:#?}");
         on_clock.into_iter().map(|(_, t)| t).collect::<Vec<_>>()
     };
-    assert_eq!(replaced_at(5_000), [at(10), at(20)]);
-    assert_eq!(replaced_at(25_000), []);
+    assert_eq!(replaced_at(5_000, true), [at(10), at(20)]);
+    assert_eq!(replaced_at(5_000, false), []);
+    assert_eq!(replaced_at(25_000, true), []);
 }

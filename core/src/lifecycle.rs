@@ -21,7 +21,8 @@
 //! A resign that fails is retried until it is answered or the session is lost, because a node
 //! that still renews its session keeps its election: nobody else could lead. Only shutdown does
 //! not retry: closing (or dropping) the session follows at once. A step-down for the clock sits
-//! out at most one lease TTL (or until the clock catches up), and happens once per checkpoint
+//! out at most one lease TTL (or until the clock catches up), and happens once per checkpoint;
+//! its repeats, while the clock stays behind, wait until no at-least-once run would be cut
 //! ([`steps_down_for_clock`]).
 
 use std::time::Duration;
@@ -289,9 +290,13 @@ impl Lifecycle {
 /// time reaches the checkpoint, so it leads on, and the ticks after the checkpoint run when its
 /// clock reaches them (those up to the checkpoint were claimed already).
 ///
-/// Leading on is not for good: while its clock is still behind, the leader steps down again each
-/// `lease_ttl` of its office (`led_for`), without sitting out, so a node with a better clock that
-/// campaigns meanwhile wins the election.
+/// Leading on is not for good: while its clock is still behind, the leader steps down again once
+/// it has led for `lease_ttl` (`led_for`), without sitting out, so a node with a better clock that
+/// campaigns meanwhile wins the election. That repeat is a guess, not news, so it waits for a
+/// moment when it cuts no run: while an at-least-once run is going (`runs_at_stake`) it is put
+/// off, since ending the leadership would cancel the run, and a run longer than the lease TTL
+/// would be cut at every repeat and never complete. The first step-down for a checkpoint does not
+/// wait: a clock that went back is news.
 pub fn steps_down_for_clock(
     now: Timestamp,
     newest: Timestamp,
@@ -299,12 +304,14 @@ pub fn steps_down_for_clock(
     stepped_down_for: Option<Timestamp>,
     led_for: Duration,
     lease_ttl: Duration,
+    runs_at_stake: bool,
 ) -> bool {
     let Ok(limit) = jiff::SignedDuration::try_from(lag_limit) else {
         return false;
     };
     let behind = newest.duration_since(now) > limit;
-    behind && (stepped_down_for != Some(newest) || led_for >= lease_ttl)
+    let repeat_due = led_for >= lease_ttl && !runs_at_stake;
+    behind && (stepped_down_for != Some(newest) || repeat_due)
 }
 
 #[cfg(test)]

@@ -225,7 +225,8 @@ fn a_clock_far_behind_the_checkpoint_steps_down_once_per_checkpoint() {
         limit,
         None,
         early,
-        ttl
+        ttl,
+        false
     ));
     assert!(!steps_down_for_clock(
         now,
@@ -233,10 +234,13 @@ fn a_clock_far_behind_the_checkpoint_steps_down_once_per_checkpoint() {
         limit,
         cp,
         early,
-        ttl
+        ttl,
+        false
     ));
     let moved = checkpoint() + jiff::SignedDuration::from_secs(1);
-    assert!(steps_down_for_clock(now, moved, limit, cp, early, ttl));
+    assert!(steps_down_for_clock(
+        now, moved, limit, cp, early, ttl, false
+    ));
 }
 
 #[test]
@@ -251,9 +255,18 @@ fn a_leader_leading_on_behind_steps_down_again_each_lease_ttl() {
         limit,
         cp,
         ttl / 2,
-        ttl
+        ttl,
+        false
     ));
-    assert!(steps_down_for_clock(now, checkpoint(), limit, cp, ttl, ttl));
+    assert!(steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        cp,
+        ttl,
+        ttl,
+        false
+    ));
 }
 
 #[test]
@@ -271,7 +284,8 @@ fn a_clock_within_the_lag_limit_leads_on() {
         limit,
         None,
         led,
-        ttl
+        ttl,
+        false
     ));
     let earlier = now - jiff::SignedDuration::from_nanos(1);
     assert!(steps_down_for_clock(
@@ -280,6 +294,43 @@ fn a_clock_within_the_lag_limit_leads_on() {
         limit,
         None,
         led,
-        ttl
+        ttl,
+        false
+    ));
+}
+
+#[test]
+fn a_repeat_step_down_waits_for_the_at_least_once_runs_it_would_cut() {
+    // A repeat is a guess that a better clock is waiting; cutting a run longer than the lease TTL
+    // at every repeat would keep it from ever completing, so it waits. News does not wait.
+    let (limit, ttl) = (Duration::from_secs(60), Duration::from_secs(10));
+    let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let cp = Some(checkpoint());
+    assert!(!steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        cp,
+        ttl * 3,
+        ttl,
+        true
+    ));
+    assert!(steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        cp,
+        ttl * 3,
+        ttl,
+        false
+    ));
+    assert!(steps_down_for_clock(
+        now,
+        checkpoint(),
+        limit,
+        None,
+        ttl,
+        ttl,
+        true
     ));
 }

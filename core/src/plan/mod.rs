@@ -311,7 +311,8 @@ impl Planner {
             job.cursor = job.cursor.max(d.cursor);
             job.unclaimed_since = None;
             self.newest_claim = self.newest_claim.max(Some(job.cursor));
-            job.retries.clear();
+            job.retries
+                .retain(|(at, _)| !d.retired.contains(at) && d.run.iter().all(|r| r.at != *at));
             if d.cancel_running {
                 job.pending = 0;
                 job.running = 0;
@@ -382,7 +383,7 @@ impl Planner {
             .starting_deadline
             .map(|d| jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX));
         let late = |t: Timestamp| deadline.is_some_and(|d| now.duration_since(t) > d);
-        for &(at, attempt) in &job.retries {
+        for &(at, attempt) in self.due_retries(job, reading) {
             if late(at) {
                 d.abandon.push(single(at, AbandonReason::DeadlineExceeded));
                 d.retired.push(at);
@@ -469,6 +470,35 @@ impl Planner {
 }
 
 impl Planner {
+    /// The in-flight ticks to run again now: each when it is due, as a tick is due to run
+    /// ([`Planner::early_until`]), not all at the win. A tick a clock that ran ahead claimed
+    /// minutes early is not run minutes early again; and each comes due on its own, so one that
+    /// comes due during a run of its job overlaps it like any tick: it replaces the run
+    /// (`Replace`), runs beside it (`Allow`), or waits for it to end (`Forbid`: a tick
+    /// already claimed is owed a run, so it is not skipped).
+    fn due_retries<'j>(
+        &self,
+        job: &'j PlannedJob,
+        reading: Reading,
+    ) -> impl Iterator<Item = &'j (Timestamp, u32)> {
+        let busy = job.spec.overlap == OverlapPolicy::Forbid && job.running + job.pending > 0;
+        let until = self.early_until(reading);
+        job.retries
+            .iter()
+            .filter(move |(at, _)| !busy && *at <= until)
+    }
+
+    /// How far ticks are due by `reading`: its wall clock, but no further than the early limit
+    /// past its evidence.
+    fn early_until(&self, reading: Reading) -> Timestamp {
+        reading.wall.min(
+            reading
+                .evidence
+                .saturating_add(self.early_limit)
+                .unwrap_or(reading.wall),
+        )
+    }
+
     /// Adds the ticks due by the wall clock but not by the evidence: each runs (early, if the
     /// clock is ahead), oldest first, up to the early limit past the evidence. Unless runs may
     /// overlap, one at a time and only when nothing else runs: a batch of early ticks would queue
@@ -480,12 +510,7 @@ impl Planner {
         if one_at_a_time && (job.running + job.pending > 0 || !d.run.is_empty()) {
             return;
         }
-        let until = reading.wall.min(
-            reading
-                .evidence
-                .saturating_add(self.early_limit)
-                .unwrap_or(reading.wall),
-        );
+        let until = self.early_until(reading);
         let from = d.cursor.max(job.cursor);
         if until <= from {
             return;

@@ -265,6 +265,44 @@ fn at_least_once_reruns_uncommitted_ticks_with_the_next_attempt() {
 }
 
 #[test]
+fn at_least_once_reruns_each_uncommitted_tick_when_it_comes_due() {
+    // A clock that ran ahead claimed 30 s and 40 s early; the next leader, on time, reruns 20 s
+    // at once but 30 s and 40 s only when they are due, not all of them at its win.
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    spec.overlap = OverlapPolicy::Replace;
+    let mut p = planner(spec, Some(40), vec![(20, 1), (30, 1), (40, 1)], 25);
+    let d = only(&p, 25);
+    assert_eq!(runs(&d), vec![(t(20), 2)]);
+    p.advance(std::slice::from_ref(&d));
+    p.began(0);
+    assert_eq!(p.next_deadline(), Some(t(30)));
+    assert!(p.poll(t(29)).is_empty(), "30 s is not due before 30 s");
+    let d = only(&p, 30);
+    assert_eq!(runs(&d), vec![(t(30), 2)]);
+    assert!(
+        d.cancel_running,
+        "it overlaps the run of 20 s like any tick"
+    );
+}
+
+#[test]
+fn at_least_once_rerun_due_during_a_forbid_run_waits_for_it() {
+    // The tick was claimed, so it is owed a run: a run in progress delays it, never skips it.
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    let mut p = planner(spec, Some(30), vec![(20, 1), (30, 1)], 25);
+    let d = only(&p, 25);
+    p.advance(std::slice::from_ref(&d));
+    p.began(0);
+    assert!(p.poll(t(35)).is_empty(), "30 s waits while 20 s runs");
+    p.finished(0, true);
+    let d = only(&p, 35);
+    assert_eq!(runs(&d), vec![(t(30), 2)]);
+    assert!(d.skip.is_empty());
+}
+
+#[test]
 fn at_most_once_never_reruns_a_claimed_tick() {
     // The same checkpoint under at-most-once: the tick at 20 s was claimed, so it is gone.
     let p = planner(spec(), Some(20), vec![(20, 1)], 25);

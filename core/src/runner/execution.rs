@@ -18,11 +18,12 @@ use crate::signal;
 
 use super::committer::Committer;
 use super::NodeCtx;
+use crate::clock::sleep_for;
 use crate::elector::{Fence, Revocation};
 use crate::event::{FencedOperation, NodeEvent};
 use crate::job::{Job, TickContext, TickId};
 use crate::plan::{AbandonReason, TickRun};
-use crate::policy::Delivery;
+use crate::policy::{Delivery, OverlapPolicy};
 use crate::store::{Commit, RunOutcome};
 use crate::Error;
 
@@ -64,6 +65,9 @@ impl Execution {
         let ticks = std::mem::take(&mut self.ticks);
         for (i, tick) in ticks.iter().enumerate() {
             self.unheld().await;
+            if i > 0 {
+                self.until_due(tick.at).await;
+            }
             self.await_proof().await;
             let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
             if let Some(reason) = stop {
@@ -73,7 +77,8 @@ impl Execution {
             if i == 0 {
                 let _ = self.began.send(self.id);
             }
-            self.run_tick(*tick).await;
+            let replaced_at = ticks.get(i + 1).and_then(|next| self.replaces(next.at));
+            self.run_tick(*tick, replaced_at).await;
         }
         let _ = self.ended.send(Ended {
             job: self.job_idx,
@@ -90,6 +95,45 @@ impl Execution {
             biased;
             _ = Self::cancelled(&mut cancel) => {}
             _ = self.held.wait_for(|held| !*held) => {}
+        }
+    }
+
+    /// Waits until `at` is due on the node's clock, or until the execution is cancelled or (at
+    /// least once) its leadership lost: a tick of a batch starts no earlier than it would on its
+    /// own. The batch was decided on a clock that may have read ahead and come back since; ticks
+    /// really missed are due already and run one after another.
+    async fn until_due(&mut self, at: jiff::Timestamp) {
+        let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
+        let mut cancel = self.cancel.clone();
+        let mut revoked = self.revoked.clone();
+        tokio::select! {
+            biased;
+            _ = Self::cancelled(&mut cancel) => {}
+            _ = revoked.wait_for(|r| r.is_some()), if at_least_once => {}
+            _ = Self::due(&self.ctx, Some(at)) => {}
+        }
+    }
+
+    /// When the batch's next tick, at `next`, replaces the run about to start: under `Replace`,
+    /// if `next` is not due yet (on the node's clock), it comes due during that run and replaces
+    /// it then, as a tick of its own would. A next tick due already is one the batch catches up
+    /// on: it waits for this run's end.
+    fn replaces(&self, next: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let replace = self.job.spec.overlap == OverlapPolicy::Replace;
+        (replace && next > self.ctx.clock.now()).then_some(next)
+    }
+
+    /// Resolves once `at` is due on the node's clock; never when there is no `at`.
+    async fn due(ctx: &NodeCtx, at: Option<jiff::Timestamp>) {
+        let Some(at) = at else {
+            return std::future::pending().await;
+        };
+        loop {
+            let wait = sleep_for(&*ctx.clock, Some(at), ctx.config.clock_recheck);
+            if wait.is_zero() {
+                return;
+            }
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -129,7 +173,9 @@ impl Execution {
         }
     }
 
-    async fn run_tick(&mut self, tick: TickRun) {
+    /// Runs one tick's command to its end, its cancellation, or (`replaced_at`) the moment the
+    /// batch's next tick comes due and replaces it.
+    async fn run_tick(&mut self, tick: TickRun, replaced_at: Option<jiff::Timestamp>) {
         let job = &self.job.id;
         let token = self.fence.token;
         let attempt = tick.attempt;
@@ -156,6 +202,7 @@ impl Execution {
             biased;
             reason = Self::cancelled(&mut self.cancel) => Err(reason),
             _ = revoked.wait_for(|r| r.is_some()), if at_least_once => Err(AbandonReason::LeadershipLost),
+            _ = Self::due(&self.ctx, replaced_at) => Err(AbandonReason::Replaced),
             result = command => Ok(result),
         };
         let (outcome, event) = match result {

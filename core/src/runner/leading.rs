@@ -274,8 +274,21 @@ impl Leader<'_> {
         let newest = self.planner.newest_claim()?;
         let limit = self.ctx.config.clock_lag_limit;
         let (led_for, ttl) = (self.won_at.elapsed(), self.ctx.config.lease_ttl);
-        steps_down_for_clock(now, newest, limit, self.stepped_down_for, led_for, ttl)
-            .then_some(newest)
+        let at_stake = self
+            .running
+            .values()
+            .flatten()
+            .any(|r| r.delivery == Delivery::AtLeastOnce);
+        steps_down_for_clock(
+            now,
+            newest,
+            limit,
+            self.stepped_down_for,
+            led_for,
+            ttl,
+            at_stake,
+        )
+        .then_some(newest)
     }
 
     /// Claims every decision in one batch and acts on it. `Err(None)`: a transient failure, try

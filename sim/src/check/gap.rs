@@ -421,6 +421,22 @@ impl Judge<'_, '_> {
         Some((Bucket::Violation, finding))
     }
 
+    /// The run of a newer tick of the same batch that replaced `last`: that tick was not yet due
+    /// on the node's clock when `last` began, it was by the time the cancel was committed (at
+    /// `commit`; by the clock model, not the node's word), and its run began right after, on the
+    /// same leadership. A batch's ticks run one after another only while each next one is due
+    /// already; once the clock that decided the batch reads earlier, a tick comes due during the
+    /// run before it and replaces that run, as a tick of its own would.
+    fn replaced_in_batch(&self, key: &TickKey, last: &Began<'_>, commit: usize) -> Option<usize> {
+        let index = self.index;
+        let after = index.time(commit);
+        let newer = index.ran_newer(last.node, last.token, self.job, key.1, after)?;
+        let next = index.run_tick(newer)?;
+        let not_due_at_start = index.node_clock(last.node, last.index) < next;
+        let due_at_cancel = index.node_clock(last.node, commit) >= next;
+        (not_due_at_start && due_at_cancel).then_some(newer)
+    }
+
     /// An at-least-once run cancelled under overlap `Replace` because its leadership claimed a
     /// newer tick of the job while it ran: the policy's own outcome for it, proven by that claim
     /// and by its commit as `cancelled` having taken effect ([`Index::cancel_committed`]).
@@ -431,15 +447,16 @@ impl Judge<'_, '_> {
         }
         let committed = index.cancel_committed(last, key)?;
         let (end, commit) = (committed.end, committed.commit);
-        // A newer tick claimed with it in one batch runs after it and replaces nothing: only a
-        // claim made while it ran counts.
+        // A newer tick claimed with it in one batch runs after it and replaces nothing, unless it
+        // came due while this one ran: only a claim made while it ran counts, or that.
         let while_running = last.index + 1..end;
-        let newer =
-            index.claimed_newer_within(last.node, last.token, self.job, key.1, while_running)?;
+        let newer = index
+            .claimed_newer_within(last.node, last.token, self.job, key.1, while_running)
+            .or_else(|| self.replaced_in_batch(key, last, commit))?;
         let detail = format!(
             "its run by {} (token #{}, record {}) was committed cancelled (record {}, sent at \
-             record {}) because a newer tick claimed at record {} replaced it, as overlap replace \
-             says",
+             record {}) because a newer tick (its claim or, once due, its run at record {}) \
+             replaced it, as overlap replace says",
             last.node,
             last.token,
             index.seq(last.index),

@@ -924,6 +924,13 @@ impl<'h> Index<'h> {
         self.clocks.offset(node, t_ns)
     }
 
+    /// What `node`'s clock read at the record at `index`, by the clock model (the faults), not
+    /// by the node's word.
+    pub(crate) fn node_clock(&self, node: &str, index: usize) -> Timestamp {
+        let record = &self.records[index];
+        record.true_time + self.clocks.offset(node, record.t_ns)
+    }
+
     /// The `seq` of the record at `index`.
     pub(crate) fn seq(&self, index: usize) -> u64 {
         self.records[index].seq

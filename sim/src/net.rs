@@ -21,6 +21,9 @@ use crate::history::{BackendRecord, Recorder, What};
 /// The backend's address in every world.
 pub const BACKEND_ADDR: &str = "10.0.0.254:2379";
 
+/// How many requests the backend service takes at once ([`BackendService::serve_forever`]).
+const RECEIVERS: usize = 64;
+
 /// One request on the wire.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Call(pub Request);
@@ -69,15 +72,24 @@ impl BackendService {
     }
 
     /// Runs the service on the current node until the node dies: binds, and answers calls.
+    ///
+    /// madsim's RPC handler takes requests one at a time, and each take costs at least a
+    /// simulated millisecond, so one handler serves about a thousand requests a second and a
+    /// burst queues, unordered, past the nodes' request timeouts: an overload no fault injected
+    /// and no checker sees. [`RECEIVERS`] handlers take requests side by side instead, so only
+    /// the faults delay an answer.
     pub async fn serve_forever(self) {
         self.host.renew_all_leases();
         let endpoint = Endpoint::bind(BACKEND_ADDR)
             .await
             .expect("the backend address is free on the backend node");
-        endpoint.add_rpc_handler(move |Call(request)| {
+        for _ in 0..RECEIVERS {
             let service = self.clone();
-            async move { service.serve(request).await }
-        });
+            endpoint.add_rpc_handler(move |Call(request)| {
+                let service = service.clone();
+                async move { service.serve(request).await }
+            });
+        }
         std::future::pending::<()>().await;
     }
 

@@ -470,22 +470,23 @@ impl Planner {
 }
 
 impl Planner {
-    /// The in-flight ticks to run again now: each when it is due, as a tick is due to run
-    /// ([`Planner::early_until`]), not all at the win. A tick a clock that ran ahead claimed
-    /// minutes early is not run minutes early again; and each comes due on its own, so one that
-    /// comes due during a run of its job overlaps it like any tick: it replaces the run
-    /// (`Replace`), runs beside it (`Allow`), or waits for it to end (`Forbid`: a tick
-    /// already claimed is owed a run, so it is not skipped).
+    /// The in-flight ticks to run again now: each once it is due by the wall clock, not all at
+    /// the win. A tick a clock that ran ahead claimed minutes early is not run minutes early
+    /// again; and each comes due on its own, so one that comes due during a run of its job
+    /// overlaps it like any tick: it replaces the run (`Replace`), runs beside it (`Allow`), or
+    /// waits for it to end (`Forbid`: a tick already claimed is owed a run, so it is not
+    /// skipped). The wall alone decides, not the evidence: the tick was claimed once already, so
+    /// running it is never giving it up, and a witness stale from a clock fault long past must not
+    /// hold back a tick a previous leader left behind.
     fn due_retries<'j>(
         &self,
         job: &'j PlannedJob,
         reading: Reading,
     ) -> impl Iterator<Item = &'j (Timestamp, u32)> {
         let busy = job.spec.overlap == OverlapPolicy::Forbid && job.running + job.pending > 0;
-        let until = self.early_until(reading);
         job.retries
             .iter()
-            .filter(move |(at, _)| !busy && *at <= until)
+            .filter(move |(at, _)| !busy && *at <= reading.wall)
     }
 
     /// How far ticks are due by `reading`: its wall clock, but no further than the early limit

@@ -599,3 +599,53 @@ fn a_run_cancelled_by_shutdown_is_not_replaced_by_a_tick_claimed_with_it() {
         "{v:#?}"
     );
 }
+
+#[test]
+fn a_batch_tick_that_came_due_during_the_run_before_it_replaced_that_run() {
+    // Ticks 10 and 20 were claimed in one batch by a clock 15 s ahead, which came back at 10.5 s.
+    // Tick 10's run began at 10.6 s, when 20 was not due on the clock (per the clock model); its
+    // cancel was committed at 20 s, when 20 was, and 20's run began right after: replaced, as
+    // overlap replace says. Cancelled at 15 s, before 20 was due, it was only cut short; and so
+    // it was when 20 was due already as the run began (the clock still ahead), for a batch runs
+    // a tick due already after the one before, it does not replace it.
+    let offset = FaultKind::ClockOffset {
+        offset: SignedDuration::from_secs(15),
+    };
+    let batch = |began_ms: u64, clock_back_ms: u64, cancel_ms: u64| {
+        let cancelled = NodeEvent::TickCancelled {
+            job: job("j"),
+            tick: at(10),
+            token: FencingToken(1),
+            attempt: 1,
+        };
+        let history = Builder::new()
+            .fault(0, "a", offset.clone())
+            .command(0, "a", began("j", 0, 1, 1))
+            .command(1, "a", returned("j", 0, 1, 1))
+            .node(1, "a", completed("j", 0, 1, 1))
+            .node(1, "a", claimed("j", 10, 1))
+            .node(1, "a", claimed("j", 20, 1))
+            .fault_ended(clock_back_ms, "a", offset.clone(), 0)
+            .command(began_ms, "a", began("j", 10, 1, 1))
+            .node(cancel_ms, "a", cancel_committed("j", 10, 1))
+            .node(cancel_ms, "a", cancelled)
+            .command(cancel_ms + 1, "a", began("j", 20, 1, 1))
+            .command(cancel_ms + 2, "a", returned("j", 20, 1, 1))
+            .node(cancel_ms + 2, "a", completed("j", 20, 1, 1))
+            .build();
+        verdict(&history, replace_spec(), commands(), 20)
+    };
+    let replaced = batch(10_600, 10_500, 20_000);
+    assert!(replaced.violations.is_empty(), "{replaced:#?}");
+    assert_eq!(kinds(&replaced.excused), [("replaced", Some(at(10)))]);
+    let early = batch(10_600, 10_500, 15_000);
+    assert_eq!(
+        kinds(&early.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+    let due_at_start = batch(10_600, 12_000, 20_000);
+    assert_eq!(
+        kinds(&due_at_start.violations),
+        [("unfinished_at_least_once", Some(at(10)))]
+    );
+}

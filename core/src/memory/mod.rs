@@ -380,4 +380,15 @@ impl JobRegistry for MemoryBackend {
             })
             .collect())
     }
+
+    async fn spec_versions(&self, jobs: &[JobId]) -> Result<Vec<u64>> {
+        let request = Request::SpecVersions {
+            jobs: jobs.to_vec(),
+        };
+        match self.call(request).await? {
+            Response::SpecVersions(versions) => Ok(versions),
+            Response::Refused(r) => Err(refused(r, None)),
+            other => Err(unexpected(other, "spec versions")),
+        }
+    }
 }

@@ -73,6 +73,11 @@ pub enum Request {
         /// The jobs, answered in this order.
         jobs: Vec<JobId>,
     },
+    /// Read the registered definition version of each job.
+    SpecVersions {
+        /// The jobs, answered in this order.
+        jobs: Vec<JobId>,
+    },
     /// Fenced batch claim.
     Claim {
         /// The caller's leadership.
@@ -102,6 +107,7 @@ impl Request {
             Request::Observe { .. } => "observe leader",
             Request::Register { .. } => "register jobs",
             Request::Checkpoints { .. } => "read checkpoints",
+            Request::SpecVersions { .. } => "read spec versions",
             Request::Claim { .. } => "claim ticks",
             Request::Commit { .. } => "commit runs",
         }
@@ -134,6 +140,8 @@ pub enum Response {
     Registered(Vec<Result<Registration, RegisterRefusal>>),
     /// Checkpoints, in request order.
     Checkpoints(Vec<Checkpoint>),
+    /// Registered definition versions, in request order.
+    SpecVersions(Vec<u64>),
     /// The request was refused.
     Refused(Refusal),
 }

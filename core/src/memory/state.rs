@@ -115,6 +115,7 @@ impl MemoryState {
             }
             Request::Register { jobs, now: clock } => self.register(jobs, clock),
             Request::Checkpoints { jobs } => self.checkpoints(&jobs),
+            Request::SpecVersions { jobs } => self.spec_versions(&jobs),
             Request::Claim { fence, claims } => self.claim(&fence, &claims),
             Request::Commit { fence, commits } => self.commit(&fence, &commits),
         };
@@ -277,6 +278,17 @@ impl MemoryState {
                 registered: record.spec.version,
             })
         }
+    }
+
+    fn spec_versions(&self, jobs: &[JobId]) -> Response {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let Some(r) = self.jobs.get(job) else {
+                return Response::Refused(Refusal::UnknownJob { job: job.clone() });
+            };
+            out.push(r.spec.version);
+        }
+        Response::SpecVersions(out)
     }
 
     fn checkpoints(&self, jobs: &[JobId]) -> Response {

@@ -39,13 +39,20 @@ pub enum Request {
         lease: u64,
         /// The candidate's value.
         value: String,
+        /// The client's number for this request, increasing in the order it sends them: a
+        /// campaign numbered before the lease's last resign of `election` was given up by its
+        /// sender, and is refused ([`Refusal::Withdrawn`]).
+        seq: u64,
     },
-    /// Give up `election` if `lease` holds it.
+    /// Give up `election` if `lease` holds it, and refuse every campaign of `lease` for it sent
+    /// before this request.
     Resign {
         /// The election.
         election: ElectionName,
         /// The holder's lease.
         lease: u64,
+        /// The client's number for this request (see [`Request::Campaign`]).
+        seq: u64,
     },
     /// Who holds `election`.
     Leader {
@@ -158,6 +165,13 @@ pub enum Refusal {
     LeaseLost {
         /// The lease.
         lease: u64,
+    },
+    /// A campaign sent before its lease's last resign of the election: its sender gave up on it
+    /// (it timed out) and may have left the election since, so winning would hold the election
+    /// for a node that no longer leads it.
+    Withdrawn {
+        /// The election.
+        election: ElectionName,
     },
     /// A TTL below the backend's minimum.
     TtlTooShort {

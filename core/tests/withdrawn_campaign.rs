@@ -58,7 +58,10 @@ fn a_campaign_sent_before_its_resign_does_not_win_after_it() {
     // it was the orphan leadership of explorer memory seed 433.
     let mut state = MemoryState::new();
     let node = lease(&mut state);
-    assert!(matches!(campaign(&mut state, node, 2), Response::Won { .. }));
+    assert!(matches!(
+        campaign(&mut state, node, 2),
+        Response::Won { .. }
+    ));
     resign(&mut state, node, 3);
     let late = campaign(&mut state, node, 1);
     assert!(
@@ -88,11 +91,20 @@ fn a_campaign_sent_after_the_resign_wins_and_others_are_untouched() {
     let mut state = MemoryState::new();
     let node = lease(&mut state);
     let other = lease(&mut state);
-    assert!(matches!(campaign(&mut state, node, 1), Response::Won { .. }));
+    assert!(matches!(
+        campaign(&mut state, node, 1),
+        Response::Won { .. }
+    ));
     resign(&mut state, node, 2);
-    assert!(matches!(campaign(&mut state, other, 1), Response::Won { .. }));
+    assert!(matches!(
+        campaign(&mut state, other, 1),
+        Response::Won { .. }
+    ));
     assert_eq!(holder(&mut state), Some(format!("node-{other}")));
     resign(&mut state, other, 2);
-    assert!(matches!(campaign(&mut state, node, 3), Response::Won { .. }));
+    assert!(matches!(
+        campaign(&mut state, node, 3),
+        Response::Won { .. }
+    ));
     assert_eq!(holder(&mut state), Some(format!("node-{node}")));
 }

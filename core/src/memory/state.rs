@@ -193,7 +193,8 @@ impl MemoryState {
 
     fn revoke(&mut self, lease: u64) -> bool {
         self.leases.remove(&lease);
-        self.withdrawn.retain(|(withdrawn, _), _| *withdrawn != lease);
+        self.withdrawn
+            .retain(|(withdrawn, _), _| *withdrawn != lease);
         let mut changed = false;
         for election in self.elections.values_mut() {
             if election.holder.as_ref().is_some_and(|h| h.lease == lease) {
@@ -215,7 +216,11 @@ impl MemoryState {
             return (Response::Refused(Refusal::LeaseLost { lease }), false);
         }
         let key = (lease, name);
-        if self.withdrawn.get(&key).is_some_and(|&resigned| seq < resigned) {
+        if self
+            .withdrawn
+            .get(&key)
+            .is_some_and(|&resigned| seq < resigned)
+        {
             let election = key.1;
             return (Response::Refused(Refusal::Withdrawn { election }), false);
         }

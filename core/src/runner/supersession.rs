@@ -146,7 +146,10 @@ mod tests {
     fn a_leader_reads_versions_as_often_as_it_renews_its_lease() {
         // A third of the TTL: a newer definition is noticed well within one lease, and a tiny
         // TTL does not turn the watch into a busy loop.
-        assert_eq!(probe_interval(Duration::from_secs(9)), Duration::from_secs(3));
+        assert_eq!(
+            probe_interval(Duration::from_secs(9)),
+            Duration::from_secs(3)
+        );
         assert_eq!(
             probe_interval(Duration::from_millis(30)),
             Duration::from_millis(100)

@@ -117,6 +117,7 @@ fn build() -> World {
         election: election.clone(),
         lease,
         value: "leader".into(),
+        seq: 0,
     };
     let Response::Won { token } = apply(&mut state, Duration::ZERO, campaign) else {
         panic!("won")

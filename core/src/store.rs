@@ -126,6 +126,12 @@ pub trait JobRegistry: Send + Sync {
         jobs: &[(JobId, JobSpec, ElectionName)],
         now: Timestamp,
     ) -> Result<Vec<Result<Registration>>>;
+
+    /// Reads the version of each job's registered definition, in the same order; unregistered
+    /// jobs are an error. A read only: a leader asks it between ticks to learn that a newer
+    /// definition was registered, and hands its election over before the next tick is due
+    /// rather than when its claim of that tick is refused.
+    async fn spec_versions(&self, jobs: &[JobId]) -> Result<Vec<u64>>;
 }
 
 /// Everything a node needs from one backend: elections, checkpoints and the registry.

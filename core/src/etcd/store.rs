@@ -453,6 +453,30 @@ impl JobRegistry for EtcdBackend {
         }
         Ok(results)
     }
+
+    /// Reads the definition keys alone, leaving the cache be: a claim under way keeps the
+    /// checkpoints it compares against.
+    async fn spec_versions(&self, jobs: &[JobId]) -> Result<Vec<u64>> {
+        let mut versions = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(CHUNK) {
+            let ops: Vec<TxnOp> = chunk
+                .iter()
+                .map(|j| TxnOp::get(keys::spec(self.prefix(), j), None))
+                .collect();
+            let response = self
+                .txn("read spec versions", Txn::new().and_then(ops))
+                .await?;
+            for (job, value) in chunk.iter().zip(gets(&response)) {
+                let Some(spec_json) = value else {
+                    return Err(Error::UnknownJob { job: job.clone() });
+                };
+                let spec: JobSpec = serde_json::from_str(&spec_json)
+                    .map_err(|_| self.corrupt(&keys::spec(self.prefix(), job), "a definition"))?;
+                versions.push(spec.version);
+            }
+        }
+        Ok(versions)
+    }
 }
 
 impl EtcdBackend {

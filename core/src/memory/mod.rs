@@ -12,6 +12,7 @@ mod protocol;
 mod session;
 mod state;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,6 +53,9 @@ impl Default for MemoryConfig {
 pub struct MemoryBackend {
     transport: Arc<dyn Transport>,
     config: MemoryConfig,
+    /// The last number given to a campaign or resign, shared by clones: the host refuses a
+    /// campaign numbered before its lease's last resign of that election.
+    sequence: Arc<AtomicU64>,
 }
 
 impl MemoryBackend {
@@ -67,7 +71,16 @@ impl MemoryBackend {
 
     /// A client reaching its host through `transport`.
     pub fn over(transport: Arc<dyn Transport>, config: MemoryConfig) -> Self {
-        MemoryBackend { transport, config }
+        MemoryBackend {
+            transport,
+            config,
+            sequence: Arc::default(),
+        }
+    }
+
+    /// The next number for a campaign or resign, in the order they are sent.
+    fn next_seq(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     async fn call(&self, request: Request) -> Result<Response> {
@@ -152,6 +165,12 @@ fn refused(refusal: Refusal, fence: Option<&Fence>) -> Error {
             }
         }
         Refusal::LeaseLost { lease } => Error::LeaseLost { lease },
+        // Only a campaign its sender gave up on is refused so: nobody waits for this answer.
+        Refusal::Withdrawn { election } => Error::BackendUnavailable {
+            backend: "memory".into(),
+            operation: "campaign",
+            reason: format!("a campaign for {election} sent before this session resigned it"),
+        },
         Refusal::TtlTooShort { min } => Error::LeaseTtlTooShort {
             ttl: Duration::ZERO,
             min,
@@ -243,6 +262,7 @@ impl Elector for MemoryBackend {
                 election: election.clone(),
                 lease: session.lease,
                 value: value.to_string(),
+                seq: self.next_seq(),
             };
             let leader = match self.call(request).await? {
                 Response::Won { token } => {
@@ -269,6 +289,7 @@ impl Elector for MemoryBackend {
         let request = Request::Resign {
             election: leadership.election.clone(),
             lease: leadership.lease,
+            seq: self.next_seq(),
         };
         match self.call(request).await? {
             Response::Done => Ok(()),
@@ -379,5 +400,16 @@ impl JobRegistry for MemoryBackend {
                 })
             })
             .collect())
+    }
+
+    async fn spec_versions(&self, jobs: &[JobId]) -> Result<Vec<u64>> {
+        let request = Request::SpecVersions {
+            jobs: jobs.to_vec(),
+        };
+        match self.call(request).await? {
+            Response::SpecVersions(versions) => Ok(versions),
+            Response::Refused(r) => Err(refused(r, None)),
+            other => Err(unexpected(other, "spec versions")),
+        }
     }
 }

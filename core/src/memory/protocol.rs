@@ -39,13 +39,20 @@ pub enum Request {
         lease: u64,
         /// The candidate's value.
         value: String,
+        /// The client's number for this request, increasing in the order it sends them: a
+        /// campaign numbered before the lease's last resign of `election` was given up by its
+        /// sender, and is refused ([`Refusal::Withdrawn`]).
+        seq: u64,
     },
-    /// Give up `election` if `lease` holds it.
+    /// Give up `election` if `lease` holds it, and refuse every campaign of `lease` for it sent
+    /// before this request.
     Resign {
         /// The election.
         election: ElectionName,
         /// The holder's lease.
         lease: u64,
+        /// The client's number for this request (see [`Request::Campaign`]).
+        seq: u64,
     },
     /// Who holds `election`.
     Leader {
@@ -70,6 +77,11 @@ pub enum Request {
     },
     /// Read checkpoints.
     Checkpoints {
+        /// The jobs, answered in this order.
+        jobs: Vec<JobId>,
+    },
+    /// Read the registered definition version of each job.
+    SpecVersions {
         /// The jobs, answered in this order.
         jobs: Vec<JobId>,
     },
@@ -102,6 +114,7 @@ impl Request {
             Request::Observe { .. } => "observe leader",
             Request::Register { .. } => "register jobs",
             Request::Checkpoints { .. } => "read checkpoints",
+            Request::SpecVersions { .. } => "read spec versions",
             Request::Claim { .. } => "claim ticks",
             Request::Commit { .. } => "commit runs",
         }
@@ -134,6 +147,8 @@ pub enum Response {
     Registered(Vec<Result<Registration, RegisterRefusal>>),
     /// Checkpoints, in request order.
     Checkpoints(Vec<Checkpoint>),
+    /// Registered definition versions, in request order.
+    SpecVersions(Vec<u64>),
     /// The request was refused.
     Refused(Refusal),
 }
@@ -150,6 +165,13 @@ pub enum Refusal {
     LeaseLost {
         /// The lease.
         lease: u64,
+    },
+    /// A campaign sent before its lease's last resign of the election: its sender gave up on it
+    /// (it timed out) and may have left the election since, so winning would hold the election
+    /// for a node that no longer leads it.
+    Withdrawn {
+        /// The election.
+        election: ElectionName,
     },
     /// A TTL below the backend's minimum.
     TtlTooShort {

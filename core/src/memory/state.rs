@@ -59,6 +59,9 @@ pub struct MemoryState {
     leases: BTreeMap<u64, Lease>,
     next_lease: u64,
     elections: BTreeMap<ElectionName, Election>,
+    /// Per lease and election, the number of the lease's last resign: campaigns numbered before
+    /// it were withdrawn by their sender.
+    withdrawn: BTreeMap<(u64, ElectionName), u64>,
     jobs: BTreeMap<JobId, JobRecord>,
     unfenced: bool,
 }
@@ -101,13 +104,18 @@ impl MemoryState {
                 election,
                 lease,
                 value,
+                seq,
             } => {
-                let (response, won) = self.campaign(election, lease, value);
+                let (response, won) = self.campaign(election, lease, value, seq);
                 changed |= won;
                 response
             }
-            Request::Resign { election, lease } => {
-                changed |= self.resign(&election, lease);
+            Request::Resign {
+                election,
+                lease,
+                seq,
+            } => {
+                changed |= self.resign(election, lease, seq);
                 Response::Done
             }
             Request::Leader { election } | Request::Observe { election, .. } => {
@@ -115,6 +123,7 @@ impl MemoryState {
             }
             Request::Register { jobs, now: clock } => self.register(jobs, clock),
             Request::Checkpoints { jobs } => self.checkpoints(&jobs),
+            Request::SpecVersions { jobs } => self.spec_versions(&jobs),
             Request::Claim { fence, claims } => self.claim(&fence, &claims),
             Request::Commit { fence, commits } => self.commit(&fence, &commits),
         };
@@ -184,6 +193,8 @@ impl MemoryState {
 
     fn revoke(&mut self, lease: u64) -> bool {
         self.leases.remove(&lease);
+        self.withdrawn
+            .retain(|(withdrawn, _), _| *withdrawn != lease);
         let mut changed = false;
         for election in self.elections.values_mut() {
             if election.holder.as_ref().is_some_and(|h| h.lease == lease) {
@@ -194,10 +205,26 @@ impl MemoryState {
         changed
     }
 
-    fn campaign(&mut self, name: ElectionName, lease: u64, value: String) -> (Response, bool) {
+    fn campaign(
+        &mut self,
+        name: ElectionName,
+        lease: u64,
+        value: String,
+        seq: u64,
+    ) -> (Response, bool) {
         if !self.leases.contains_key(&lease) {
             return (Response::Refused(Refusal::LeaseLost { lease }), false);
         }
+        let key = (lease, name);
+        if self
+            .withdrawn
+            .get(&key)
+            .is_some_and(|&resigned| seq < resigned)
+        {
+            let election = key.1;
+            return (Response::Refused(Refusal::Withdrawn { election }), false);
+        }
+        let name = key.1;
         let election = self.elections.entry(name).or_default();
         match &election.holder {
             Some(h) if h.lease == lease => (Response::Won { token: h.token }, false),
@@ -221,8 +248,15 @@ impl MemoryState {
         }
     }
 
-    fn resign(&mut self, name: &ElectionName, lease: u64) -> bool {
-        match self.elections.get_mut(name) {
+    /// Gives up `name` if `lease` holds it; from now on the lease's campaigns for it sent before
+    /// this resign are refused, even if it held nothing (a campaign of its may still be on the
+    /// way).
+    fn resign(&mut self, name: ElectionName, lease: u64, seq: u64) -> bool {
+        if self.leases.contains_key(&lease) {
+            let resigned = self.withdrawn.entry((lease, name.clone())).or_default();
+            *resigned = (*resigned).max(seq);
+        }
+        match self.elections.get_mut(&name) {
             Some(e) if e.holder.as_ref().is_some_and(|h| h.lease == lease) => {
                 e.holder = None;
                 true
@@ -277,6 +311,17 @@ impl MemoryState {
                 registered: record.spec.version,
             })
         }
+    }
+
+    fn spec_versions(&self, jobs: &[JobId]) -> Response {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let Some(r) = self.jobs.get(job) else {
+                return Response::Refused(Refusal::UnknownJob { job: job.clone() });
+            };
+            out.push(r.spec.version);
+        }
+        Response::SpecVersions(out)
     }
 
     fn checkpoints(&self, jobs: &[JobId]) -> Response {
@@ -424,6 +469,7 @@ mod tests {
                     election,
                     lease,
                     value,
+                    seq: 0,
                 },
             )
             .response
@@ -612,6 +658,7 @@ mod tests {
             election: other.clone(),
             lease: b,
             value: "nb".into(),
+            seq: 0,
         };
         let stray_token = won(st.apply(3 * S, stray).response);
         let stray_fence = Fence {

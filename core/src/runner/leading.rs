@@ -4,7 +4,9 @@
 //! win as the start of office, then repeats: poll the planner, claim everything due in **one** fenced batch,
 //! record the outcome, start executions, and sleep until the planner's next deadline (re-reading
 //! the clock at least every `clock_recheck`). It stops at once when the leadership is revoked, a
-//! claim is fenced out or superseded, the clock reads too far behind, or the node shuts down;
+//! claim is fenced out, a newer job definition is registered (read between ticks by a
+//! [`SpecWatch`], or a claim is refused for it), the clock reads too far behind, or the node
+//! shuts down;
 //! it records why, and settles its runs as the [`Lifecycle`] says (drain then cancel on shutdown;
 //! otherwise cancel the at-least-once runs and let the at-most-once ones carry on).
 
@@ -18,6 +20,7 @@ use tokio::time::Instant;
 
 use super::committer::Committer;
 use super::execution::{Ended, Execution};
+use super::supersession::SpecWatch;
 use super::NodeCtx;
 use crate::clock::{sleep_for, Reading};
 use crate::elector::{Fence, Leadership, Revocation};
@@ -83,6 +86,9 @@ struct Leader<'a> {
     unanswered: BTreeMap<(usize, jiff::Timestamp), AbandonReason>,
     /// The leadership's group committer, started with its first at-least-once execution.
     committer: Option<Committer>,
+    /// Reads the jobs' registered versions, so a newer definition ends the leadership between
+    /// ticks rather than at a due tick's refused claim.
+    specs: SpecWatch,
 }
 
 /// Leads `leadership` over `jobs` until it ends, records why, settles its runs as `lifecycle`
@@ -146,8 +152,10 @@ pub(crate) async fn lead(
         won_at,
         unanswered: BTreeMap::new(),
         committer: None,
+        specs: SpecWatch::start(ctx, jobs),
     };
     let ending = leader.run().await;
+    leader.specs.stop();
     // A claim that never got an answer may have been applied: the ticks it held are this
     // leadership's, and it ends without running them.
     leader.record_unanswered();
@@ -225,6 +233,9 @@ impl Leader<'_> {
             if let Some(reason) = self.leadership.revocation() {
                 return Ending::Revoked(reason);
             }
+            if let Some(error) = self.specs.superseded() {
+                return Ending::Superseded(error);
+            }
             self.take_in_news().await;
             let reading = self.ctx.read_clock();
             if let Some(checkpoint) = self.clock_behind(reading.wall) {
@@ -258,6 +269,7 @@ impl Leader<'_> {
                 biased;
                 _ = self.ctx.stop_requested() => return Ending::Shutdown,
                 reason = self.leadership.revoked() => return Ending::Revoked(reason),
+                error = self.specs.found() => return Ending::Superseded(error),
                 Some(ended) = self.ended_rx.recv() => {
                     let id = ended.id;
                     self.ended(ended);

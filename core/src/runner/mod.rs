@@ -15,6 +15,7 @@ mod election;
 mod execution;
 mod health;
 mod leading;
+mod supersession;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -276,6 +276,19 @@ impl Elector for MemoryBackend {
         }
     }
 
+    /// The host keeps no queue of waiting candidates: all a campaign can have left is a win
+    /// whose answer was lost, which a resign by the session's lease gives up.
+    async fn withdraw(&self, session: &Session, election: &ElectionName) -> Result<()> {
+        let request = Request::Resign {
+            election: election.clone(),
+            lease: session.lease,
+        };
+        match self.call(request).await? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(other, "withdraw")),
+        }
+    }
+
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
         let request = Request::Leader {
             election: election.clone(),

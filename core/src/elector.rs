@@ -259,6 +259,13 @@ pub trait Elector: Send + Sync {
     /// Gives up `leadership` so another candidate wins at once.
     async fn resign(&self, leadership: &Leadership) -> Result<()>;
 
+    /// Withdraws `session`'s candidacy in `election`, for a campaign abandoned before it handed
+    /// out a [`Leadership`] (the node stops): whatever the campaign left in the election — a
+    /// waiting candidate's place in the queue, or a win whose answer never arrived — goes, so it
+    /// cannot hold up the other candidates until the session ends. Withdrawing a candidacy that
+    /// is not there is no error.
+    async fn withdraw(&self, session: &Session, election: &ElectionName) -> Result<()>;
+
     /// The current leader of `election`, if any.
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>>;
 

@@ -120,6 +120,15 @@ impl Elector for EtcdBackend {
         }
     }
 
+    /// Deletes the session's candidate key: a waiting candidate's place, or a leader key whose
+    /// win was never handed out. A plain delete, like a resign, wakes the candidates behind it.
+    async fn withdraw(&self, session: &Session, election: &ElectionName) -> Result<()> {
+        let candidate = keys::candidate(&self.inner.config.prefix, election, session.lease);
+        let mut kv = self.client().kv_client();
+        self.bounded("withdraw", kv.delete(candidate, None)).await?;
+        Ok(())
+    }
+
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
         let name = keys::election(&self.inner.config.prefix, election);
         let mut elections = self.client().election_client();

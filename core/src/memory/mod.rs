@@ -297,6 +297,21 @@ impl Elector for MemoryBackend {
         }
     }
 
+    /// The host keeps no queue of waiting candidates: all a campaign can have left is a win
+    /// whose answer was lost, which a resign by the session's lease gives up; numbered like any
+    /// resign, it also refuses a campaign of this session still on its way.
+    async fn withdraw(&self, session: &Session, election: &ElectionName) -> Result<()> {
+        let request = Request::Resign {
+            election: election.clone(),
+            lease: session.lease,
+            seq: self.next_seq(),
+        };
+        match self.call(request).await? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(other, "withdraw")),
+        }
+    }
+
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
         let request = Request::Leader {
             election: election.clone(),

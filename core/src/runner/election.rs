@@ -5,7 +5,9 @@
 //! backoff while the resign fails, as the lifecycle says) and goes where the lifecycle sends it:
 //! campaign again (fenced out), wait for the clock first (stepped down), or leave the election
 //! (session lost — the caller opens a new one —, superseded, shutdown). Campaign failures are
-//! reported and retried with backoff.
+//! reported and retried with backoff. A node that stops withdraws the candidacy it may have left
+//! standing (an abandoned campaign, an unanswered resign) instead of leaving it to the session's
+//! close, which waits for the shutdown grace of the node's other leaderships.
 
 use std::sync::Arc;
 
@@ -16,13 +18,41 @@ use crate::event::NodeEvent;
 use crate::job::Job;
 use crate::lifecycle::{Action, After, Input, Lifecycle};
 
-/// Campaigns and leads `election` until the session is lost or the node stops.
+/// Whether a campaign loop may have left this session's candidacy standing in its election.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Candidacy {
+    /// Nothing of it is left: the last leadership was resigned (or refused), or the session is
+    /// lost, which takes its keys with it.
+    Gone,
+    /// A campaign was abandoned, or a resign went unanswered, when the node stopped: its place
+    /// in the election may still stand.
+    MayStand,
+}
+
+/// Campaigns and leads `election` until the session is lost or the node stops. A node that stops
+/// withdraws whatever candidacy it may have left standing at once: the session is closed only
+/// once every leadership of the node has had its shutdown grace, and meanwhile a waiting
+/// candidacy that became the oldest would keep every other candidate from leading.
 pub(crate) async fn campaign_loop(
     ctx: &Arc<NodeCtx>,
     session: &Session,
     election: &ElectionName,
     jobs: &[Job],
 ) {
+    if campaign_and_lead(ctx, session, election, jobs).await == Candidacy::MayStand
+        && session.lost().is_none()
+    {
+        withdraw(ctx, session, election).await;
+    }
+}
+
+/// The loop of [`campaign_loop`]: says, on leaving, whether a candidacy may still stand.
+async fn campaign_and_lead(
+    ctx: &Arc<NodeCtx>,
+    session: &Session,
+    election: &ElectionName,
+    jobs: &[Job],
+) -> Candidacy {
     let mut backoff = ctx.backoff();
     let mut stepped_down_for = None;
     while !ctx.stopping() && session.lost().is_none() {
@@ -32,10 +62,10 @@ pub(crate) async fn campaign_loop(
         let mut lost = session.lost_signal();
         let won = tokio::select! {
             biased;
-            _ = ctx.stop_requested() => return,
+            _ = ctx.stop_requested() => return Candidacy::MayStand,
             _ = lost.wait_for(|l| l.is_some()) => {
                 ctx.emit(NodeEvent::CampaignLost { election: election.clone(), reason: "session lost".into() });
-                return;
+                return Candidacy::Gone;
             }
             won = ctx.backend.campaign(session, election, &ctx.config.name) => won,
         };
@@ -47,7 +77,7 @@ pub(crate) async fn campaign_loop(
                     reason: error.to_string(),
                 });
                 if ctx.sleep_unless_stopping(backoff.next_delay()).await {
-                    return;
+                    return Candidacy::MayStand;
                 }
                 continue;
             }
@@ -70,10 +100,10 @@ pub(crate) async fn campaign_loop(
         )
         .await;
         let Some(after) = finish(ctx, session, &leadership, &mut lifecycle, action).await else {
-            return;
+            return Candidacy::MayStand;
         };
         match after {
-            After::Leave => return,
+            After::Leave => return Candidacy::Gone,
             After::CampaignAgain => {}
             After::WaitForClock { checkpoint } => {
                 // Only the first step-down for a checkpoint sits out; a leader leading on steps
@@ -81,10 +111,20 @@ pub(crate) async fn campaign_loop(
                 let first = stepped_down_for != Some(checkpoint);
                 stepped_down_for = Some(checkpoint);
                 if first && wait_for_clock(ctx, session, checkpoint).await {
-                    return;
+                    return Candidacy::Gone;
                 }
             }
         }
+    }
+    Candidacy::MayStand
+}
+
+/// Withdraws the session's candidacy in `election`, bounded by the request timeout; a failure
+/// leaves it to the session's close (or its lease's expiry).
+async fn withdraw(ctx: &NodeCtx, session: &Session, election: &ElectionName) {
+    let withdrawn = ctx.backend.withdraw(session, election);
+    if let Err(error) = ctx.call("withdraw", withdrawn).await {
+        tracing::warn!(node = %ctx.config.name, %election, %error, "could not withdraw the candidacy; it stands until the session ends");
     }
 }
 

@@ -6,7 +6,8 @@
 //! leadership ends — revoked, fenced out, stepped down for the clock, superseded, or shut down —
 //! and then does what [`crate::lifecycle`] says: settle its runs, resign (all but a revoked one,
 //! whose session is gone) so a follower takes over within one backend round trip, and campaign
-//! again, sit out, or leave. A lost session is replaced and the campaigns restart.
+//! again, sit out, or leave. A lost session is replaced and the campaigns restart; every
+//! session, lost or not, is closed by revoking its lease ([`session`]).
 //! Every backend call is bounded and retried with capped backoff ([`health`]); a leadership's
 //! at-least-once runs are committed in batches, one request at a time ([`committer`]).
 
@@ -15,6 +16,7 @@ mod election;
 mod execution;
 mod health;
 mod leading;
+mod session;
 mod supersession;
 
 use std::collections::BTreeMap;
@@ -24,7 +26,7 @@ use std::time::Duration;
 use crate::signal;
 
 use crate::clock::{Clock, SystemClock};
-use crate::elector::{ElectionName, ElectionScope, Session};
+use crate::elector::{ElectionName, ElectionScope};
 use crate::error::{Error, Result};
 use crate::event::{EventSink, NoEvents, NodeEvent};
 use crate::job::Job;
@@ -526,7 +528,7 @@ async fn keep_sessions(ctx: &Arc<NodeCtx>, elections: BTreeMap<ElectionName, Vec
         for task in tasks {
             let _ = task.await;
         }
-        close_session(ctx, &session).await;
+        session::close(ctx, session).await;
     }
 }
 
@@ -551,17 +553,5 @@ async fn drain_orphans(ctx: &NodeCtx) {
             cancel.send_replace(Some(crate::plan::AbandonReason::Shutdown));
             let _ = done.clone().wait_for(|d| *d).await;
         }
-    }
-}
-
-async fn close_session(ctx: &NodeCtx, session: &Session) {
-    if session.lost().is_some() {
-        return;
-    }
-    if let Err(error) = ctx
-        .call("close session", ctx.backend.close_session(session))
-        .await
-    {
-        tracing::warn!(node = %ctx.config.name, %error, "could not close the session; its lease will expire");
     }
 }

@@ -1,7 +1,7 @@
 //! Executions: running a job's command for claimed ticks, and recording how each run ended.
 //!
 //! One execution runs one or more claimed ticks of one job in order (several when a catch-up
-//! batch runs under overlap `Forbid`/`Replace`). What a leadership's end does to it is the
+//! batch runs under overlap `Forbid`/`Replace`; [`super::batch`] says when each starts). What a leadership's end does to it is the
 //! [`crate::lifecycle`]'s rule, carried out through the cancel signal: an at-least-once execution
 //! stops when its leadership ends (a lost session, or the leader's cancel), its command dropped and
 //! nothing committed, so the tick runs again; an at-most-once execution carries on to its end
@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use crate::signal;
 
+use super::batch::{self, Decided};
 use super::committer::Committer;
 use super::NodeCtx;
 use crate::clock::sleep_for;
@@ -42,6 +43,8 @@ pub(crate) struct Execution {
     pub(crate) id: u64,
     pub(crate) fence: Fence,
     pub(crate) ticks: Vec<TickRun>,
+    /// When its ticks were decided ([`batch`]'s rules for when each starts).
+    pub(crate) decided: Decided,
     /// Set to the reason when the execution must stop (`Replaced`, `LeadershipLost`, `Shutdown`);
     /// closed without a reason when its leader is gone and lets it carry on.
     pub(crate) cancel: signal::Receiver<Option<AbandonReason>>,
@@ -63,10 +66,17 @@ pub(crate) struct Execution {
 impl Execution {
     pub(crate) async fn run(mut self) {
         let ticks = std::mem::take(&mut self.ticks);
-        for (i, tick) in ticks.iter().enumerate() {
+        let replace = self.job.spec.overlap == OverlapPolicy::Replace;
+        let mut i = 0;
+        while i < ticks.len() {
             self.unheld().await;
             if i > 0 {
-                self.until_due(tick.at).await;
+                self.until_due(ticks[i].at).await;
+                let now = self.ctx.clock.now();
+                let cutoff = self.decided.cutoff(now);
+                let first = batch::first_to_start(&ticks, i, now, cutoff, replace);
+                self.abandon_rest(&ticks[i..first], AbandonReason::Replaced);
+                i = first;
             }
             self.await_proof().await;
             let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
@@ -77,8 +87,11 @@ impl Execution {
             if i == 0 {
                 let _ = self.began.send(self.id);
             }
-            let replaced_at = ticks.get(i + 1).and_then(|next| self.replaces(next.at));
-            self.run_tick(*tick, replaced_at).await;
+            let cutoff = self.decided.cutoff(self.ctx.clock.now());
+            let following = ticks.get(i + 1).map(|t| t.at);
+            let replaced_at = batch::replaced_at(following, cutoff, replace);
+            self.run_tick(ticks[i], replaced_at).await;
+            i += 1;
         }
         let _ = self.ended.send(Ended {
             job: self.job_idx,
@@ -112,15 +125,6 @@ impl Execution {
             _ = revoked.wait_for(|r| r.is_some()), if at_least_once => {}
             _ = Self::due(&self.ctx, Some(at)) => {}
         }
-    }
-
-    /// When the batch's next tick, at `next`, replaces the run about to start: under `Replace`,
-    /// if `next` is not due yet (on the node's clock), it comes due during that run and replaces
-    /// it then, as a tick of its own would. A next tick due already is one the batch catches up
-    /// on: it waits for this run's end.
-    fn replaces(&self, next: jiff::Timestamp) -> Option<jiff::Timestamp> {
-        let replace = self.job.spec.overlap == OverlapPolicy::Replace;
-        (replace && next > self.ctx.clock.now()).then_some(next)
     }
 
     /// Resolves once `at` is due on the node's clock; never when there is no `at`.

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::signal;
 use tokio::time::Instant;
 
+use super::batch::Decided;
 use super::committer::Committer;
 use super::execution::{Ended, Execution};
 use super::supersession::SpecWatch;
@@ -322,6 +323,10 @@ impl Leader<'_> {
             self.run_then_claim(decisions);
             return Ok(());
         }
+        let decided = Decided {
+            wall: reading.wall,
+            at: Instant::now(),
+        };
         ctx.emit(NodeEvent::ClaimsSent {
             token: self.fence.token,
             claims: claims.clone(),
@@ -389,7 +394,7 @@ impl Leader<'_> {
         for d in decisions {
             self.record_given_up(d);
             self.record(d);
-            self.start(d);
+            self.start(d, decided);
         }
         Ok(())
     }
@@ -487,7 +492,7 @@ impl Leader<'_> {
             let claims = d.claims(id, spec);
             self.record_given_up(d);
             self.record(d);
-            match self.start(d).last() {
+            match self.start(d, Decided::now(self.ctx.clock.now())).last() {
                 Some(execution) => {
                     self.deferred.insert(*execution, claims);
                 }
@@ -511,7 +516,7 @@ impl Leader<'_> {
     }
 
     /// Starts the executions a decision calls for; returns their ids.
-    fn start(&mut self, d: &Decision) -> Vec<u64> {
+    fn start(&mut self, d: &Decision, decided: Decided) -> Vec<u64> {
         let mut started = Vec::new();
         if d.cancel_running {
             for running in self.running.remove(&d.job).unwrap_or_default() {
@@ -538,6 +543,7 @@ impl Leader<'_> {
                 id,
                 fence: self.fence.clone(),
                 ticks,
+                decided,
                 cancel: cancel_rx,
                 held,
                 revoked: self.leadership.revocation_signal(),

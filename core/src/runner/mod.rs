@@ -11,6 +11,7 @@
 //! Every backend call is bounded and retried with capped backoff ([`health`]); a leadership's
 //! at-least-once runs are committed in batches, one request at a time ([`committer`]).
 
+mod batch;
 mod committer;
 mod election;
 mod execution;

@@ -87,6 +87,11 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The newest tick this decision settles: the job's cursor once it is claimed.
+    pub fn settles(&self) -> Timestamp {
+        self.cursor
+    }
+
     /// The at-least-once re-runs this decision gives up past their starting deadline (each also
     /// in [`Decision::abandon`], as `DeadlineExceeded`).
     pub fn retired(&self) -> &[Timestamp] {

@@ -5,9 +5,10 @@
 //! were missed: they run one after another, as catch-up. A batch can also hold ticks that were
 //! not due in fact — decided on a clock that read ahead and has come back since. Read again on
 //! the clock as it reads now, the decision happened at [`Decided::cutoff`]; a tick after that
-//! was claimed ahead of its time, and it behaves as a tick of its own would: it starts no earlier
-//! than it is due, and under overlap `Replace`, once due, it replaces the run going and every
-//! tick of the batch before it ([`first_to_start`], [`replaced_at`]).
+//! was claimed ahead of its time, and under overlap `Replace` it behaves as a tick of its own
+//! would: it starts no earlier than it is due, and once due it replaces the run going and every
+//! tick of the batch before it ([`first_to_start`], [`replaced_at`]). Under `Forbid` the batch
+//! runs on, one tick after another (early, if the clock read ahead: that loses nothing).
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::time::Instant;

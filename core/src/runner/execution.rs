@@ -70,7 +70,7 @@ impl Execution {
         let mut i = 0;
         while i < ticks.len() {
             self.unheld().await;
-            if i > 0 {
+            if i > 0 && replace {
                 self.until_due(ticks[i].at).await;
                 let now = self.ctx.clock.now();
                 let cutoff = self.decided.cutoff(now);
@@ -112,9 +112,11 @@ impl Execution {
     }
 
     /// Waits until `at` is due on the node's clock, or until the execution is cancelled or (at
-    /// least once) its leadership lost: a tick of a batch starts no earlier than it would on its
-    /// own. The batch was decided on a clock that may have read ahead and come back since; ticks
-    /// really missed are due already and run one after another.
+    /// least once) its leadership lost: under `Replace` a tick of a batch starts no earlier than
+    /// it would on its own. The batch was decided on a clock that may have read ahead and come
+    /// back since; ticks really missed are due already and run one after another. (Under `Forbid`
+    /// the batch runs on: an execution waiting between ticks would count as a run going, and a
+    /// tick that came due meanwhile would be skipped for a run that is not there.)
     async fn until_due(&mut self, at: jiff::Timestamp) {
         let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
         let mut cancel = self.cancel.clone();

@@ -389,7 +389,13 @@ impl Leader<'_> {
                 return Err(Some(Ending::Refused(format!("claim refused: {error}"))));
             }
         }
-        self.unanswered.clear();
+        // The answered claim settles its jobs' ticks up to where it moved their cursors; ticks an
+        // unanswered claim held past them (planned on a clock that has gone back since, or for a
+        // job nothing is due for now) may still be held by this leadership and nobody else.
+        for d in decisions {
+            self.unanswered
+                .retain(|&(job, tick), _| job != d.job || tick > d.settles());
+        }
         self.planner.advance(decisions);
         for d in decisions {
             self.record_given_up(d);

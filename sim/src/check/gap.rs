@@ -214,8 +214,27 @@ impl Judge<'_, '_> {
             .claims
             .get(&(job.clone(), tick))
             .map_or(&[][..], Vec::as_slice);
-        if let Some(found) = self.queued_at_end(tick, claims) {
+        if let Some(found) = self.queued_at_end(tick, claims, "claimed") {
             return Some(found);
+        }
+        if self.spec.delivery == Delivery::AtLeastOnce {
+            // A tick in flight that a leadership read, owed a rerun, waits (`Forbid`) behind its
+            // run like a tick it claimed.
+            let index = self.index;
+            let owed: Vec<_> = index
+                .read_in_flight(&(job.clone(), tick))
+                .into_iter()
+                .map(|(at, node, token)| outcomes::ClaimEntry {
+                    since: at,
+                    at,
+                    record: &index.records[at],
+                    node,
+                    token,
+                })
+                .collect();
+            if let Some(found) = self.queued_at_end(tick, &owed, "read in flight") {
+                return Some(found);
+            }
         }
         if self.spec.delivery == Delivery::AtMostOnce {
             if let Some(found) = self.lost_with_leader(tick, claims, "lost_with_leader") {
@@ -230,7 +249,7 @@ impl Judge<'_, '_> {
             .into_iter()
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
-            .filter(|d| !d.retires || self.may_retire(tick, self.index.time(d.claim.at)))
+            .filter(|d| !d.retires || self.retire_allowed(tick, d))
             .collect();
         let due: Vec<_> = covering
             .iter()
@@ -269,15 +288,29 @@ impl Judge<'_, '_> {
     /// witness reading (the clock contract), by which `tick` was already due: a node whose clock
     /// read ahead unnoticed may drop a tick before its true time.
     fn due_on_evidence(&self, tick: Timestamp, d: &outcomes::DropRange<'_>) -> bool {
+        self.drop_evidence(d).is_some_and(|at| tick <= at)
+    }
+
+    /// Where the clock evidence the batch that sent drop `d` was decided on put true time,
+    /// verified against its witness reading, when it read ahead.
+    fn drop_evidence(&self, d: &outcomes::DropRange<'_>) -> Option<Timestamp> {
         let index = self.index;
         let (node, token) = (d.claim.node, d.claim.token);
-        let Some(sent) = index.sent_drop(node, token, self.job, d.upto, d.claim.at + 1) else {
-            return false;
-        };
+        let sent = index.sent_drop(node, token, self.job, d.upto, d.claim.at + 1)?;
         match index.evidence_lead(sent) {
-            Ok(Some(witnessed)) => tick <= index.time(sent) + witnessed.lead,
-            _ => false,
+            Ok(Some(witnessed)) => Some(index.time(sent) + witnessed.lead),
+            _ => None,
         }
+    }
+
+    /// Whether the job's policy gives up in-flight `tick` where retiring drop `d` took effect
+    /// (true time), or where the verified clock evidence its batch was decided on put it (the
+    /// clock contract: a deadline passed on a clock that read ahead unnoticed).
+    fn retire_allowed(&self, tick: Timestamp, d: &outcomes::DropRange<'_>) -> bool {
+        self.may_retire(tick, self.index.time(d.claim.at))
+            || self
+                .drop_evidence(d)
+                .is_some_and(|at| self.may_retire(tick, at))
     }
 
     /// Whether the job's policy gives up in-flight `tick` at `at` (true time): past its starting
@@ -296,11 +329,16 @@ impl Judge<'_, '_> {
         past_deadline || oracle::count(spec, tick, at, keep) >= keep
     }
 
-    /// A tick claimed by a leadership that was still running this job's execution when the
-    /// world ended, and that had not ended (or, at most once, whatever became of it: the batch
+    /// A tick claimed (or, at least once, read in flight) by a leadership that was still running
+    /// this job's execution when the world ended, and that had not ended (or, at most once, whatever became of it: the batch
     /// carries on): it is queued behind that run (a sequential batch runs its ticks in order),
     /// not lost.
-    fn queued_at_end(&self, tick: Timestamp, claims: &[ClaimEntry<'_>]) -> Option<Finding> {
+    fn queued_at_end(
+        &self,
+        tick: Timestamp,
+        claims: &[ClaimEntry<'_>],
+        how: &str,
+    ) -> Option<Finding> {
         let index = self.index;
         let end = index.records.len();
         // An at-most-once execution carries its batch on after its leadership ends (the claim
@@ -322,7 +360,7 @@ impl Judge<'_, '_> {
                 return None;
             }
             let detail = format!(
-                "claimed by {node} (token #{token}, record {}) and queued behind its run begun at \
+                "{how} by {node} (token #{token}, record {}) and queued behind its run begun at \
                  record {}, still going when the world ended",
                 claim.record.seq,
                 index.seq(run)

@@ -924,6 +924,14 @@ impl<'h> Index<'h> {
         self.clocks.offset(node, t_ns)
     }
 
+    /// The leaderships whose checkpoint read shows `key` in flight (at least once, they owe it a
+    /// run): (position of the read, node, token).
+    pub(crate) fn read_in_flight(&self, key: &TickKey) -> Vec<(usize, &'h str, u64)> {
+        self.election_of(&key.0)
+            .map(|election| self.reads.in_flight_for(election, key))
+            .unwrap_or_default()
+    }
+
     /// What `node`'s clock read at the record at `index`, by the clock model (the faults), not
     /// by the node's word.
     pub(crate) fn node_clock(&self, node: &str, index: usize) -> Timestamp {

@@ -14,8 +14,8 @@ use super::TickKey;
 /// One node's write concerning a tick: (position, node, token).
 type Write<'h> = (usize, &'h str, u64);
 
-/// One `checkpoints_read`: (position, token, the checkpoints read).
-type Read<'h> = (usize, u64, &'h [Checkpoint]);
+/// One `checkpoints_read`: (position, token, the checkpoints read, the node that read).
+type Read<'h> = (usize, u64, &'h [Checkpoint], &'h str);
 
 /// Checkpoint reads per election, and writes per tick, in history order.
 #[derive(Default)]
@@ -36,7 +36,7 @@ impl<'h> Reads<'h> {
                 checkpoints,
             } => {
                 let reads = self.reads.entry(election).or_default();
-                reads.push((i, token.0, checkpoints.as_slice()));
+                reads.push((i, token.0, checkpoints.as_slice(), node));
             }
             NodeEvent::ClaimsSent { token, claims, .. } => {
                 for c in claims {
@@ -67,15 +67,33 @@ impl<'h> Reads<'h> {
         after: usize,
     ) -> Option<usize> {
         let reads = self.reads.get(election)?;
-        let (at, _, _) = reads
+        let (at, _, _, _) = reads
             .iter()
-            .filter(|&&(i, t, _)| i > after && t != token)
-            .find(|(_, _, checkpoints)| settled(checkpoints, key))?;
+            .filter(|&&(i, t, _, _)| i > after && t != token)
+            .find(|(_, _, checkpoints, _)| settled(checkpoints, key))?;
         let writes = self.writes.get(key).map_or(&[][..], Vec::as_slice);
         let others = writes
             .iter()
             .filter(|&&(i, n, t)| i > since && i < *at && (n != node || t != token));
         others.count().eq(&0).then_some(*at)
+    }
+}
+
+impl<'h> Reads<'h> {
+    /// The leaderships of `election` whose checkpoint read shows `key` in flight, the tick an
+    /// at-least-once leadership then owes a run: (position of the read, node, token).
+    pub(crate) fn in_flight_for(
+        &self,
+        election: &ElectionName,
+        (job, tick): &TickKey,
+    ) -> Vec<(usize, &'h str, u64)> {
+        let reads = self.reads.get(election).map_or(&[][..], Vec::as_slice);
+        let holds = |cp: &Checkpoint| &cp.job == job && cp.in_flight.iter().any(|(t, _)| t == tick);
+        reads
+            .iter()
+            .filter(|(_, _, checkpoints, _)| checkpoints.iter().any(holds))
+            .map(|&(i, token, _, node)| (i, node, token))
+            .collect()
     }
 }
 

@@ -589,3 +589,66 @@ fn a_tick_replaced_for_good_before_it_was_due_is_given_up_on_the_clock() {
     assert_eq!(replaced_at(5_000, false), []);
     assert_eq!(replaced_at(25_000, true), []);
 }
+
+/// a's clock reads 1 s ahead from the start; it claimed tick 10 to run (applied, unanswered) and
+/// retired it at 10.4 s with a drop decided on `evidence` (at ms, witness age ms), applied at
+/// once; a crashed before recording why. The deadline is 500 ms.
+fn retired_on_evidence(evidence: Option<(i64, u64)>) -> Verdict {
+    let retire = NodeEvent::ClaimsSent {
+        token: FencingToken(1),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(10),
+            spec_version: 1,
+            kind: ClaimKind::Drop,
+        }],
+        evidence: evidence.map(|(ms, witness)| cronfence::event::ClockEvidence {
+            at: at(0) + SignedDuration::from_millis(ms),
+            witness_age: std::time::Duration::from_millis(witness),
+        }),
+    };
+    let ahead = FaultKind::ClockOffset {
+        offset: SignedDuration::from_secs(1),
+    };
+    let history = Builder::new()
+        .fault(0, "a", ahead)
+        .backend(0, backend_grant(1, "a"))
+        .node(0, "a", won(1))
+        .node(0, "a", started("j", 0, 1, 1))
+        .node(5, "a", completed("j", 0, 1, 1))
+        .backend(
+            10_000,
+            backend_claim(10, 1, ClaimKind::RunThenCommit { attempt: 1 }),
+        )
+        .node(10_400, "a", retire)
+        .backend(10_400, backend_claim(10, 1, ClaimKind::Drop))
+        .fault(10_500, "a", FaultKind::Crash)
+        .node(20_000, "b", started("j", 20, 2, 1))
+        .node(30_000, "b", started("j", 30, 2, 1))
+        .build();
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.misfire.starting_deadline = Some(std::time::Duration::from_millis(500));
+    verdict_observed(&history, spec)
+}
+
+#[test]
+fn a_retire_before_the_deadline_in_true_time_counts_only_on_verified_clock_evidence() {
+    // At 10.4 s tick 10 is 400 ms late in true time, inside its 500 ms deadline; the retry was
+    // decided on evidence reading 10.6 s, vouched for by a reading 5 s old when a's clock read
+    // 1 s ahead: on that clock the deadline had passed, so the retire explains the tick. With no
+    // recorded evidence, or evidence its witness does not vouch for, it explains nothing.
+    let on_evidence = retired_on_evidence(Some((11_400, 5_000)));
+    assert!(on_evidence.violations.is_empty(), "{on_evidence:#?}");
+    assert_eq!(
+        kinds(&on_evidence.excused),
+        [("dropped_with_leader", Some(at(10)))]
+    );
+    for evidence in [None, Some((13_000, 5_000))] {
+        let refuted = retired_on_evidence(evidence);
+        assert_eq!(
+            kinds(&refuted.violations),
+            [("missing_tick", Some(at(10)))],
+            "{evidence:?}"
+        );
+    }
+}

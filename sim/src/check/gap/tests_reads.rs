@@ -1,5 +1,6 @@
 //! Tests that a later leadership's checkpoint read proves, where the backend cannot be observed,
-//! that a replaced run's `cancelled` commit whose answer was lost took effect — and only then.
+//! that a replaced run's `cancelled` commit whose answer was lost took effect — and only then;
+//! and that a tick it read in flight is owed by it, queued behind its run at the end.
 use cronfence::store::{Checkpoint, Commit, RunOutcome};
 use cronfence::{FencingToken, OverlapPolicy};
 
@@ -108,4 +109,58 @@ fn a_lost_commit_answer_proves_nothing_when_another_leadership_wrote_the_tick_me
 
 fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
     findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
+}
+
+#[test]
+fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() {
+    // a claimed 10 and 20 and crashed; b read both in flight and reruns 10 (overlap forbid: 20
+    // waits for it, unclaimed) when the world ends: 20 is queued behind b's run, not lost. Had
+    // b's leadership ended, nobody would owe it a run.
+    let owed = |b_crashes: bool| {
+        let mut history = Builder::new()
+            .command(0, "a", began("j", 0, 1, 1))
+            .command(1, "a", returned("j", 0, 1, 1))
+            .node(1, "a", completed("j", 0, 1, 1))
+            .node(10_000, "a", claimed("j", 10, 1))
+            .node(10_000, "a", claimed("j", 20, 1))
+            .command(10_001, "a", began("j", 10, 1, 1))
+            .fault(10_500, "a", FaultKind::Crash)
+            .node(11_000, "b", won(2))
+            .node(11_000, "b", read(2, &[10, 20]))
+            .node(11_001, "b", claimed("j", 10, 2))
+            .command(11_002, "b", began("j", 10, 2, 2));
+        if b_crashes {
+            history = history.fault(25_000, "b", FaultKind::Crash);
+        }
+        let mut spec = every_10s(Delivery::AtLeastOnce);
+        spec.overlap = OverlapPolicy::Forbid;
+        let jobs = jobs("j", spec);
+        let history = history.build();
+        let mut input = input(&history, &jobs, 0, 20);
+        input.observed = Observed {
+            commands: true,
+            backend: false,
+        };
+        let index = Index::new(input);
+        let mut verdict = Verdict::default();
+        check(input, &index, &mut verdict);
+        verdict
+    };
+    let queued = owed(false);
+    assert!(
+        queued
+            .excused
+            .iter()
+            .any(|f| f.kind == "queued_at_end" && f.tick == Some(at(20))),
+        "{queued:#?}"
+    );
+    assert!(
+        !queued.violations.iter().any(|f| f.tick == Some(at(20))),
+        "{queued:#?}"
+    );
+    let ended = owed(true);
+    assert!(
+        ended.violations.iter().any(|f| f.tick == Some(at(20))),
+        "{ended:#?}"
+    );
 }

@@ -148,6 +148,7 @@ fn build() -> World {
 /// Drives the leader second by second for `MINUTES`; returns (ticks dispatched, time taken).
 fn dispatch(world: &mut World) -> (usize, Duration) {
     let mut ticks = 0;
+    let mut seq = 0;
     let started = Instant::now();
     let mut now = t0();
     let end = t0() + SignedDuration::from_mins(MINUTES);
@@ -169,6 +170,10 @@ fn dispatch(world: &mut World) -> (usize, Duration) {
             Request::Claim {
                 fence: world.fence.clone(),
                 claims,
+                seq: {
+                    seq += 1;
+                    seq
+                },
             },
         );
         assert_eq!(answer, Response::Done, "claims succeed");

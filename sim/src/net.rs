@@ -131,7 +131,7 @@ impl BackendService {
                 token: FencingToken(0),
                 holder: value.clone(),
             }),
-            Request::Claim { fence, claims } => Some(BackendRecord::ClaimApplied {
+            Request::Claim { fence, claims, .. } => Some(BackendRecord::ClaimApplied {
                 election: fence.election.clone(),
                 token: fence.token,
                 claims: claims.clone(),

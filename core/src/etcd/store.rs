@@ -329,16 +329,24 @@ fn apply_claims(
         if let Some(last) = cp.last_claimed {
             let tracked = cp.in_flight.contains_key(&claim.tick);
             if claim.tick <= last && !tracked {
-                if cp.claimed_by == Some(token) {
-                    // This leadership's own claim, repeated: applied before, and if it was an
-                    // at-least-once tick, committed since. Changing it again would re-open it.
+                let own = cp.claimed_by == Some(token);
+                let reruns = matches!(claim.kind, ClaimKind::RunThenCommit { .. });
+                if own && !reruns {
+                    // This leadership's own claim of a tick it settled: nothing to change.
                     continue;
                 }
-                return Err(Error::AlreadyClaimed {
-                    job: job.clone(),
-                    tick: claim.tick,
-                    checkpoint: last,
-                });
+                // This leadership's own at-least-once claim of a tick it settled goes on below:
+                // a retry planned afresh runs a tick that an earlier claim, whose answer was lost,
+                // dropped, and the tick is tracked in flight again. (A copy of an older claim
+                // cannot land late: every write compares the checkpoint it read; and a leadership
+                // never claims again a tick it ran and committed.)
+                if !own {
+                    return Err(Error::AlreadyClaimed {
+                        job: job.clone(),
+                        tick: claim.tick,
+                        checkpoint: last,
+                    });
+                }
             }
         }
         next.last_claimed = next.last_claimed.max(Some(claim.tick));

@@ -171,6 +171,12 @@ fn refused(refusal: Refusal, fence: Option<&Fence>) -> Error {
             operation: "campaign",
             reason: format!("a campaign for {election} sent before this session resigned it"),
         },
+        // Only a claim its sender gave up on is refused so: nobody waits for this answer.
+        Refusal::Stale => Error::BackendUnavailable {
+            backend: "memory".into(),
+            operation: "claim ticks",
+            reason: "a claim sent before a newer one of its leadership was applied".into(),
+        },
         Refusal::TtlTooShort { min } => Error::LeaseTtlTooShort {
             ttl: Duration::ZERO,
             min,
@@ -356,6 +362,7 @@ impl TickStore for MemoryBackend {
         let request = Request::Claim {
             fence: fence.clone(),
             claims: claims.to_vec(),
+            seq: self.next_seq(),
         };
         match self.call(request).await? {
             Response::Done => Ok(()),

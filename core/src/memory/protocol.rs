@@ -91,6 +91,9 @@ pub enum Request {
         fence: Fence,
         /// The ticks.
         claims: Vec<Claim>,
+        /// The client's increasing request number: a claim older than one its leadership had
+        /// applied since is a copy its sender gave up on ([`Refusal::Stale`]).
+        seq: u64,
     },
     /// Fenced batch commit.
     Commit {
@@ -173,6 +176,9 @@ pub enum Refusal {
         /// The election.
         election: ElectionName,
     },
+    /// A claim sent before another of the same leadership that was applied: its sender gave up
+    /// on it (it timed out and claimed afresh), so applying it would undo the newer claim.
+    Stale,
     /// A TTL below the backend's minimum.
     TtlTooShort {
         /// The minimum.

@@ -29,6 +29,8 @@ struct Holder {
     lease: u64,
     value: String,
     token: FencingToken,
+    /// The request number of the newest claim this leadership had applied.
+    claim_seq: u64,
 }
 
 #[derive(Debug, Default)]
@@ -46,10 +48,11 @@ struct JobRecord {
     registered_at: Timestamp,
     last_claimed: Option<Timestamp>,
     in_flight: BTreeMap<Timestamp, u32>,
-    /// The token of the newest claim: the same leadership may repeat its own claims, so a claim
-    /// whose answer was lost (an ambiguous commit) can be retried safely. A repeat changes
-    /// nothing it already changed: a tick at or before the checkpoint that is no longer in flight
-    /// was committed (or never tracked) and stays so.
+    /// The token of the newest claim: the same leadership may claim a tick at or before the
+    /// checkpoint again, so a claim whose answer was lost (an ambiguous commit) can be retried,
+    /// and a retry planned afresh may run a tick the lost one dropped (it is tracked in flight
+    /// again). A copy of an older claim that lands late is refused whole ([`Refusal::Stale`]):
+    /// it cannot re-open a tick committed since.
     claimed_by: Option<FencingToken>,
 }
 
@@ -124,7 +127,7 @@ impl MemoryState {
             Request::Register { jobs, now: clock } => self.register(jobs, clock),
             Request::Checkpoints { jobs } => self.checkpoints(&jobs),
             Request::SpecVersions { jobs } => self.spec_versions(&jobs),
-            Request::Claim { fence, claims } => self.claim(&fence, &claims),
+            Request::Claim { fence, claims, seq } => self.claim(&fence, &claims, seq),
             Request::Commit { fence, commits } => self.commit(&fence, &commits),
         };
         Applied {
@@ -242,6 +245,7 @@ impl MemoryState {
                     lease,
                     value,
                     token,
+                    claim_seq: 0,
                 });
                 (Response::Won { token }, true)
             }
@@ -356,6 +360,27 @@ impl MemoryState {
         }
     }
 
+    /// A claim older than the newest its leadership had applied is a copy its sender gave up on.
+    fn check_fresh(&self, fence: &Fence, seq: u64) -> Result<(), Refusal> {
+        let holder = self
+            .elections
+            .get(&fence.election)
+            .and_then(|e| e.holder.as_ref());
+        match holder {
+            Some(h) if h.token == fence.token && seq <= h.claim_seq => Err(Refusal::Stale),
+            _ => Ok(()),
+        }
+    }
+
+    /// The holder of the fence's election, if it is the fence's leadership.
+    fn holder_mut(&mut self, fence: &Fence) -> Option<&mut Holder> {
+        let election = self.elections.get_mut(&fence.election)?;
+        election
+            .holder
+            .as_mut()
+            .filter(|h| h.token == fence.token && h.lease == fence.lease)
+    }
+
     fn check_claim(&self, claim: &Claim, fence: &Fence) -> Result<(), Refusal> {
         let Some(r) = self.jobs.get(&claim.job) else {
             return Err(Refusal::UnknownJob {
@@ -395,22 +420,19 @@ impl MemoryState {
         }
     }
 
-    fn claim(&mut self, fence: &Fence, claims: &[Claim]) -> Response {
+    fn claim(&mut self, fence: &Fence, claims: &[Claim], seq: u64) -> Response {
         let checked = self
             .check_fence(fence)
+            .and_then(|()| self.check_fresh(fence, seq))
             .and_then(|()| claims.iter().try_for_each(|c| self.check_claim(c, fence)));
         if let Err(refusal) = checked {
             return Response::Refused(refusal);
         }
+        if let Some(holder) = self.holder_mut(fence) {
+            holder.claim_seq = seq;
+        }
         for claim in claims {
             let r = self.jobs.get_mut(&claim.job).expect("checked above");
-            let settled = r.last_claimed.is_some_and(|last| claim.tick <= last)
-                && !r.in_flight.contains_key(&claim.tick);
-            if settled && !self.unfenced {
-                // Checked above: a repeat of this leadership's own claim (a retry, or a copy stuck
-                // in the network) of a tick already claimed and, if tracked, committed since.
-                continue;
-            }
             r.last_claimed = r.last_claimed.max(Some(claim.tick));
             r.claimed_by = Some(fence.token);
             match claim.kind {
@@ -526,6 +548,7 @@ mod tests {
             Request::Claim {
                 fence: fence.clone(),
                 claims: vec![claim(1, ClaimKind::Run { attempt: 1 })],
+                seq: 1,
             },
         );
         assert_eq!(ok.response, Response::Done);
@@ -536,6 +559,7 @@ mod tests {
             Request::Claim {
                 fence: fence.clone(),
                 claims: again,
+                seq: 2,
             },
         );
         assert_eq!(repeat.response, Response::Done);
@@ -545,6 +569,7 @@ mod tests {
             Request::Claim {
                 fence: fence.clone(),
                 claims: vec![claim(2, ClaimKind::Drop)],
+                seq: 3,
             },
         );
         assert!(late.leadership_changed);
@@ -566,6 +591,7 @@ mod tests {
             Request::Claim {
                 fence: fence_b.clone(),
                 claims: batch,
+                seq: 4,
             },
         );
         assert!(matches!(
@@ -577,6 +603,7 @@ mod tests {
             Request::Claim {
                 fence: fence_b,
                 claims: vec![claim(2, ClaimKind::Drop)],
+                seq: 5,
             },
         );
         assert_eq!(
@@ -591,9 +618,54 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_planned_afresh_tracks_a_tick_its_lost_drop_settled() {
+        // The leadership's drop of tick 1 (a skip) was applied but its answer lost; the run going
+        // ended meanwhile, so the retry claims tick 1 to run at least once: the tick must be in
+        // flight again, or a lost commit leaves it for nobody to run.
+        let mut st = MemoryState::new();
+        let (job, anchor, spec) = every_second();
+        let register = Request::Register {
+            jobs: vec![(job.clone(), spec, ElectionName::new("g"))],
+            now: anchor,
+        };
+        st.apply(S, register);
+        let a = lease(&mut st, Duration::ZERO);
+        let token = won(campaign(&mut st, S, a));
+        let fence = Fence {
+            election: ElectionName::new("g"),
+            token,
+            lease: a,
+            value: "na".into(),
+        };
+        let tick = anchor + jiff::SignedDuration::from_secs(1);
+        let claim = |kind, seq| Request::Claim {
+            fence: fence.clone(),
+            claims: vec![Claim {
+                job: job.clone(),
+                tick,
+                spec_version: 1,
+                kind,
+            }],
+            seq,
+        };
+        let dropped = st.apply(2 * S, claim(ClaimKind::Drop, 1));
+        assert_eq!(dropped.response, Response::Done);
+        let rerun = st.apply(2 * S, claim(ClaimKind::RunThenCommit { attempt: 1 }, 2));
+        assert_eq!(rerun.response, Response::Done);
+        let Response::Checkpoints(read) = st
+            .apply(2 * S, Request::Checkpoints { jobs: vec![job] })
+            .response
+        else {
+            panic!("checkpoints");
+        };
+        assert_eq!(read[0].in_flight, vec![(tick, 1)]);
+    }
+
+    #[test]
     fn a_repeated_claim_never_reopens_a_committed_tick_nor_crosses_elections() {
         // A copy of a claim stuck in the network lands after its tick was committed: it must
-        // change nothing, or the next leader runs the completed tick again. And a fence of
+        // change nothing, or the next leader runs the completed tick again (it is older than a
+        // claim the leadership had applied since, the commit's own). And a fence of
         // another election, whose tokens are numbered apart, may not claim the job at all.
         let mut st = MemoryState::new();
         let (job, anchor, spec) = every_second();
@@ -620,6 +692,7 @@ mod tests {
         let claim = Request::Claim {
             fence: fence.clone(),
             claims: claims.clone(),
+            seq: 6,
         };
         assert_eq!(st.apply(2 * S, claim.clone()).response, Response::Done);
         let commits = vec![Commit {
@@ -632,7 +705,11 @@ mod tests {
             commits,
         };
         assert_eq!(st.apply(2 * S, commit).response, Response::Done);
-        assert_eq!(st.apply(3 * S, claim).response, Response::Done);
+        // The copy carries the first claim's number: refused whole, it changes nothing.
+        assert_eq!(
+            st.apply(3 * S, claim).response,
+            Response::Refused(Refusal::Stale)
+        );
         let Response::Checkpoints(read) = st
             .apply(
                 3 * S,
@@ -672,6 +749,7 @@ mod tests {
             Request::Claim {
                 fence: stray_fence,
                 claims,
+                seq: 7,
             },
         );
         assert!(matches!(

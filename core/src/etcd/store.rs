@@ -560,3 +560,56 @@ impl EtcdBackend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FencingToken;
+
+    fn cached(checkpoint: StoredCheckpoint) -> CachedJob {
+        CachedJob {
+            spec_json: String::new(),
+            spec_version: 1,
+            checkpoint_json: json(&checkpoint),
+            checkpoint,
+        }
+    }
+
+    #[test]
+    fn an_own_at_least_once_claim_of_a_settled_tick_tracks_it_again() {
+        // The leadership's drop of the tick was applied but its answer lost; its retry, planned
+        // afresh, runs the tick: it is in flight again. Its own at-most-once claim or drop of a
+        // settled tick changes nothing; another leadership's is refused.
+        let election = ElectionName::new("g");
+        let tick: Timestamp = "2026-01-01T00:00:10Z".parse().unwrap();
+        let settled = StoredCheckpoint {
+            last_claimed: Some(tick),
+            claimed_by: Some(7),
+            election: Some(election.clone()),
+            ..Default::default()
+        };
+        let job = JobId::new("j").unwrap();
+        let fence = |token| Fence {
+            election: election.clone(),
+            token: FencingToken(token),
+            lease: 1,
+            value: "n".into(),
+        };
+        let claim = |kind| Claim {
+            job: job.clone(),
+            tick,
+            spec_version: 1,
+            kind,
+        };
+        let rerun = claim(ClaimKind::RunThenCommit { attempt: 1 });
+        let next = apply_claims(&job, &cached(settled.clone()), &[&rerun], &fence(7))
+            .unwrap()
+            .expect("a change");
+        assert_eq!(next.in_flight.get(&tick), Some(&1));
+        let run = claim(ClaimKind::Run { attempt: 1 });
+        let same = apply_claims(&job, &cached(settled.clone()), &[&run], &fence(7)).unwrap();
+        assert!(same.is_none());
+        let other = apply_claims(&job, &cached(settled), &[&rerun], &fence(8));
+        assert!(matches!(other, Err(Error::AlreadyClaimed { .. })));
+    }
+}

@@ -13,8 +13,13 @@ use crate::history::History;
 
 /// The checker over a fresh index of `history`, commands observed, the backend not.
 fn verdict(history: &History) -> Verdict {
+    verdict_under(history, OverlapPolicy::Replace)
+}
+
+/// [`verdict`] for an at-least-once job under `overlap`.
+fn verdict_under(history: &History, overlap: OverlapPolicy) -> Verdict {
     let mut spec = every_10s(Delivery::AtLeastOnce);
-    spec.overlap = OverlapPolicy::Replace;
+    spec.overlap = overlap;
     let jobs = jobs("j", spec);
     let mut input = input(history, &jobs, 0, 20);
     input.observed = Observed {
@@ -132,19 +137,7 @@ fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() 
         if b_crashes {
             history = history.fault(25_000, "b", FaultKind::Crash);
         }
-        let mut spec = every_10s(Delivery::AtLeastOnce);
-        spec.overlap = OverlapPolicy::Forbid;
-        let jobs = jobs("j", spec);
-        let history = history.build();
-        let mut input = input(&history, &jobs, 0, 20);
-        input.observed = Observed {
-            commands: true,
-            backend: false,
-        };
-        let index = Index::new(input);
-        let mut verdict = Verdict::default();
-        check(input, &index, &mut verdict);
-        verdict
+        verdict_under(&history.build(), OverlapPolicy::Forbid)
     };
     let queued = owed(false);
     assert!(

@@ -3,7 +3,8 @@
 //! A campaign whose client timed out may still reach the backend later. If the node has resigned
 //! that election meanwhile (and perhaps left it for good), granting the stale campaign would hand
 //! the election to a node that no longer leads it, for as long as its lease lives. Campaigns and
-//! resigns carry the client's increasing number; these tests drive [`MemoryState`] directly.
+//! resigns carry the client's increasing number; these tests drive [`MemoryState`] directly. A
+//! resign that lands late, in turn, ends no leadership a campaign sent after it won.
 
 use std::time::Duration;
 
@@ -107,4 +108,20 @@ fn a_campaign_sent_after_the_resign_wins_and_others_are_untouched() {
         Response::Won { .. }
     ));
     assert_eq!(holder(&mut state), Some(format!("node-{node}")));
+}
+
+#[test]
+fn a_resign_sent_before_the_winning_campaign_does_not_end_its_leadership() {
+    // Resign 1 (of an earlier leadership) is delayed; campaign 2 wins; then resign 1 lands: the
+    // leadership campaign 2 won stands, or the node would lead on a fence the backend refuses.
+    let mut state = MemoryState::new();
+    let node = lease(&mut state);
+    assert!(matches!(
+        campaign(&mut state, node, 2),
+        Response::Won { .. }
+    ));
+    resign(&mut state, node, 1);
+    assert_eq!(holder(&mut state), Some(format!("node-{node}")));
+    resign(&mut state, node, 3);
+    assert_eq!(holder(&mut state), None);
 }

@@ -46,6 +46,26 @@ pub(super) struct StoredCheckpoint {
     /// elections were recorded: the first claim records it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     election: Option<ElectionName>,
+    /// How many writes changed it: every write compares the value it read, and a value that
+    /// came back to an earlier one (a tick re-opened, then committed) would let a stale copy of
+    /// a write made on the earlier value land.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    writes: u64,
+}
+
+fn is_zero(writes: &u64) -> bool {
+    *writes == 0
+}
+
+impl StoredCheckpoint {
+    /// `next` as the write after `self`, or `None` when it changes nothing.
+    fn written(&self, mut next: StoredCheckpoint) -> Option<StoredCheckpoint> {
+        next.writes = self.writes;
+        (next != *self).then(|| {
+            next.writes = self.writes + 1;
+            next
+        })
+    }
 }
 
 impl StoredCheckpoint {
@@ -338,8 +358,9 @@ fn apply_claims(
                 // This leadership's own at-least-once claim of a tick it settled goes on below:
                 // a retry planned afresh runs a tick that an earlier claim, whose answer was lost,
                 // dropped, and the tick is tracked in flight again. (A copy of an older claim
-                // cannot land late: every write compares the checkpoint it read; and a leadership
-                // never claims again a tick it ran and committed.)
+                // cannot land late: every write compares the checkpoint it read, which a write
+                // counter keeps from ever coming back; and a leadership never claims again a tick
+                // it ran and committed.)
                 if !own {
                     return Err(Error::AlreadyClaimed {
                         job: job.clone(),
@@ -361,7 +382,7 @@ fn apply_claims(
     }
     next.claimed_by = Some(token);
     next.election = Some(fence.election.clone());
-    Ok((next != *cp).then_some(next))
+    Ok(cp.written(next))
 }
 
 #[async_trait::async_trait]
@@ -409,7 +430,7 @@ impl TickStore for EtcdBackend {
             for commit in &by_job[job] {
                 next.in_flight.remove(&commit.tick);
             }
-            Ok((next != *cp).then_some(next))
+            Ok(cp.written(next))
         };
         self.fenced_write("commit runs", fence, false, &mut update, &jobs)
             .await
@@ -609,7 +630,13 @@ mod tests {
         let run = claim(ClaimKind::Run { attempt: 1 });
         let same = apply_claims(&job, &cached(settled.clone()), &[&run], &fence(7)).unwrap();
         assert!(same.is_none());
-        let other = apply_claims(&job, &cached(settled), &[&rerun], &fence(8));
+        let other = apply_claims(&job, &cached(settled.clone()), &[&rerun], &fence(8));
         assert!(matches!(other, Err(Error::AlreadyClaimed { .. })));
+        // Committed again, the checkpoint is never the value it was: a stale write compared
+        // against that value cannot land.
+        let mut committed = next.clone();
+        committed.in_flight.clear();
+        let committed = next.written(committed).expect("a change");
+        assert_ne!(json(&committed), json(&settled));
     }
 }

@@ -31,6 +31,9 @@ struct Holder {
     token: FencingToken,
     /// The request number of the newest claim this leadership had applied.
     claim_seq: u64,
+    /// The request number of the newest campaign of the holder's lease it answered as won: a
+    /// resign sent before it is late, and does not end the leadership it won.
+    won_seq: u64,
 }
 
 #[derive(Debug, Default)]
@@ -229,8 +232,11 @@ impl MemoryState {
         }
         let name = key.1;
         let election = self.elections.entry(name).or_default();
-        match &election.holder {
-            Some(h) if h.lease == lease => (Response::Won { token: h.token }, false),
+        match &mut election.holder {
+            Some(h) if h.lease == lease => {
+                h.won_seq = h.won_seq.max(seq);
+                (Response::Won { token: h.token }, false)
+            }
             Some(h) => {
                 let leader = LeaderInfo {
                     value: h.value.clone(),
@@ -246,22 +252,28 @@ impl MemoryState {
                     value,
                     token,
                     claim_seq: 0,
+                    won_seq: seq,
                 });
                 (Response::Won { token }, true)
             }
         }
     }
 
-    /// Gives up `name` if `lease` holds it; from now on the lease's campaigns for it sent before
-    /// this resign are refused, even if it held nothing (a campaign of its may still be on the
-    /// way).
+    /// Gives up `name` if `lease` holds it by a campaign sent before this resign (a resign that
+    /// lands late ends no leadership won since); from now on the lease's campaigns for it sent
+    /// before this resign are refused, even if it held nothing (a campaign of its may still be on
+    /// the way).
     fn resign(&mut self, name: ElectionName, lease: u64, seq: u64) -> bool {
         if self.leases.contains_key(&lease) {
             let resigned = self.withdrawn.entry((lease, name.clone())).or_default();
             *resigned = (*resigned).max(seq);
         }
         match self.elections.get_mut(&name) {
-            Some(e) if e.holder.as_ref().is_some_and(|h| h.lease == lease) => {
+            Some(e)
+                if e.holder
+                    .as_ref()
+                    .is_some_and(|h| h.lease == lease && seq > h.won_seq) =>
+            {
                 e.holder = None;
                 true
             }

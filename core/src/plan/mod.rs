@@ -87,9 +87,12 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The newest tick this decision settles: the job's cursor once it is claimed.
-    pub fn settles(&self) -> Timestamp {
-        self.cursor
+    /// True when this decision says what becomes of `tick`: it runs or retires it, or the tick
+    /// lies past the job's prior cursor up to its new one (run, skipped, dropped or given up).
+    pub fn decides(&self, tick: Timestamp) -> bool {
+        self.run.iter().any(|r| r.at == tick)
+            || self.retired.contains(&tick)
+            || (self.prior_cursor < tick && tick <= self.cursor)
     }
 
     /// The at-least-once re-runs this decision gives up past their starting deadline (each also

@@ -523,3 +523,30 @@ fn early_ticks_that_may_not_overlap_run_one_at_a_time() {
     assert_eq!(runs(&d), vec![(t(20), 1)]);
     assert!(d.abandon.is_empty(), "{:?}", d.abandon);
 }
+
+#[test]
+fn a_decision_says_what_it_decides_and_nothing_else() {
+    // The runner keeps a lost claim's ticks until an answered decision decides each: a retry
+    // it retires or runs, or a tick past the prior cursor up to the new one. A retry it neither
+    // runs nor retires (not due yet) stays undecided.
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    spec.overlap = OverlapPolicy::Replace;
+    let p = planner(spec, Some(40), vec![(20, 1), (30, 1)], 25);
+    let d = only(&p, 25);
+    assert!(d.decides(t(20)), "run again now");
+    assert!(!d.decides(t(30)), "not due yet");
+    let q = planner(every_10s_at_least_once(), Some(10), vec![], 0);
+    let d = only(&q, 30);
+    assert!(
+        d.decides(t(20)) && d.decides(t(30)),
+        "past the prior cursor"
+    );
+    assert!(!d.decides(t(10)) && !d.decides(t(40)));
+}
+
+fn every_10s_at_least_once() -> JobSpec {
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    spec
+}

@@ -103,6 +103,9 @@ async fn campaign_and_lead(
             return Candidacy::MayStand;
         };
         match after {
+            // A shutdown does not retry a failed resign (closing the session follows): its key
+            // may stand until then, so it is withdrawn like an abandoned campaign.
+            After::Leave if ctx.stopping() => return Candidacy::MayStand,
             After::Leave => return Candidacy::Gone,
             After::CampaignAgain => {}
             After::WaitForClock { checkpoint } => {

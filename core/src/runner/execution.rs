@@ -116,8 +116,16 @@ impl Execution {
     /// it would on its own. The batch was decided on a clock that may have read ahead and come
     /// back since; ticks really missed are due already and run one after another. (Under `Forbid`
     /// the batch runs on: an execution waiting between ticks would count as a run going, and a
-    /// tick that came due meanwhile would be skipped for a run that is not there.)
+    /// tick that came due meanwhile would be skipped for a run that is not there.) Nor does it
+    /// wait on a clock that reads more than the clock lag limit before the tick.
     async fn until_due(&mut self, at: jiff::Timestamp) {
+        // A clock that reads more than the lag limit before the tick is not believed (the leader
+        // steps down for it): the tick, claimed by then, is run as caught up, not held for it.
+        let limit = jiff::SignedDuration::try_from(self.ctx.config.clock_lag_limit)
+            .unwrap_or(jiff::SignedDuration::MAX);
+        if at.duration_since(self.ctx.clock.now()) > limit {
+            return;
+        }
         let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
         let mut cancel = self.cancel.clone();
         let mut revoked = self.revoked.clone();

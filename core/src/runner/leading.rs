@@ -389,12 +389,12 @@ impl Leader<'_> {
                 return Err(Some(Ending::Refused(format!("claim refused: {error}"))));
             }
         }
-        // The answered claim settles its jobs' ticks up to where it moved their cursors; ticks an
-        // unanswered claim held past them (planned on a clock that has gone back since, or for a
-        // job nothing is due for now) may still be held by this leadership and nobody else.
+        // The answered claim settles the ticks it decides; ticks an unanswered claim held that it
+        // does not (planned on a clock that has gone back since, retries it no longer retires,
+        // or a job nothing is due for now) may still be held by this leadership and nobody else.
         for d in decisions {
             self.unanswered
-                .retain(|&(job, tick), _| job != d.job || tick > d.settles());
+                .retain(|&(job, tick), _| job != d.job || !d.decides(tick));
         }
         self.planner.advance(decisions);
         for d in decisions {

@@ -217,13 +217,19 @@ impl Judge<'_, '_> {
         if let Some(found) = self.queued_at_end(tick, claims, "claimed") {
             return Some(found);
         }
-        if self.spec.delivery == Delivery::AtLeastOnce {
-            // A tick in flight that a leadership read, owed a rerun, waits (`Forbid`) behind its
-            // run like a tick it claimed.
+        let forbid = self.spec.overlap == OverlapPolicy::Forbid;
+        if self.spec.delivery == Delivery::AtLeastOnce && forbid {
+            // A tick in flight that a leadership read, owed a rerun, waits (`Forbid` only) behind
+            // the run it had going when the tick came due, like a tick it claimed.
             let index = self.index;
+            let due = index.records.partition_point(|r| r.true_time < tick);
             let owed: Vec<_> = index
                 .read_in_flight(&(job.clone(), tick))
                 .into_iter()
+                .filter(|&(at, node, token)| {
+                    let came_due = due.max(at + 1);
+                    index.running_at(node, token, job, came_due).is_some()
+                })
                 .map(|(at, node, token)| outcomes::ClaimEntry {
                     since: at,
                     at,

@@ -120,8 +120,8 @@ fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
 fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() {
     // a claimed 10 and 20 and crashed; b read both in flight and reruns 10 (overlap forbid: 20
     // waits for it, unclaimed) when the world ends: 20 is queued behind b's run, not lost. Had
-    // b's leadership ended, nobody would owe it a run.
-    let owed = |b_crashes: bool| {
+    // b's leadership ended, nobody would owe it a run; under replace, 20 would replace the run.
+    let owed = |b_crashes: bool, overlap: OverlapPolicy| {
         let mut history = Builder::new()
             .command(0, "a", began("j", 0, 1, 1))
             .command(1, "a", returned("j", 0, 1, 1))
@@ -137,9 +137,9 @@ fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() 
         if b_crashes {
             history = history.fault(25_000, "b", FaultKind::Crash);
         }
-        verdict_under(&history.build(), OverlapPolicy::Forbid)
+        verdict_under(&history.build(), overlap)
     };
-    let queued = owed(false);
+    let queued = owed(false, OverlapPolicy::Forbid);
     assert!(
         queued
             .excused
@@ -151,9 +151,15 @@ fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() 
         !queued.violations.iter().any(|f| f.tick == Some(at(20))),
         "{queued:#?}"
     );
-    let ended = owed(true);
+    let ended = owed(true, OverlapPolicy::Forbid);
     assert!(
         ended.violations.iter().any(|f| f.tick == Some(at(20))),
         "{ended:#?}"
+    );
+    // Under replace, tick 20 coming due replaces the run of 10: nothing makes it wait.
+    let replaced = owed(false, OverlapPolicy::Replace);
+    assert!(
+        replaced.violations.iter().any(|f| f.tick == Some(at(20))),
+        "{replaced:#?}"
     );
 }

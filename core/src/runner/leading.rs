@@ -253,8 +253,17 @@ impl Leader<'_> {
             );
             if decisions.is_empty() && delay.is_zero() {
                 // Due by the wall, but further ahead of the evidence than ticks may run early:
-                // the evidence has to catch up first.
-                delay = self.ctx.config.clock_recheck;
+                // the evidence has to catch up first. It moves on with monotonic time, so sleep
+                // until it reaches the tick (at most a recheck), not a whole recheck: a tick
+                // with a short starting deadline would be given up meanwhile.
+                let behind = self
+                    .planner
+                    .next_deadline()
+                    .map(|due| due.duration_since(reading.evidence))
+                    .and_then(|gap| std::time::Duration::try_from(gap).ok())
+                    .unwrap_or(self.ctx.config.clock_recheck);
+                let floor = std::time::Duration::from_millis(1);
+                delay = behind.clamp(floor, self.ctx.config.clock_recheck.max(floor));
             }
             if !decisions.is_empty() {
                 match self.claim(&decisions, reading).await {

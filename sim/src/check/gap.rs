@@ -351,7 +351,12 @@ impl Judge<'_, '_> {
         // is the checkpoint: nobody else runs those ticks) while its process lives; an
         // at-least-once one is cut.
         let carries_on = self.spec.delivery == Delivery::AtMostOnce;
-        let cuts = |e: &Ending| !carries_on || matches!(e.how, EndKind::Crashed | EndKind::Stopped);
+        // A pause the node came back from before the world ended ends nothing (a pause longer
+        // than the lease is followed by its revocation, which does); one still going does.
+        let resumed = |e: &Ending| e.how == EndKind::Paused && index.resumed_by_end(e.index);
+        let cuts = |e: &Ending| {
+            !resumed(e) && (!carries_on || matches!(e.how, EndKind::Crashed | EndKind::Stopped))
+        };
         claims.iter().find_map(|claim| {
             let (node, token) = (claim.node, claim.token);
             if index

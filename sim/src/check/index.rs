@@ -924,6 +924,18 @@ impl<'h> Index<'h> {
         self.clocks.offset(node, t_ns)
     }
 
+    /// True when the fault started at `start` (a pause, say) was over before the history's last
+    /// record: it had a duration, and it ended by then.
+    pub(crate) fn resumed_by_end(&self, start: usize) -> bool {
+        let What::Fault(FaultRecord::FaultStarted { fault }) = &self.records[start].what else {
+            return false;
+        };
+        let (Some(duration), Some(last)) = (fault.duration, self.records.last()) else {
+            return false;
+        };
+        self.records[start].true_time + duration < last.true_time
+    }
+
     /// The leaderships whose checkpoint read shows `key` in flight (at least once, they owe it a
     /// run): (position of the read, node, token).
     pub(crate) fn read_in_flight(&self, key: &TickKey) -> Vec<(usize, &'h str, u64)> {

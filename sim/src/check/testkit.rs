@@ -155,6 +155,21 @@ impl Builder {
         )
     }
 
+    /// A fault of `kind` hit `node` at `ms`, to last `duration_ms`.
+    pub(crate) fn fault_for(self, ms: u64, node: &str, kind: FaultKind, duration_ms: u64) -> Self {
+        let fault = Fault {
+            kind,
+            node: node.to_string(),
+            at: SignedDuration::from_millis(ms as i64),
+            duration: Some(SignedDuration::from_millis(duration_ms as i64)),
+        };
+        self.push(
+            ms,
+            "world",
+            What::Fault(FaultRecord::FaultStarted { fault }),
+        )
+    }
+
     /// `node`'s command recorded `record` at `ms`.
     pub(crate) fn command(self, ms: u64, node: &str, record: CommandRecord) -> Self {
         self.push(ms, node, What::Command(record))

@@ -163,3 +163,39 @@ fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() 
         "{replaced:#?}"
     );
 }
+
+#[test]
+fn a_pause_the_leader_came_back_from_leaves_its_queued_tick_queued() {
+    // a claimed 10 and 20 in one batch and runs 10 (forbid: 20 waits behind it) when the world
+    // ends; a pause of 1 s at 12 s, over well before the end, ended nothing: 20 is queued. A pause
+    // still going when the world ends may yet cost the leadership: 20 is not excused then.
+    let paused_for = |ms: u64| {
+        let history = Builder::new()
+            .command(0, "a", began("j", 0, 1, 1))
+            .command(1, "a", returned("j", 0, 1, 1))
+            .node(1, "a", completed("j", 0, 1, 1))
+            .node(10_000, "a", claimed("j", 10, 1))
+            .node(10_000, "a", claimed("j", 20, 1))
+            .command(10_001, "a", began("j", 10, 1, 1))
+            .fault_for(12_000, "a", FaultKind::Pause, ms)
+            .node(25_000, "b", won(2))
+            .build();
+        verdict_under(&history, OverlapPolicy::Forbid)
+    };
+    let resumed = paused_for(1_000);
+    assert!(
+        resumed
+            .excused
+            .iter()
+            .any(|f| f.kind == "queued_at_end" && f.tick == Some(at(20))),
+        "{resumed:#?}"
+    );
+    let still_paused = paused_for(60_000);
+    assert!(
+        still_paused
+            .violations
+            .iter()
+            .any(|f| f.tick == Some(at(20))),
+        "{still_paused:#?}"
+    );
+}

@@ -7,20 +7,19 @@
 //! `MADSIM_TEST_SEED=<seed>`.
 #![cfg(madsim)]
 
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+#[path = "support/etcd_sim.rs"]
+mod etcd_sim;
+
+use etcd_sim::{etcd, with_etcd};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cronfence::etcd::{EtcdBackend, EtcdConfig};
 use cronfence::memory::{MemoryConfig, MemoryHost, Request, Response, Transport, TransportError};
 use cronfence::{ElectionName, Elector, Job, JobId, MemoryBackend, Node, NodeConfig, NodeEvent};
 use cronfence::{Schedule, TickContext};
 use jiff::{SignedDuration, Timestamp};
-use madsim::runtime::Handle;
 use tokio::time::Instant;
-
-const ETCD: &str = "10.0.0.253:2379";
 
 fn group() -> ElectionName {
     ElectionName::new("g")
@@ -124,35 +123,6 @@ async fn a_win_whose_answer_never_arrived_is_given_up_by_withdrawing() {
     assert_eq!(backend.leader(&group()).await.unwrap(), None);
     let b = backend.campaign(&other, &group(), "b").await.unwrap();
     assert!(b.token > leader.token);
-}
-
-/// Runs `body` on a client node next to a fresh simulated etcd server.
-async fn with_etcd<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let handle = Handle::current();
-    handle
-        .create_node()
-        .name("etcd")
-        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 253)))
-        .init(|| async {
-            let addr: SocketAddr = ETCD.parse().unwrap();
-            etcd_client::SimServer::builder().serve(addr).await.unwrap();
-        })
-        .build();
-    let client = handle
-        .create_node()
-        .name("client")
-        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
-        .build();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    client.spawn(body()).await.unwrap();
-}
-
-async fn etcd() -> EtcdBackend {
-    EtcdBackend::connect(EtcdConfig::new([ETCD])).await.unwrap()
 }
 
 #[madsim::test]

@@ -6,50 +6,21 @@
 //! write through is written out step by step instead of hoped for from a seed.
 #![cfg(madsim)]
 
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+#[path = "support/etcd_sim.rs"]
+mod etcd_sim;
+
+use etcd_sim::{etcd as backend, with_etcd, ETCD};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use cronfence::etcd::{keys, EtcdBackend, EtcdConfig};
+use cronfence::etcd::{keys, EtcdBackend};
 use cronfence::store::RunOutcome;
 use cronfence::{
     Claim, ClaimKind, Commit, ElectionName, Elector, Error, JobId, JobRegistry, JobSpec,
     Leadership, Schedule, Session, TickStore,
 };
 use jiff::{SignedDuration, Timestamp};
-use madsim::runtime::Handle;
-
-const ETCD: &str = "10.0.0.253:2379";
-
-/// Runs `body` on a client node next to a fresh simulated etcd server.
-async fn with_etcd<F, Fut>(body: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let handle = Handle::current();
-    handle
-        .create_node()
-        .name("etcd")
-        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 253)))
-        .init(|| async {
-            let addr: SocketAddr = ETCD.parse().unwrap();
-            etcd_client::SimServer::builder().serve(addr).await.unwrap();
-        })
-        .build();
-    let client = handle
-        .create_node()
-        .name("client")
-        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
-        .build();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    client.spawn(body()).await.unwrap();
-}
-
-async fn backend() -> EtcdBackend {
-    EtcdBackend::connect(EtcdConfig::new([ETCD])).await.unwrap()
-}
 
 fn anchor() -> Timestamp {
     "2027-01-01T00:00:00Z".parse().unwrap()

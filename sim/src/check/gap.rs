@@ -25,12 +25,13 @@ use cronfence::plan::AbandonReason;
 use cronfence::{CatchUp, Delivery, JobId, JobSpec, NodeEvent, OverlapPolicy};
 use jiff::{SignedDuration, Timestamp};
 
-use super::index::{Began, EndKind, Ending, Index, TickKey};
+use super::index::{EndKind, Ending, Index, TickKey};
 use super::{oracle, CheckInput, Checker, Finding, Verdict};
 use crate::history::{Record, What};
 
 pub(super) mod defined;
 mod excuse;
+mod finished;
 mod outcomes;
 
 use excuse::Proof;
@@ -415,126 +416,6 @@ impl Judge<'_, '_> {
             finding.detail.push_str(&said);
         }
         finding
-    }
-
-    /// A delivered at-least-once tick whose last run was cut short and never ran again, unless an
-    /// abandon of it made after that run began (a retired in-flight tick past its deadline) is
-    /// proven: the delivery contract says it must end completed. The retirement may come before
-    /// the cut: a run frozen by a pause is cut only when its node resumes, which the retiring
-    /// leader cannot see (nor wait for: the node may never resume), and past its starting
-    /// deadline the tick may not start again whichever came first.
-    fn finished(&self, key: &TickKey, covering: &[&Abandon<'_>]) -> Option<(Bucket, Finding)> {
-        if self.spec.delivery != Delivery::AtLeastOnce {
-            return None;
-        }
-        let index = self.index;
-        let last = index.runs(key).last().expect("a delivered tick has a run");
-        if index.finished(last, key).is_some() {
-            return None;
-        }
-        let cut = index.run_cut(last, key)?;
-        let retired = covering
-            .iter()
-            .filter(|a| a.index > last.index && reason_allowed(a.reason, self.spec, key.1))
-            // Before the cut only a deadline retirement or a replacement (overlap `Replace`: the
-            // retry gives way to a newer tick) ends the tick; a leadership's end or a misfire
-            // does not (the next leader retries an at-least-once tick in flight).
-            .filter(|a| {
-                a.index > cut
-                    || matches!(
-                        a.reason,
-                        AbandonReason::DeadlineExceeded | AbandonReason::Replaced
-                    )
-            })
-            .find_map(|a| self.verify(key.1, a).ok().map(|proof| (a, proof)));
-        if let Some((a, proof)) = retired {
-            return Some(self.abandoned(key.1, a, Ok(proof)));
-        }
-        if let Some(found) = self.replaced_run(key, last) {
-            return Some((Bucket::Excused, found));
-        }
-        let detail = format!(
-            "at-least-once tick's last run by {} (token #{}, record {}) was cut short (record {}) \
-         and never ran again",
-            last.node,
-            last.token,
-            index.seq(last.index),
-            index.seq(cut)
-        );
-        let mut finding = finding(self.job, key.1, "unfinished_at_least_once", &detail);
-        finding.nodes.push(last.node.to_string());
-        finding.tokens.push(last.token);
-        finding
-            .records
-            .extend([index.seq(last.index), index.seq(cut)]);
-        Some((Bucket::Violation, finding))
-    }
-
-    /// The run of a newer tick of the same batch that replaced `last`: that tick was not yet due
-    /// on the node's clock when `last` began, it was by the time the cancel was committed (at
-    /// `commit`; by the clock model, not the node's word), and its run began right after, on the
-    /// same leadership. A batch's ticks run one after another only while each next one is due
-    /// already; once the clock that decided the batch reads earlier, a tick comes due during the
-    /// run before it and replaces that run, as a tick of its own would.
-    fn replaced_in_batch(&self, key: &TickKey, last: &Began<'_>, commit: usize) -> Option<usize> {
-        let index = self.index;
-        let after = index.time(commit);
-        let newer = index.ran_newer(last.node, last.token, self.job, key.1, after)?;
-        let next = index.run_tick(newer)?;
-        let not_due_at_start = index.node_clock(last.node, last.index) < next;
-        let due_at_cancel = index.node_clock(last.node, commit) >= next;
-        (not_due_at_start && due_at_cancel).then_some(newer)
-    }
-
-    /// An at-least-once run cancelled under overlap `Replace` because its leadership claimed a
-    /// newer tick of the job while it ran: the policy's own outcome for it, proven by that claim
-    /// and by its commit as `cancelled` having taken effect ([`Index::cancel_committed`]).
-    fn replaced_run(&self, key: &TickKey, last: &Began<'_>) -> Option<Finding> {
-        let index = self.index;
-        if self.spec.overlap != OverlapPolicy::Replace {
-            return None;
-        }
-        let committed = index.cancel_committed(last, key)?;
-        let (end, commit) = (committed.end, committed.commit);
-        // A newer tick claimed with it in one batch runs after it and replaces nothing, unless it
-        // came due while this one ran: only a claim made while it ran counts, or that.
-        let while_running = last.index + 1..end;
-        let newer = index
-            .claimed_newer_within(last.node, last.token, self.job, key.1, while_running)
-            .or_else(|| self.replaced_in_batch(key, last, commit))?;
-        let detail = format!(
-            "its run by {} (token #{}, record {}) was committed cancelled (record {}, sent at \
-             record {}) because a newer tick (its claim or, once due, its run at record {}) \
-             replaced it, as overlap replace says",
-            last.node,
-            last.token,
-            index.seq(last.index),
-            index.seq(end),
-            index.seq(commit),
-            index.seq(newer)
-        );
-        let mut detail = detail;
-        if let Some(read) = committed.read {
-            let seen = format!(
-                "; its answer was lost, but the checkpoint read at record {} no longer holds the tick \
-                 in flight and nobody else wrote it",
-                index.seq(read)
-            );
-            detail.push_str(&seen);
-        }
-        let mut finding = finding(self.job, key.1, "replaced", &detail);
-        finding.nodes.push(last.node.to_string());
-        finding.tokens.push(last.token);
-        finding.records.extend([
-            index.seq(last.index),
-            index.seq(end),
-            index.seq(commit),
-            index.seq(newer),
-        ]);
-        finding
-            .records
-            .extend(committed.read.map(|read| index.seq(read)));
-        Some(finding)
     }
 
     /// [`excuse::verify`], remembered per abandon record for the reasons that judge the whole

@@ -827,6 +827,21 @@ impl<'h> Index<'h> {
         Some(CancelCommitted { end, commit, read })
     }
 
+    /// The first checkpoint read, by another leadership than `node`'s `token`, after the write
+    /// of `key` it sent at position `sent`, that shows the tick claimed and out of flight with
+    /// nobody else having written it from position `since` on: that leadership's writes took
+    /// it out of flight ([`Reads::settled_by`]).
+    pub(crate) fn settled_by(
+        &self,
+        key: &TickKey,
+        leader: (&str, u64),
+        since: usize,
+        sent: usize,
+    ) -> Option<usize> {
+        let election = self.election_of(&key.0)?;
+        self.reads.settled_by(election, leader, key, since, sent)
+    }
+
     /// True when the run's node recorded, after `commit`, that the backend refused a commit of
     /// the run's leadership (fenced out): that commit was not applied.
     fn commit_refused(&self, run: &Began<'h>, key: &TickKey, commit: usize) -> bool {

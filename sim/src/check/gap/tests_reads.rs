@@ -199,3 +199,98 @@ fn a_pause_the_leader_came_back_from_leaves_its_queued_tick_queued() {
         "{still_paused:#?}"
     );
 }
+
+/// What leadership `token` read of job `j`: its checkpoint at tick 10 with `in_flight` ticks.
+fn read_at_10(token: u64, in_flight: &[i64]) -> NodeEvent {
+    let NodeEvent::CheckpointsRead { checkpoints, .. } = read(token, in_flight) else {
+        unreachable!("read gives a checkpoint read")
+    };
+    let checkpoints = checkpoints
+        .into_iter()
+        .map(|cp| Checkpoint {
+            last_claimed: Some(at(10)),
+            ..cp
+        })
+        .collect();
+    NodeEvent::CheckpointsRead {
+        election: election(),
+        token: FencingToken(token),
+        checkpoints,
+    }
+}
+
+/// Node a runs tick 10 and crashes; b reads it in flight, sends a drop of it (retiring it past
+/// its 1 s starting deadline, catch-up `skip`, unless `deadline` is off) and crashes before it
+/// records anything; `then` adds what c, the next leader, read; c runs tick 20.
+fn retired_unrecorded(deadline: bool, then: impl FnOnce(Builder) -> Builder) -> Verdict {
+    let mut spec = every_10s_with(Delivery::AtLeastOnce, CatchUp::Skip, OverlapPolicy::Forbid);
+    if deadline {
+        spec.misfire.starting_deadline = Some(std::time::Duration::from_secs(1));
+    } else {
+        spec.misfire.catch_up = CatchUp::All { max: 100 };
+    }
+    let drop = NodeEvent::ClaimsSent {
+        token: FencingToken(2),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(10),
+            spec_version: 1,
+            kind: cronfence::ClaimKind::Drop,
+        }],
+        evidence: None,
+    };
+    let history = Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .node(10_000, "a", sent(1, &[("j", 10)]))
+        .command(10_001, "a", began("j", 10, 1, 1))
+        .fault(10_500, "a", FaultKind::Crash)
+        .node(15_000, "b", won(2))
+        .node(15_001, "b", read_at_10(2, &[10]))
+        .node(15_002, "b", drop)
+        .fault(15_100, "b", FaultKind::Crash)
+        .node(18_000, "c", won(3));
+    let history = then(history)
+        .node(20_000, "c", sent(3, &[("j", 20)]))
+        .command(20_001, "c", began("j", 20, 3, 1))
+        .command(20_002, "c", returned("j", 20, 3, 1))
+        .node(20_002, "c", completed("j", 20, 3, 1))
+        .build();
+    let jobs = jobs("j", spec);
+    let mut input = input(&history, &jobs, 0, 20);
+    input.observed = Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, &mut verdict);
+    verdict
+}
+
+#[test]
+fn a_retiring_drop_whose_node_died_unrecorded_ends_the_tick_once_a_later_read_shows_it() {
+    // c read tick 10 claimed and out of flight, and only b wrote it since a's run began: b's
+    // drop took it out, past its starting deadline, as the policy allows.
+    let v = retired_unrecorded(true, |h| h.node(18_001, "c", read_at_10(3, &[])));
+    assert!(v.violations.is_empty(), "{v:#?}");
+    assert!(
+        kinds(&v.excused).contains(&("retired_by_drop", Some(at(10)))),
+        "{v:#?}"
+    );
+}
+
+#[test]
+fn a_retiring_drop_proves_nothing_unread_still_in_flight_or_against_the_policy() {
+    let unfinished = [("unfinished_at_least_once", Some(at(10)))];
+    // Nobody read the checkpoint after the drop: it may never have landed.
+    let unread = retired_unrecorded(true, |h| h);
+    assert_eq!(kinds(&unread.violations), unfinished);
+    // c still read it in flight: the drop never landed, and c owed it a run.
+    let in_flight = retired_unrecorded(true, |h| h.node(18_001, "c", read_at_10(3, &[10])));
+    assert_eq!(kinds(&in_flight.violations), unfinished);
+    // With no deadline and catch-up keeping 101 ticks, nothing allowed b to give it up.
+    let forbidden = retired_unrecorded(false, |h| h.node(18_001, "c", read_at_10(3, &[])));
+    assert_eq!(kinds(&forbidden.violations), unfinished);
+}

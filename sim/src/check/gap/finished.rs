@@ -54,6 +54,13 @@ impl Judge<'_, '_> {
         if let Some(found) = self.retired_by_drop(key, last) {
             return Some((Bucket::Excused, found));
         }
+        // Claimed again after the cut by a leadership still working through an older tick of
+        // its batch when the world ended: the rerun is queued behind that run, not lost.
+        let claims = self.outcomes.claims.get(key).map_or(&[][..], Vec::as_slice);
+        let again: Vec<_> = claims.iter().filter(|c| c.at > cut).copied().collect();
+        if let Some(found) = self.queued_at_end(key.1, &again, "claimed again") {
+            return Some((Bucket::Excused, found));
+        }
         let detail = format!(
             "at-least-once tick's last run by {} (token #{}, record {}) was cut short (record {}) \
          and never ran again",

@@ -294,3 +294,53 @@ fn a_retiring_drop_proves_nothing_unread_still_in_flight_or_against_the_policy()
     let forbidden = retired_unrecorded(false, |h| h.node(18_001, "c", read_at_10(3, &[])));
     assert_eq!(kinds(&forbidden.violations), unfinished);
 }
+
+#[test]
+fn a_cut_tick_claimed_again_waits_behind_the_batchs_older_rerun_at_the_end_of_the_world() {
+    // a's run of tick 0 and b's of tick 10 are both cut; c claims both again in one batch and
+    // reruns 0 (oldest first) when the world ends: 10 is queued behind it, not unfinished. Had
+    // c's leadership ended too, nobody would be working towards 10.
+    let rerun = |c_crashes: bool| {
+        let mut history = Builder::new()
+            .node(0, "a", sent(1, &[("j", 0)]))
+            .command(1, "a", began("j", 0, 1, 1))
+            .fault(500, "a", FaultKind::Crash)
+            .node(10_000, "b", won(2))
+            .node(10_000, "b", sent(2, &[("j", 10)]))
+            .command(10_001, "b", began("j", 10, 2, 1))
+            .fault(10_500, "b", FaultKind::Crash)
+            .node(11_000, "c", won(3))
+            .node(11_001, "c", sent(3, &[("j", 0), ("j", 10)]))
+            .command(11_002, "c", began("j", 0, 3, 2));
+        if c_crashes {
+            history = history.fault(14_000, "c", FaultKind::Crash);
+        }
+        let history = history.build();
+        let spec = every_10s_with(
+            Delivery::AtLeastOnce,
+            CatchUp::All { max: 10 },
+            OverlapPolicy::Replace,
+        );
+        let jobs = jobs("j", spec);
+        let mut input = input(&history, &jobs, 0, 15);
+        input.observed = Observed {
+            commands: true,
+            backend: false,
+        };
+        let index = Index::new(input);
+        let mut verdict = Verdict::default();
+        check(input, &index, &mut verdict);
+        verdict
+    };
+    let queued = rerun(false);
+    assert!(queued.violations.is_empty(), "{queued:#?}");
+    assert!(
+        kinds(&queued.excused).contains(&("queued_at_end", Some(at(10)))),
+        "{queued:#?}"
+    );
+    let ended = rerun(true);
+    assert!(
+        kinds(&ended.violations).contains(&("unfinished_at_least_once", Some(at(10)))),
+        "{ended:#?}"
+    );
+}

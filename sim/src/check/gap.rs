@@ -452,14 +452,24 @@ impl Judge<'_, '_> {
             .iter()
             .filter(|a| reason_allowed(a.reason, spec, tick))
             .collect();
+        // The first proven excuse is reported; every proven one is asked whether it gave the
+        // tick up for good on the clock (a leadership lost, then the tick replaced or superseded
+        // early on a clock ahead: no later quiet owes it a run).
         let mut unfounded = None;
+        let mut excused = None;
         for a in &allowed {
             match self.verify(tick, a) {
-                Ok(proof) => return self.abandoned(tick, a, Ok(proof)),
+                Ok(proof) => {
+                    self.remember_on_clock(tick, a, &proof);
+                    excused.get_or_insert((*a, proof));
+                }
                 Err(why) => {
                     unfounded.get_or_insert((*a, why));
                 }
             }
+        }
+        if let Some((a, proof)) = excused {
+            return abandoned(job, tick, a, spec, Ok(proof));
         }
         match unfounded {
             Some((a, why)) => abandoned(job, tick, a, spec, Err(Some(why))),
@@ -474,6 +484,15 @@ impl Judge<'_, '_> {
         a: &Abandon<'_>,
         proof: Result<Proof, Option<String>>,
     ) -> (Bucket, Finding) {
+        if let Ok(proof) = &proof {
+            self.remember_on_clock(tick, a, proof);
+        }
+        abandoned(self.job, tick, a, self.spec, proof)
+    }
+
+    /// Remembers `tick` as given up on the clock contract when abandon `a`, proven by `proof`,
+    /// gave it up so.
+    fn remember_on_clock(&self, tick: Timestamp, a: &Abandon<'_>, proof: &Proof) {
         // A verified give-up for good made before the tick was due in true time, decided on
         // verified clock evidence by which it was due (a newer tick run early on a clock ahead
         // replaced it, say): like a give-up on the clock contract, no later quiet can bring it
@@ -485,10 +504,9 @@ impl Judge<'_, '_> {
         );
         let before_due =
             for_good && self.index.time(a.index) < tick && self.due_on_clock_at(tick, a);
-        if proof.as_ref().is_ok_and(|p| p.on_clock || before_due) {
+        if proof.on_clock || before_due {
             self.on_clock.borrow_mut().insert(tick);
         }
-        abandoned(self.job, tick, a, self.spec, proof)
     }
 
     /// A skip: excused under `Forbid` only while a run of the skipping leadership was in progress

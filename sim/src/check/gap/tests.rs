@@ -558,13 +558,31 @@ fn a_tick_replaced_for_good_before_it_was_due_is_given_up_on_the_clock() {
     // the start, its witness reading 5 s old), replacing ticks 10 and 20 before either was due in
     // true time: no later quiet owes them a run. Without the clock fault the evidence is not
     // vouched for and they stay owed; so do they when the replace comes at 25 s, both due by then.
-    let replaced_at = |ms: u64, ahead: bool| {
+    // An earlier leadership (b, token 1) that claimed both and lost them first changes nothing:
+    // its proven excuse is reported, and a's give-up for good still counts on the clock.
+    let replaced_with = |ms: u64, ahead: bool, lost_first: bool| {
         let mut history = Builder::new();
         if ahead {
             let offset = FaultKind::ClockOffset {
                 offset: SignedDuration::from_secs(25),
             };
             history = history.fault(0, "a", offset);
+        }
+        if lost_first {
+            let lost = NodeEvent::TicksAbandoned {
+                job: job("j"),
+                first: at(10),
+                last: at(20),
+                count: 2,
+                reason: AbandonReason::LeadershipLost,
+                token: FencingToken(1),
+            };
+            history = history
+                .node(0, "b", won(1))
+                .node(0, "b", claimed("j", 10, 1))
+                .node(0, "b", claimed("j", 20, 1))
+                .node(0, "b", lost)
+                .node(0, "b", revoked(1));
         }
         let evidence = Some(((ms / 1_000) as i64 + 25, 5_000));
         let history = history
@@ -585,9 +603,12 @@ fn a_tick_replaced_for_good_before_it_was_due_is_given_up_on_the_clock() {
         assert!(verdict.violations.is_empty(), "{verdict:#?}");
         on_clock.into_iter().map(|(_, t)| t).collect::<Vec<_>>()
     };
+    let replaced_at = |ms: u64, ahead: bool| replaced_with(ms, ahead, false);
     assert_eq!(replaced_at(5_000, true), [at(10), at(20)]);
     assert_eq!(replaced_at(5_000, false), []);
     assert_eq!(replaced_at(25_000, true), []);
+    assert_eq!(replaced_with(5_000, true, true), [at(10), at(20)]);
+    assert_eq!(replaced_with(25_000, true, true), []);
 }
 
 /// a's clock reads 1 s ahead from the start; it claimed tick 10 to run (applied, unanswered) and

@@ -700,15 +700,16 @@ impl<'h> Index<'h> {
     }
 
     /// A run of `job` going at true time `tick` (begun by then, ended after it) by a leadership
-    /// that sent a claim naming `tick` (to run or drop it): under overlap `Forbid` that
-    /// leadership's own run kept the tick from starting on time. A run with no recorded end
-    /// (cut by a crash) counts for nothing.
+    /// that sent a claim naming `tick` (to run or drop it), or whose checkpoint read held `tick`
+    /// in flight (a rerun it owes): under overlap `Forbid` that leadership's own run kept the
+    /// tick from starting on time. A run with no recorded end (cut by a crash) counts for
+    /// nothing.
     pub(crate) fn running_over(&self, job: &JobId, tick: Timestamp) -> Option<usize> {
+        let owing = self.read_in_flight(&(job.clone(), tick));
         let named = |node: &'h str, token: u64| {
             let names = |c: &cronfence::Claim| &c.job == job && c.tick == tick;
-            self.sent_where(node, token, usize::MAX, names)
-                .next()
-                .is_some()
+            let sent = self.sent_where(node, token, usize::MAX, names).next();
+            sent.is_some() || owing.iter().any(|&(_, n, t)| n == node && t == token)
         };
         self.by_leader
             .iter()

@@ -325,3 +325,56 @@ fn a_tick_run_late_behind_its_leaders_own_run_is_its_jobs_backlog_under_overlap_
     let ticks: Vec<_> = allow.iter().map(|f| f.tick).collect();
     assert_eq!(ticks, [Some(at(30))], "{allow:#?}");
 }
+
+/// a claims tick 60 early at 5 s and is revoked at 6 s; b wins, reads j's checkpoint (with tick
+/// 60 in flight when `owed`), runs every tick from 20 s on but 60, and runs tick 50 from 50 s
+/// until 75 s.
+fn owed_behind_a_long_run(owed: bool) -> crate::history::History {
+    let in_flight = if owed { vec![(at(60), 1)] } else { vec![] };
+    let read = NodeEvent::CheckpointsRead {
+        election: election(),
+        token: cronfence::FencingToken(2),
+        checkpoints: vec![cronfence::store::Checkpoint {
+            job: job("j"),
+            registered_at: at(0),
+            last_claimed: Some(at(60)),
+            in_flight,
+        }],
+    };
+    let mut history = Builder::new()
+        .node(0, "a", won(1))
+        .node(5_000, "a", sent(1, &[("j", 60)]))
+        .node(6_000, "a", revoked(1))
+        .node(6_000, "b", won(2))
+        .node(6_001, "b", read);
+    for tick in (20..=100).step_by(10).filter(|t| *t != 60) {
+        let ms = tick as u64 * 1_000;
+        let end = if tick == 50 { 75_000 } else { ms };
+        history = history.command(ms, "b", began("j", tick, 2, 1)).node(
+            end,
+            "b",
+            completed("j", tick, 2, 1),
+        );
+    }
+    history.build()
+}
+
+#[test]
+fn an_in_flight_tick_its_leader_owes_waits_behind_that_leaders_run_under_overlap_forbid() {
+    // b read tick 60 in flight (claimed early by a, at least once: b owes it a rerun) and was
+    // running tick 50 when 60 came due: under `Forbid` the rerun waits for that run, the job's
+    // own backlog. Had b not read it in flight, nothing of b's kept tick 60 waiting.
+    let spec = || {
+        let delivery = cronfence::Delivery::AtLeastOnce;
+        every_10s_with(
+            delivery,
+            cronfence::CatchUp::Latest,
+            cronfence::OverlapPolicy::Forbid,
+        )
+    };
+    let owed = stalls_of(&owed_behind_a_long_run(true), 100, spec());
+    assert!(owed.is_empty(), "{owed:#?}");
+    let unowed = stalls_of(&owed_behind_a_long_run(false), 100, spec());
+    let ticks: Vec<_> = unowed.iter().map(|f| f.tick).collect();
+    assert_eq!(ticks, [Some(at(60))], "{unowed:#?}");
+}

@@ -952,6 +952,48 @@ impl<'h> Index<'h> {
         self.records[start].true_time + duration < last.true_time
     }
 
+    /// Where `node`'s graceful stops reached it: (the stop's start, where it reached the node).
+    /// A stop reaches a running node at once. A node paused when it began sees it only after it
+    /// resumes, and its tasks may first carry out work that piled up during the pause: it
+    /// reached the node at its first act of shutting down after the resume (a resignation, a
+    /// failed one, or ticks given up for shutdown); never, if it shows none.
+    pub(crate) fn stops_reaching(&self, node: &str) -> Vec<(usize, usize)> {
+        let ends = self.node_ends.get(node).map_or(&[][..], Vec::as_slice);
+        let pause_over = |stop: usize| {
+            let t = self.time(stop);
+            ends.iter()
+                .filter(|e| e.how == EndKind::Paused && e.index < stop)
+                .filter_map(|e| match &self.records[e.index].what {
+                    What::Fault(FaultRecord::FaultStarted { fault }) => {
+                        Some(self.time(e.index) + fault.duration?)
+                    }
+                    _ => None,
+                })
+                .filter(|&over| over > t)
+                .max()
+        };
+        let shutting_down = |record: &Record| match &record.what {
+            What::Node(NodeEvent::Resigned { .. } | NodeEvent::ResignFailed { .. }) => true,
+            What::Node(NodeEvent::TicksAbandoned { reason, .. }) => {
+                *reason == cronfence::plan::AbandonReason::Shutdown
+            }
+            _ => false,
+        };
+        ends.iter()
+            .filter(|e| e.how == EndKind::Stopped)
+            .map(|e| {
+                let Some(over) = pause_over(e.index) else {
+                    return (e.index, e.index);
+                };
+                let from = self.records.partition_point(|r| r.true_time < over);
+                let acted = self.records[from..]
+                    .iter()
+                    .position(|r| r.node == node && shutting_down(r));
+                (e.index, acted.map_or(usize::MAX, |i| from + i))
+            })
+            .collect()
+    }
+
     /// The leaderships whose checkpoint read shows `key` in flight (at least once, they owe it a
     /// run): (position of the read, node, token).
     pub(crate) fn read_in_flight(&self, key: &TickKey) -> Vec<(usize, &'h str, u64)> {

@@ -260,24 +260,35 @@ fn ended(
         .sent_run(node, a.token, &key, claim + 1)
         .unwrap_or(claim)
         .min(claim);
-    // A pause the leadership may survive ends nothing; a shutdown needs the node's stop.
-    let shutdown = a.reason == AbandonReason::Shutdown;
-    let ending = index
-        .ending(node, job, a.token, since, |e| {
-            if shutdown {
-                e.how == EndKind::Stopped
-            } else {
-                e.how != EndKind::Paused
+    // A pause the leadership may survive ends nothing; a shutdown needs the node's stop, from
+    // where it reached the node (a paused node sees it only once it is back).
+    let ending = match a.reason {
+        AbandonReason::Shutdown => index
+            .stops_reaching(node)
+            .into_iter()
+            .find(|&(_, reached)| reached > since && reached != usize::MAX)
+            .map(|(stop, reached)| (EndKind::Stopped, stop, reached)),
+        _ => index
+            .ending(node, job, a.token, since, |e| e.how != EndKind::Paused)
+            .map(|e| (e.how, e.index, e.index)),
+    };
+    match ending.filter(|&(_, _, reached)| index.time(reached) <= given_up) {
+        Some((how, at, reached)) => {
+            let mut proof = format!(
+                "claimed at record {}; that leadership ended ({how}, record {}) before it started",
+                index.seq(claim),
+                index.seq(at)
+            );
+            if reached != at {
+                let seen = format!(
+                    "; its node, paused then, acted on the stop from record {}, after it sent the \
+                     claim",
+                    index.seq(reached)
+                );
+                proof.push_str(&seen);
             }
-        })
-        .filter(|e| index.time(e.index) <= given_up);
-    match ending {
-        Some(e) => Ok(format!(
-            "claimed at record {}; that leadership ended ({}, record {}) before it started",
-            index.seq(claim),
-            e.how,
-            index.seq(e.index)
-        )),
+            Ok(proof)
+        }
         None if a.reason == AbandonReason::Shutdown => {
             Err(format!("{node} was not stopping when it gave the tick up"))
         }

@@ -649,3 +649,63 @@ fn a_batch_tick_that_came_due_during_the_run_before_it_replaced_that_run() {
         [("unfinished_at_least_once", Some(at(10)))]
     );
 }
+
+/// Node a leads; a stop begins at 8 s (while a is paused from 5 s to 15 s, when `paused`); at
+/// 15 s a claims tick 10; it resigns another election at 15.01 s (before the claim instead,
+/// when `resigns_first`) and gives tick 10 up for shutdown at 15.02 s. b runs ticks 20 and 30.
+fn stopped_while(paused: bool, resigns_first: bool) -> Verdict {
+    let stop = FaultKind::Stop { upgrade_to: None };
+    let resigned = NodeEvent::Resigned {
+        election: cronfence::ElectionName::new("other"),
+        token: FencingToken(7),
+    };
+    let mut history = Builder::new()
+        .node(0, "a", won(1))
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1));
+    if paused {
+        history = history.fault_for(5_000, "a", FaultKind::Pause, 10_000);
+    }
+    history = history.fault(8_000, "a", stop);
+    if paused {
+        history = history.fault_ended(15_000, "a", FaultKind::Pause, 5_000);
+    }
+    let claim = |h: Builder, ms: u64| {
+        h.node(ms, "a", sent(1, &[("j", 10)]))
+            .node(ms, "a", claimed("j", 10, 1))
+    };
+    history = match resigns_first {
+        true => claim(history.node(15_000, "a", resigned), 15_005),
+        false => claim(history, 15_000).node(15_010, "a", resigned),
+    };
+    let history = history
+        .node(15_020, "a", abandon_by(1, 10, 10, AbandonReason::Shutdown))
+        .command(20_000, "b", began("j", 20, 2, 1))
+        .command(30_000, "b", began("j", 30, 2, 1))
+        .build();
+    verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 30)
+}
+
+#[test]
+fn a_stop_reaches_a_paused_node_only_once_it_acts_on_it_after_resuming() {
+    // a was paused when the stop began: back at 15 s, it claimed tick 10 (work that piled up
+    // during the pause) before it acted on the stop (a resign at 15.01 s), so the shutdown
+    // explains giving the tick up.
+    let v = stopped_while(true, false);
+    assert!(v.violations.is_empty(), "{v:#?}");
+    // Running when the stop began, a knew it was stopping when it claimed: no excuse.
+    let running = stopped_while(false, false);
+    assert_eq!(
+        kinds(&running.violations),
+        [("unfounded_abandon", Some(at(10)))],
+        "{running:#?}"
+    );
+    // Paused, but it had acted on the stop (resigned) before it claimed: no excuse either.
+    let acted = stopped_while(true, true);
+    assert_eq!(
+        kinds(&acted.violations),
+        [("unfounded_abandon", Some(at(10)))],
+        "{acted:#?}"
+    );
+}

@@ -256,7 +256,11 @@ impl Judge<'_, '_> {
             .into_iter()
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
-            .filter(|d| !d.retires || self.retire_allowed(tick, d))
+            .filter(|d| match (d.retires, d.unknowing) {
+                (true, _) => self.retire_allowed(tick, d),
+                (_, true) => self.retire_allowed(tick, d) || self.skip_allowed(d),
+                _ => true,
+            })
             .collect();
         let due: Vec<_> = covering
             .iter()
@@ -318,6 +322,14 @@ impl Judge<'_, '_> {
             || self
                 .drop_evidence(d)
                 .is_some_and(|at| self.may_retire(tick, at))
+    }
+
+    /// Whether drop `d` was an overlap skip the job's policy gives: under `Forbid`, a run of the
+    /// job by the dropping leadership was going when it sent the drop.
+    fn skip_allowed(&self, d: &outcomes::DropRange<'_>) -> bool {
+        let (node, token, at) = (d.claim.node, d.claim.token, d.claim.at);
+        self.spec.overlap == OverlapPolicy::Forbid
+            && self.index.running_at(node, token, self.job, at).is_some()
     }
 
     /// Whether the job's policy gives up in-flight `tick` at `at` (true time): past its starting
@@ -721,6 +733,8 @@ fn finding(job: &JobId, tick: Timestamp, kind: &str, detail: &str) -> Finding {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_drops;
 #[cfg(test)]
 mod tests_excuse;
 #[cfg(test)]

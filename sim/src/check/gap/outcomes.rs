@@ -52,6 +52,14 @@ pub(super) struct Outcomes<'h> {
     pub(super) drops: BTreeMap<JobId, Vec<DropRange<'h>>>,
     /// Per job, the newest tick of any claim the backend applied.
     pub(super) newest_applied: BTreeMap<JobId, Timestamp>,
+    /// Where the backend cannot be observed: per job and leadership (node, token), the newest
+    /// tick that leadership knows claimed — its own checkpoint read at its win (no older
+    /// leadership's write lands after that win: the fence refuses it), then its own sends.
+    /// Another leadership's sends that never landed do not move it.
+    pub(super) known_to: BTreeMap<(JobId, &'h str, u64), Option<Timestamp>>,
+    /// Where the backend cannot be observed: the ticks each leadership's checkpoint read held in
+    /// flight, by (tick, node, token).
+    pub(super) read_in_flight: std::collections::BTreeSet<(TickKey, &'h str, u64)>,
     /// Per (election, token), the node the backend granted it to, and where.
     pub(super) holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
     /// Per node, in history order.
@@ -66,6 +74,10 @@ pub(super) struct DropRange<'h> {
     /// It drops a tick an earlier claim put in flight (a retirement): only a reason the job's
     /// policy gives for that tick at that moment explains it ([`super::Judge::lost`] checks).
     pub(super) retires: bool,
+    /// It drops a tick only its own leadership's unanswered claims may have put in flight: the
+    /// leadership gave it up as a fresh tick, for a misfire or an overlap skip, and only one of
+    /// those the history shows explains it.
+    pub(super) unknowing: bool,
 }
 
 /// One claim of a tick (run or drop) and who made it.
@@ -152,16 +164,25 @@ impl<'h> Outcomes<'h> {
         }
     }
 
-    /// Claims that may have been applied: runs go to `claims`, drops become drop ranges.
+    /// Claims that may have been applied: runs go to `claims`, drops become drop ranges. A drop
+    /// moves the checkpoint from where its leadership knew it to be, if it read it.
     fn add_claims(&mut self, claims: &'h [Claim], entry: ClaimEntry<'h>) {
         for claim in claims {
-            let previous = self.newest_applied.get(&claim.job).copied();
+            let leadership = (claim.job.clone(), entry.node, entry.token);
+            let newest = self.newest_applied.get(&claim.job).copied();
+            let known = self.known_to.get_mut(&leadership);
+            let previous = known.as_ref().map_or(newest, |known| **known);
+            if let Some(known) = known {
+                *known = Some(known.map_or(claim.tick, |k| k.max(claim.tick)));
+            }
             if claim.kind == ClaimKind::Drop {
                 // A drop of a tick an earlier claim put in flight retires exactly that tick.
                 let key = (claim.job.clone(), claim.tick);
-                let retires =
+                let claimed =
                     previous.is_some_and(|p| claim.tick <= p) && self.claims.contains_key(&key);
-                let after = match retires {
+                let knew = self.knew_in_flight(&key, &entry);
+                let (retires, unknowing) = (claimed && knew, claimed && !knew);
+                let after = match claimed {
                     true => claim
                         .tick
                         .checked_sub(jiff::SignedDuration::from_nanos(1))
@@ -173,15 +194,37 @@ impl<'h> Outcomes<'h> {
                     upto: claim.tick,
                     claim: entry,
                     retires,
+                    unknowing,
                 };
                 self.drops.entry(claim.job.clone()).or_default().push(range);
             } else {
                 let key = (claim.job.clone(), claim.tick);
                 self.claims.entry(key).or_default().push(entry);
             }
-            let newest = previous.map_or(claim.tick, |p| p.max(claim.tick));
+            let newest = newest.map_or(claim.tick, |p| p.max(claim.tick));
             self.newest_applied.insert(claim.job.clone(), newest);
         }
+    }
+
+    /// Whether the leadership sending drop `entry` knew `key` was in flight, so that dropping it
+    /// retires it (only a reason the job's policy gives then explains that). Where the backend is
+    /// observed, the tick was applied in flight. Where it is not, the leadership knew if another
+    /// leadership claimed it, if its own claim of it was answered (`tick_claimed`), or if its
+    /// checkpoint read held it in flight; a tick only its own unanswered claims may have put in
+    /// flight it did not know of (dropping it gives it up as a fresh tick).
+    fn knew_in_flight(&self, key: &TickKey, entry: &ClaimEntry<'h>) -> bool {
+        if self.backend_observed {
+            return true;
+        }
+        let own = |c: &ClaimEntry<'h>| c.node == entry.node && c.token == entry.token;
+        let claims = self.claims.get(key).map_or(&[][..], Vec::as_slice);
+        let answered = |c: &ClaimEntry<'h>| {
+            matches!(&c.record.what, What::Node(NodeEvent::TickClaimed { .. }))
+        };
+        claims.iter().any(|c| !own(c) || answered(c))
+            || self
+                .read_in_flight
+                .contains(&(key.clone(), entry.node, entry.token))
     }
 
     fn on_node_event(&mut self, index: usize, record: &'h Record, event: &'h NodeEvent) {
@@ -212,6 +255,19 @@ impl<'h> Outcomes<'h> {
                 self.skipped
                     .entry((job.clone(), *tick))
                     .or_insert((index, record));
+            }
+            NodeEvent::CheckpointsRead {
+                token, checkpoints, ..
+            } if !self.backend_observed => {
+                for cp in checkpoints {
+                    let leadership = (cp.job.clone(), record.node.as_str(), token.0);
+                    self.known_to.insert(leadership, cp.last_claimed);
+                    for &(tick, _) in &cp.in_flight {
+                        let key = (cp.job.clone(), tick);
+                        let read = (key, record.node.as_str(), token.0);
+                        self.read_in_flight.insert(read);
+                    }
+                }
             }
             NodeEvent::ClaimsSent { token, claims, .. } if !self.backend_observed => {
                 let entry = ClaimEntry {

@@ -1,0 +1,151 @@
+//! Tests of what an unrecorded drop explains where the backend cannot be observed: it moves the
+//! checkpoint from where its leadership knew it to be, and it retires only a tick that
+//! leadership knew was in flight.
+use cronfence::store::Checkpoint;
+use cronfence::{ClaimKind, FencingToken};
+
+use crate::check::Observed;
+
+use super::*;
+use crate::check::testkit::*;
+use crate::fault::FaultKind;
+use crate::history::History;
+
+/// The no-gap checker over ticks 0 to 30 of an at-least-once job `j`, commands observed, the
+/// backend not.
+fn verdict(history: &History) -> Verdict {
+    verdict_under(history, OverlapPolicy::Allow)
+}
+
+/// [`verdict`] under overlap policy `overlap`.
+fn verdict_under(history: &History, overlap: OverlapPolicy) -> Verdict {
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.overlap = overlap;
+    let jobs = jobs("j", spec);
+    let mut input = input(history, &jobs, 0, 30);
+    input.observed = Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, &mut verdict);
+    verdict
+}
+
+fn drop(token: u64, tick: i64) -> NodeEvent {
+    NodeEvent::ClaimsSent {
+        token: FencingToken(token),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(tick),
+            spec_version: 1,
+            kind: ClaimKind::Drop,
+        }],
+        evidence: None,
+    }
+}
+
+/// `node` (token) claims and runs tick `tick` to completion at `ms`.
+fn ran(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder {
+    history
+        .node(ms, node, sent(token, &[("j", tick)]))
+        .node(ms, node, claimed("j", tick, token))
+        .command(ms + 1, node, began("j", tick, token, 1))
+        .command(ms + 2, node, returned("j", tick, token, 1))
+        .node(ms + 2, node, completed("j", tick, token, 1))
+}
+
+fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
+    findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
+}
+
+#[test]
+fn a_drop_moves_the_checkpoint_from_where_its_leadership_read_it() {
+    // a ran ticks 0 and 10, sent a claim of 20 that never landed, and crashed. b read the
+    // checkpoint at 10, dropped 30 (moving it past 20 and 30) and crashed before recording why:
+    // both ticks went with b's drop. Where b had not read the checkpoint, a's claim of 20 (which
+    // may have landed) bounds the drop, and tick 20 is unexplained.
+    let world = |read: bool| {
+        let mut history = ran(Builder::new().node(0, "a", won(1)), 0, "a", 1, 0);
+        history = ran(history, 10_000, "a", 1, 10)
+            .node(20_000, "a", sent(1, &[("j", 20)]))
+            .fault(20_100, "a", FaultKind::Crash)
+            .node(25_000, "b", won(2));
+        if read {
+            let read = NodeEvent::CheckpointsRead {
+                election: election(),
+                token: FencingToken(2),
+                checkpoints: vec![Checkpoint {
+                    job: job("j"),
+                    registered_at: at(0),
+                    last_claimed: Some(at(10)),
+                    in_flight: vec![],
+                }],
+            };
+            history = history.node(25_001, "b", read);
+        }
+        let history = history
+            .node(31_000, "b", drop(2, 30))
+            .fault(31_100, "b", FaultKind::Crash)
+            .build();
+        verdict(&history)
+    };
+    let read = world(true);
+    assert!(read.violations.is_empty(), "{read:#?}");
+    assert_eq!(
+        kinds(&read.excused),
+        [
+            ("dropped_with_leader", Some(at(20))),
+            ("dropped_with_leader", Some(at(30)))
+        ]
+    );
+    let unread = world(false);
+    assert_eq!(kinds(&unread.violations), [("missing_tick", Some(at(20)))]);
+}
+
+#[test]
+fn a_drop_retires_only_a_tick_its_leadership_knew_was_in_flight() {
+    // a sent a claim of 10 and 20 with no answer, then a claim of 10 alone (answered) and ran 10
+    // until 21.05 s; at 21 s it dropped 20 and crashed before recording why. It never knew its
+    // first claim landed: the drop gave 20 up as a fresh tick, an overlap skip under `forbid`
+    // (its run of 10 was going), gone with a. Under `allow` no policy skips it; and had the claim
+    // of 20 been answered, a knew 20 was in flight: dropping it retires it, which nothing in the
+    // policy (no deadline, catch-up `latest` with nothing newer due) allows.
+    let world = |answered: bool, overlap: OverlapPolicy| {
+        let mut history = ran(Builder::new().node(0, "a", won(1)), 0, "a", 1, 0).node(
+            20_000,
+            "a",
+            sent(1, &[("j", 10), ("j", 20)]),
+        );
+        if answered {
+            history = history.node(20_000, "a", claimed("j", 20, 1));
+        }
+        let history = history
+            .node(20_500, "a", sent(1, &[("j", 10)]))
+            .node(20_500, "a", claimed("j", 10, 1))
+            .command(20_501, "a", began("j", 10, 1, 1))
+            .node(21_000, "a", drop(1, 20))
+            .command(21_050, "a", returned("j", 10, 1, 1))
+            .node(21_050, "a", completed("j", 10, 1, 1))
+            .fault(21_100, "a", FaultKind::Crash)
+            .node(25_000, "b", won(2));
+        let history = ran(history, 30_000, "b", 2, 30).build();
+        verdict_under(&history, overlap)
+    };
+    let skipped = world(false, OverlapPolicy::Forbid);
+    assert!(skipped.violations.is_empty(), "{skipped:#?}");
+    assert!(
+        kinds(&skipped.excused).contains(&("dropped_with_leader", Some(at(20)))),
+        "{skipped:#?}"
+    );
+    for (answered, overlap) in [(false, OverlapPolicy::Allow), (true, OverlapPolicy::Forbid)] {
+        let refuted = world(answered, overlap);
+        let ticks: Vec<_> = refuted.violations.iter().map(|f| f.tick).collect();
+        assert_eq!(
+            ticks,
+            [Some(at(20))],
+            "{answered} {overlap:?}: {refuted:#?}"
+        );
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! `memory`: the real in-memory backend as a [`BackendService`] on its own node, reached through
 //! [`SimTransport`] (and recording its applied changes into the history). `etcd-sim`: madsim's
-//! simulated etcd server on its own node, reached through the real etcd backend of the core. A
+//! simulated etcd server on its own node, reached through the real etcd backend of the core behind
+//! the client-side fault layer ([`crate::boundary`]). A
 //! restarted etcd node comes back with the data it had (a dump taken when it was killed), as a
 //! real etcd recovers its data from disk.
 
@@ -16,6 +17,7 @@ use cronfence::{Backend, MemoryBackend};
 use madsim::runtime::Handle;
 use madsim::task::NodeId;
 
+use crate::boundary::FaultyBackend;
 use crate::clock::WorldTime;
 use crate::history::Recorder;
 use crate::net::{BackendFaults, BackendService, HeldWrites, SimTransport};
@@ -36,7 +38,8 @@ pub struct EtcdDump {
 pub struct BackendNode {
     /// The madsim node.
     pub id: NodeId,
-    /// Switches for memory-backend faults (unused on etcd-sim).
+    /// Switches for backend faults: served by the memory service, or played by each node's
+    /// client ([`crate::boundary`]) on etcd-sim.
     pub faults: Arc<Mutex<BackendFaults>>,
     /// The etcd server's data across restarts (etcd-sim only).
     pub etcd_dump: Option<EtcdDump>,
@@ -131,11 +134,13 @@ pub async fn dump_etcd(into: &EtcdDump) {
     *into.data.lock().expect("dump lock") = Some(data);
 }
 
-/// A node's client of the backend; for etcd, connects (retrying while etcd is unreachable).
+/// A node's client of the backend; for etcd, connects (retrying while etcd is unreachable), and
+/// plays the backend `faults` the simulated etcd server cannot suffer itself.
 pub async fn client(
     kind: BackendKind,
     node: &str,
     held: HeldWrites,
+    faults: Arc<Mutex<BackendFaults>>,
     request_timeout: Duration,
 ) -> Arc<dyn Backend> {
     match kind {
@@ -154,7 +159,10 @@ pub async fn client(
             config.request_timeout = request_timeout;
             loop {
                 match EtcdBackend::connect(config.clone()).await {
-                    Ok(backend) => return Arc::new(backend),
+                    Ok(backend) => {
+                        let backend = Arc::new(backend);
+                        return Arc::new(FaultyBackend::new(backend, faults, request_timeout));
+                    }
                     Err(error) => {
                         tracing::warn!(node, %error, "cannot connect to etcd; retrying");
                         tokio::time::sleep(Duration::from_secs(1)).await;

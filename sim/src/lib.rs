@@ -7,6 +7,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`backend`] | the backend node (memory service or simulated etcd) and nodes' clients |
+//! | [`boundary`] | backend faults played on the client's side, for backends the harness cannot reach inside |
 //! | [`check`] | the checkers: no duplicate, no gap, fencing, timeliness |
 //! | [`fault`] | the fault vocabulary |
 //! | [`gomicro`] | a model of go-micro v2's `sync.Cron`, for the pitfall scenarios |
@@ -33,10 +34,10 @@
 
 #[cfg(madsim)]
 pub mod backend;
+pub mod boundary;
 pub mod check;
 pub mod cli;
 pub mod clock;
-#[cfg(madsim)]
 pub mod control;
 pub mod expect;
 #[cfg(madsim)]

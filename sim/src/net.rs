@@ -15,6 +15,7 @@ use cronfence::FencingToken;
 use madsim::net::Endpoint;
 use serde::{Deserialize, Serialize};
 
+pub use crate::boundary::BackendFaults;
 use crate::clock::WorldTime;
 use crate::history::{BackendRecord, Recorder, What};
 
@@ -31,17 +32,6 @@ pub struct Call(pub Request);
 impl madsim::net::rpc::Request for Call {
     type Response = Response;
     const ID: u64 = madsim::net::rpc::hash_str("cronfence.memory.v1");
-}
-
-/// Backend faults in force.
-#[derive(Debug, Default)]
-pub struct BackendFaults {
-    /// Added to every request before it is served.
-    pub latency: Duration,
-    /// While set, requests are dropped unanswered and unapplied.
-    pub unresponsive: bool,
-    /// The next this-many claims/commits are applied but never answered.
-    pub ambiguous_writes: u32,
 }
 
 /// The backend service: the memory host, its faults, and the history it records into.

@@ -166,6 +166,7 @@ async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> Hi
             jobs: Arc::new(scenario.job_specs_on(i)),
             clock: SimClock::new(time, model.clone()),
             held: writes.clone(),
+            faults: backend.faults.clone(),
             control: control.clone(),
             backend: kind,
             go_micro: scenario.go_micro.clone(),
@@ -217,6 +218,8 @@ struct Process {
     jobs: Arc<BTreeMap<JobId, (JobSpec, SignedDuration)>>,
     clock: SimClock,
     held: HeldWrites,
+    /// The backend faults in force (played by this node's client on etcd-sim).
+    faults: Arc<Mutex<crate::net::BackendFaults>>,
     control: NodeControl,
     backend: BackendKind,
     go_micro: Option<crate::scenario::GoMicroSettings>,
@@ -253,7 +256,8 @@ impl Process {
 
     async fn backend_client(&self) -> Arc<dyn cronfence::Backend> {
         let timeout = self.config.request_timeout;
-        crate::backend::client(self.backend, &self.name, self.held.clone(), timeout).await
+        let (held, faults) = (self.held.clone(), self.faults.clone());
+        crate::backend::client(self.backend, &self.name, held, faults, timeout).await
     }
 
     fn sink(&self) -> Arc<Sink> {

@@ -1,8 +1,8 @@
 //! A node's deploy control: whether its process should be running a cronfence node, and which
 //! job spec version that node defines: what an operator (systemd, a deploy tool) decides.
 //!
-//! The [`Injector`](crate::inject::Injector) writes it (a `stop` fault stops the node, its end
-//! starts it again, possibly upgraded); the node's process ([`crate::world`]) follows it. It is
+//! The simulator's injector and the real-time world write it (a `stop` fault stops the node, its
+//! end starts it again, possibly upgraded); the node's process follows it. It is
 //! shared outside the madsim node, so it survives a crash and restart of the node: a node
 //! restarted while stopped stays stopped, and a node restarted after an upgrade runs the new
 //! version, as a restarted process would. It owns no timing and no counting of overlapping

@@ -1,8 +1,8 @@
 //! Real-time failover against real etcd, judged by the simulator's own checkers from the recorded
 //! history: crashes (runtime shut down, no resign), pauses longer than the lease (the node's only
 //! worker thread blocked), kill -9 and restart of etcd members including the raft leader, and a
-//! TCP proxy that black-holes one node's connection. Durations are scaled for real time (TTL 2 s,
-//! ticks every 250 ms); each test takes about 20 s.
+//! TCP proxy that cuts one node off from etcd (both ways, or one way). Durations are scaled for
+//! real time (TTL 2 s, ticks every 250 ms); each test takes about 20 s.
 #![cfg(not(madsim))]
 
 use std::collections::BTreeMap;
@@ -13,6 +13,7 @@ use cronfence_it::etcd::Cluster;
 use cronfence_it::proxy::Proxy;
 use cronfence_it::world::RealWorld;
 use cronfence_sim::expect;
+use cronfence_sim::fault::Direction;
 
 fn world(prefix: &str) -> RealWorld {
     let mut config = NodeConfig::new("unnamed");
@@ -103,10 +104,36 @@ async fn etcd_member_kills_and_a_black_holed_node_on_a_three_member_cluster() {
     cluster.restart(other).unwrap();
     sleep(1.0).await;
     world.note_partition("node-a", true);
-    proxy.set_blackhole(true);
+    proxy.hold(Direction::Both, true);
     sleep(5.0).await;
-    proxy.set_blackhole(false);
+    proxy.hold(Direction::Both, false);
     world.note_partition("node-a", false);
     sleep(4.0).await;
+    judge(world);
+}
+
+#[test]
+fn one_way_partitions_of_the_leader_hand_over_and_heal() {
+    // Each node reaches etcd through its own proxy. The leader's requests stop reaching etcd for
+    // 5 s (its lease lapses: another node leads), then a later leader's answers stop coming back
+    // for 5 s; both heal, and every tick ran exactly once as the policies say.
+    let cluster = Cluster::start(1).unwrap();
+    let mut world = world("/failover-one-way").with_proxies();
+    for name in ["node-a", "node-b", "node-c"] {
+        world.start(name, cluster.endpoints());
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let first = world.leader().expect("a leader after 3 s");
+    world.partition(&first, Direction::ToBackend, true, None);
+    std::thread::sleep(Duration::from_secs(5));
+    world.partition(&first, Direction::ToBackend, false, None);
+    let second = world.leader().expect("a leader after the partition");
+    assert_ne!(first, second, "another node took over");
+    std::thread::sleep(Duration::from_secs(2));
+    let third = world.leader().expect("a leader");
+    world.partition(&third, Direction::FromBackend, true, None);
+    std::thread::sleep(Duration::from_secs(5));
+    world.partition(&third, Direction::FromBackend, false, None);
+    std::thread::sleep(Duration::from_secs(4));
     judge(world);
 }

@@ -47,7 +47,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     }
     if playable.is_empty() {
         anyhow::bail!(
-            "no scenario can run in real time (crash and pause faults only, within --max-duration)"
+            "no scenario can run in real time (see the reasons above; --max-duration bounds how long one may last)"
         );
     }
     let longest = playable

@@ -1,11 +1,14 @@
 //! The real build's side of the harness: scenarios against real etcd servers in real time.
 //!
-//! [`RealWorld`] runs cronfence nodes on their own tokio runtimes against real etcd, crashes and
-//! pauses them, and records the same history the simulator records, so the same checkers judge
-//! it. [`suite`] runs the scenario files a real world can play (crashes and pauses only, at most a
-//! few minutes long) against a given cluster, all at once, each under its own key prefix; it is
-//! what `cronfence regress --backend etcd --endpoints ...` compares with a baseline.
+//! [`RealWorld`] runs cronfence nodes on their own tokio runtimes against real etcd, crashes,
+//! pauses, stops, skews and partitions them and slows or spoils their requests, and records the
+//! same history the simulator records, so the same checkers judge it. [`suite`] runs the scenario
+//! files a real world can play (at most a few minutes long) against a given cluster, all at once,
+//! each under its own key prefix; it is what `cronfence regress --backend etcd --endpoints ...`
+//! compares with a baseline. [`proxy`] holds a node's traffic to or from etcd.
 
+mod process;
+pub mod proxy;
 pub mod suite;
 mod world;
 

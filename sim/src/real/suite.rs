@@ -1,21 +1,22 @@
 //! The real-time suite: the scenario files a [`RealWorld`] can play, run at once against a given
 //! etcd cluster, turned into summary rows (backend `etcd`) for the regression check.
 //!
-//! A scenario can run in real time when its faults are crashes and pauses of nodes (a real world
-//! cannot partition, skew clocks or slow the backend), it has no random plan, no go-micro model
-//! and no test-only variant, and it lasts at most `max_duration`. Its start is moved to now (so
-//! interval jobs tick from now) and its keys go under a prefix of their own, so runs never meet
-//! earlier ones' registrations. There is one run per scenario ("seed" 1): real time is not
-//! reproducible, which is why the regression check has tolerances.
+//! A scenario can run in real time when its faults are ones a [`RealWorld`] plays — crashes,
+//! pauses and graceful stops of nodes, partitions (each way) through each node's own proxy
+//! ([`super::proxy`]), clock faults through each node's clock, backend latency and ambiguous
+//! commits through each node's etcd client ([`crate::boundary`]) — it has no random
+//! plan, no go-micro model and no test-only variant, and it lasts at most `max_duration`. True
+//! time starts at the scenario's own start (every node's clock reads from there, so a DST night
+//! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
+//! ones' registrations. There is one run per scenario ("seed" 1): real time is not reproducible,
+//! which is why the regression check has tolerances.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
-
 use super::RealWorld;
 use crate::check::Verdict;
+use crate::fault::FaultKind;
 use crate::history::History;
 use crate::report::summary::{Row, SeedOutcome};
 use crate::scenario::{fault_kind, Loaded, Scenario};
@@ -40,14 +41,29 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration) -> Option<String>
     }
     for fault in &scenario.faults {
         let name = fault.fault.get_ref();
-        if name != "crash" && name != "pause" {
+        if !PLAYED.contains(&name.as_str()) {
             return Some(format!(
-                "has the fault `{name}`; real time plays crash and pause only"
+                "has the fault `{name}`; real time plays {}",
+                PLAYED.join(", ")
             ));
         }
     }
     None
 }
+
+/// The fault kinds a real-time world plays.
+const PLAYED: &[&str] = &[
+    "crash",
+    "pause",
+    "stop",
+    "partition",
+    "clock_offset",
+    "clock_drift",
+    "clock_jump",
+    "clock_strobe",
+    "backend_latency",
+    "ambiguous_commit",
+];
 
 /// One scenario's real-time run.
 pub struct RealRun {
@@ -93,18 +109,19 @@ pub fn run(scenarios: &[Arc<Loaded>], endpoints: &[String], prefix: &str) -> Vec
     })
 }
 
-/// A fault of the plan, due `at` after the start.
+/// A fault of the plan starting (or, `end`, ending) `at` after the start.
 struct Step {
     at: Duration,
-    crash: bool,
+    kind: FaultKind,
+    end: bool,
+    /// The node it hits (resolved when it starts: `leader` is whoever leads then).
     target: Option<String>,
     duration: Option<Duration>,
 }
 
 /// Plays one scenario in real time.
 fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
-    let mut scenario = loaded.scenario.clone();
-    scenario.start = Timestamp::now();
+    let scenario = &loaded.scenario;
     let jobs = scenario.job_specs();
     let mut world = RealWorld::new(
         scenario.node_config("node"),
@@ -112,7 +129,9 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
         jobs.iter()
             .map(|(id, (spec, _))| (id.clone(), spec.clone()))
             .collect(),
-    );
+    )
+    .starting_at(scenario.start)
+    .with_proxies();
     world.run_times(
         jobs.iter()
             .map(|(id, (_, t))| (id.clone(), t.unsigned_abs()))
@@ -125,41 +144,38 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
     let mut steps: Vec<Step> = scenario
         .faults
         .iter()
-        .map(|f| Step {
-            at: f.at.unsigned_abs(),
-            crash: matches!(fault_kind(f), Ok(crate::fault::FaultKind::Crash)),
-            target: f.node.as_ref().map(|n| n.get_ref().clone()),
-            duration: f.duration.map(|d| d.unsigned_abs()),
+        .filter_map(|f| {
+            Some(Step {
+                at: f.at.unsigned_abs(),
+                kind: fault_kind(f).ok()?,
+                end: false,
+                target: f.node.as_ref().map(|n| n.get_ref().clone()),
+                duration: f.duration.map(|d| d.unsigned_abs()),
+            })
         })
         .collect();
-    steps.sort_by_key(|s| s.at);
-    let mut restarts: BTreeMap<Duration, Vec<String>> = BTreeMap::new();
     let end = scenario.duration.unsigned_abs();
+    for step in steps.iter_mut() {
+        // A pause with no end lasts the rest of the run.
+        if matches!(step.kind, FaultKind::Pause) && step.duration.is_none() {
+            step.duration = Some(end.saturating_sub(step.at));
+        }
+    }
     loop {
-        let next_fault = steps.first().map(|s| s.at);
-        let next_restart = restarts.keys().next().copied();
-        let Some(due) = [next_fault, next_restart].into_iter().flatten().min() else {
+        steps.sort_by_key(|s| (s.at, !s.end));
+        let Some(step) = (!steps.is_empty()).then(|| steps.remove(0)) else {
             break;
         };
-        if due > end {
+        if step.at > end {
             break;
         }
-        std::thread::sleep(due.saturating_sub(started.elapsed()));
-        if next_restart == Some(due) {
-            for name in restarts.remove(&due).unwrap_or_default() {
-                world.restart(&name);
-            }
-            continue;
-        }
-        let step = steps.remove(0);
-        let name = resolve(&world, step.target.as_deref(), scenario.nodes);
-        if step.crash {
-            world.crash(&name);
-            if let Some(d) = step.duration {
-                restarts.entry(due + d).or_default().push(name);
-            }
-        } else {
-            world.pause(&name, step.duration.unwrap_or(end));
+        std::thread::sleep(step.at.saturating_sub(started.elapsed()));
+        let name = match step.end {
+            true => step.target.clone().unwrap_or_default(),
+            false => resolve(&world, step.target.as_deref(), scenario.nodes),
+        };
+        if let Some(undo) = play_step(&mut world, &step, &name) {
+            steps.push(undo);
         }
     }
     std::thread::sleep(end.saturating_sub(started.elapsed()));
@@ -167,13 +183,42 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
         scenario.check.warmup.unsigned_abs(),
         scenario.check.cooldown.unsigned_abs(),
     );
-    let judged = crate::expect::judge(&scenario, &verdict, &history);
+    let judged = crate::expect::judge(scenario, &verdict, &history);
     RealRun {
         loaded,
         history,
         verdict,
         judged,
     }
+}
+
+/// Plays `step` on node `name`; returns the step that ends it, if it lasts.
+fn play_step(world: &mut RealWorld, step: &Step, name: &str) -> Option<Step> {
+    let (kind, duration) = (step.kind.clone(), step.duration);
+    let on = !step.end;
+    match &step.kind {
+        FaultKind::Crash if on => world.crash(name),
+        FaultKind::Crash => world.restart(name),
+        // A pause undoes itself: the node's thread sleeps through it.
+        FaultKind::Pause => {
+            world.pause(name, duration.unwrap_or_default());
+            return None;
+        }
+        FaultKind::Stop { upgrade_to } if on => world.stop(name, *upgrade_to, duration),
+        FaultKind::Stop { upgrade_to } => world.start_again(name, *upgrade_to),
+        FaultKind::Partition { direction } => world.partition(name, *direction, on, duration),
+        k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
+        k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
+        other => unreachable!("unplayable faults are refused first: {}", other.name()),
+    }
+    let undo = on.then_some(duration).flatten()?;
+    Some(Step {
+        at: step.at + undo,
+        kind,
+        end: true,
+        target: Some(name.to_string()),
+        duration: None,
+    })
 }
 
 /// A fault's target: a node by name, the current leader (`leader`, or none), or a node that is

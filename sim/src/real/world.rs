@@ -1,35 +1,26 @@
 //! A real-time world: cronfence nodes on real etcd, each on its own tokio runtime so it can be
-//! crashed (the runtime is shut down: no resign, every task gone) or paused (its only worker
-//! thread is blocked: keepalives and work stop). Events are recorded into the simulator's
-//! [`Recorder`], so the same checkers judge real runs.
+//! crashed (the runtime is shut down: no resign, every task gone), paused (its only worker thread
+//! is blocked: keepalives and work stop) or stopped gracefully (its deploy control). Each node
+//! reads its own clock — true time from the world's start instant, moved by its clock faults —
+//! and reaches etcd through the client-side fault layer ([`crate::boundary`]), so clock skew, a
+//! slow backend and ambiguous commits play here as in the simulator. Events are recorded into the
+//! simulator's [`Recorder`], so the same checkers judge real runs.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use super::process::{Process, Sink};
+use super::proxy::Proxy;
+use crate::boundary::BackendFaults;
 use crate::check::{self, CheckInput, Verdict};
-use crate::fault::{Fault, FaultKind};
+use crate::clock::{ClockModel, SimClock, WorldTime};
+use crate::control::NodeControl;
+use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, History, Recorder, What};
-use cronfence::etcd::{EtcdBackend, EtcdConfig};
-use cronfence::{Clock, EventSink, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent, SystemClock};
+use cronfence::etcd::EtcdConfig;
+use cronfence::{JobId, JobSpec, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
-
-/// True time of the run.
-#[derive(Clone, Copy)]
-struct RunTime {
-    start: Instant,
-    start_wall: Timestamp,
-}
-
-impl RunTime {
-    fn now(&self) -> (u64, Timestamp) {
-        let elapsed = self.start.elapsed();
-        (
-            elapsed.as_nanos() as u64,
-            self.start_wall + SignedDuration::try_from(elapsed).expect("short runs"),
-        )
-    }
-}
 
 /// One node: its runtime, and what it needs to start again.
 struct RealNode {
@@ -40,48 +31,67 @@ struct RealNode {
 /// Nodes running real cronfence against real etcd, with a shared history.
 pub struct RealWorld {
     recorder: Recorder,
-    time: RunTime,
+    time: WorldTime,
     config: NodeConfig,
     prefix: String,
     jobs: BTreeMap<JobId, JobSpec>,
     run_times: BTreeMap<JobId, Duration>,
     nodes: BTreeMap<String, RealNode>,
+    /// Each node's clock model and deploy control: they outlive its crashes, as a hardware
+    /// clock and an operator's intent do.
+    clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
+    controls: BTreeMap<String, NodeControl>,
+    backend_faults: Arc<Mutex<BackendFaults>>,
+    /// With [`Self::with_proxies`]: each node's proxies (one per endpoint), on a runtime of
+    /// their own that outlives the nodes' crashes.
+    proxies: Option<Proxies>,
 }
 
-struct Sink {
-    node: String,
-    recorder: Recorder,
-    time: RunTime,
-}
-
-impl EventSink for Sink {
-    fn record(&self, event: &NodeEvent) {
-        let (t, true_time) = self.time.now();
-        self.recorder.push(
-            t,
-            true_time,
-            &self.node,
-            Some(SystemClock.now()),
-            What::Node(event.clone()),
-        );
-    }
+/// The nodes' proxies and their runtime.
+struct Proxies {
+    runtime: tokio::runtime::Runtime,
+    by_node: BTreeMap<String, Vec<Proxy>>,
 }
 
 impl RealWorld {
-    /// A world whose nodes use `config` (name replaced per node), keys under `prefix`.
+    /// A world whose nodes use `config` (name replaced per node), keys under `prefix`; true time
+    /// starts now.
     pub fn new(config: NodeConfig, prefix: &str, jobs: BTreeMap<JobId, JobSpec>) -> Self {
         RealWorld {
             recorder: Recorder::new(),
-            time: RunTime {
-                start: Instant::now(),
-                start_wall: Timestamp::now(),
-            },
+            time: WorldTime::new(Timestamp::now()),
             config,
             prefix: prefix.to_string(),
             jobs,
             run_times: BTreeMap::new(),
             nodes: BTreeMap::new(),
+            clocks: BTreeMap::new(),
+            controls: BTreeMap::new(),
+            backend_faults: Default::default(),
+            proxies: None,
         }
+    }
+
+    /// Every node reaches etcd through proxies of its own, so [`Self::partition`] can cut it off
+    /// (each way).
+    pub fn with_proxies(mut self) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        self.proxies = Some(Proxies {
+            runtime,
+            by_node: BTreeMap::new(),
+        });
+        self
+    }
+
+    /// True time starts at `start` instead of now (before any node starts): every node's clock
+    /// reads from there, so a scenario set on a DST night plays on that night.
+    pub fn starting_at(mut self, start: Timestamp) -> Self {
+        self.time = WorldTime::new(start);
+        self
     }
 
     /// How long each job's command takes (default: it returns at once).
@@ -91,6 +101,7 @@ impl RealWorld {
 
     /// Starts (or restarts) node `name` talking to `endpoints`.
     pub fn start(&mut self, name: &str, endpoints: Vec<String>) {
+        let reached = self.proxied(name, &endpoints);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -98,36 +109,29 @@ impl RealWorld {
             .expect("a runtime");
         let mut config = self.config.clone();
         config.name = name.to_string();
-        let mut etcd = EtcdConfig::new(endpoints.clone());
+        let mut etcd = EtcdConfig::new(reached);
         etcd.prefix = self.prefix.clone();
         etcd.request_timeout = config.request_timeout;
-        let jobs = self.jobs.clone();
-        let run_times = self.run_times.clone();
+        let model = self.clocks.entry(name.to_string()).or_default().clone();
+        let clock = SimClock::new(self.time, model);
+        let control = self.controls.entry(name.to_string()).or_default().clone();
         let sink = Sink {
             node: name.to_string(),
+            clock: clock.clone(),
             recorder: self.recorder.clone(),
             time: self.time,
         };
-        runtime.spawn(async move {
-            let backend = loop {
-                match EtcdBackend::connect(etcd.clone()).await {
-                    Ok(backend) => break backend,
-                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                }
-            };
-            let mut node = Node::new(config, backend).events(Arc::new(sink));
-            for (id, spec) in jobs {
-                let run_time = run_times.get(&id).copied().unwrap_or_default();
-                let mut job = Job::new(id, spec.schedule.clone(), move |_| async move {
-                    tokio::time::sleep(run_time).await;
-                    Ok::<(), std::io::Error>(())
-                });
-                job.spec = spec;
-                node = node.job(job).expect("unique ids");
-            }
-            let _running = node.start();
-            std::future::pending::<()>().await;
-        });
+        let process = Process {
+            config,
+            etcd,
+            jobs: self.jobs.clone(),
+            run_times: self.run_times.clone(),
+            clock,
+            faults: self.backend_faults.clone(),
+            control,
+            sink: Arc::new(sink),
+        };
+        runtime.spawn(process.run());
         self.nodes.insert(
             name.to_string(),
             RealNode {
@@ -151,7 +155,8 @@ impl RealWorld {
     }
 
     fn record_fault(&self, fault: Fault, started: bool) {
-        let (t, true_time) = self.time.now();
+        let elapsed = self.time.elapsed();
+        let (t, true_time) = (elapsed.as_nanos() as u64, self.time.at(elapsed));
         let record = if started {
             FaultRecord::FaultStarted { fault }
         } else {
@@ -162,11 +167,11 @@ impl RealWorld {
     }
 
     fn fault(&self, kind: FaultKind, node: &str, duration: Option<Duration>) -> Fault {
-        let (t, _) = self.time.now();
+        let t = self.time.elapsed();
         Fault {
             kind,
             node: node.to_string(),
-            at: SignedDuration::from_nanos(t as i64),
+            at: SignedDuration::try_from(t).expect("short runs"),
             duration: duration.map(|d| SignedDuration::try_from(d).expect("short")),
         }
     }
@@ -201,6 +206,99 @@ impl RealWorld {
         }
     }
 
+    /// Stops `name` gracefully (its runs drain, it resigns) for `duration`, when given (the
+    /// caller starts it again with [`Self::start_again`]); it comes back defining every job at
+    /// spec version `upgrade_to`, when given.
+    pub fn stop(&self, name: &str, upgrade_to: Option<u64>, duration: Option<Duration>) {
+        let kind = FaultKind::Stop { upgrade_to };
+        self.record_fault(self.fault(kind, name, duration), true);
+        self.controls.get(name).expect("a started node").stop();
+    }
+
+    /// Starts a stopped node again, upgraded as its stop said.
+    pub fn start_again(&self, name: &str, upgrade_to: Option<u64>) {
+        let kind = FaultKind::Stop { upgrade_to };
+        self.record_fault(self.fault(kind, name, None), false);
+        let control = self.controls.get(name).expect("a started node");
+        if let Some(version) = upgrade_to {
+            control.upgrade(version);
+        }
+        control.start();
+    }
+
+    /// Starts (`on`) or ends clock fault `kind` on `name`'s clock.
+    pub fn clock_fault(
+        &mut self,
+        name: &str,
+        kind: FaultKind,
+        on: bool,
+        duration: Option<Duration>,
+    ) {
+        let model = self.clocks.entry(name.to_string()).or_default().clone();
+        let elapsed = self.time.elapsed();
+        model.lock().expect("clock lock").apply(&kind, on, elapsed);
+        self.record_fault(self.fault(kind, name, duration), on);
+    }
+
+    /// Starts (`on`) or ends a backend fault played by every node's client: latency, or
+    /// ambiguous commits (with no duration, `count` writes spoilt whenever they come).
+    pub fn backend_fault(&self, kind: FaultKind, on: bool, duration: Option<Duration>) {
+        {
+            let mut faults = self.backend_faults.lock().expect("faults lock");
+            match &kind {
+                FaultKind::BackendLatency { latency } => {
+                    faults.latency = if on {
+                        latency.unsigned_abs()
+                    } else {
+                        Duration::ZERO
+                    }
+                }
+                FaultKind::AmbiguousCommit { count } if on => faults.ambiguous_writes += count,
+                FaultKind::AmbiguousCommit { count } => {
+                    faults.ambiguous_writes = faults.ambiguous_writes.saturating_sub(*count)
+                }
+                other => panic!("the real world's client cannot play {}", other.name()),
+            }
+        }
+        self.record_fault(self.fault(kind, "backend", duration), on);
+    }
+
+    /// The endpoints `name` reaches: its own proxies' (started on first use), or `endpoints`.
+    fn proxied(&mut self, name: &str, endpoints: &[String]) -> Vec<String> {
+        let Some(proxies) = &mut self.proxies else {
+            return endpoints.to_vec();
+        };
+        let runtime = &proxies.runtime;
+        let own = proxies.by_node.entry(name.to_string()).or_insert_with(|| {
+            endpoints
+                .iter()
+                .map(|e| {
+                    runtime
+                        .block_on(Proxy::start(e))
+                        .expect("a loopback port for the proxy")
+                })
+                .collect()
+        });
+        own.iter().map(Proxy::endpoint).collect()
+    }
+
+    /// Starts (`on`) or ends a partition of `name` from etcd, `direction` only; needs
+    /// [`Self::with_proxies`].
+    pub fn partition(
+        &self,
+        name: &str,
+        direction: Direction,
+        on: bool,
+        duration: Option<Duration>,
+    ) {
+        let proxies = self.proxies.as_ref().expect("a world with proxies");
+        for proxy in proxies.by_node.get(name).into_iter().flatten() {
+            proxy.hold(direction, on);
+        }
+        let kind = FaultKind::Partition { direction };
+        self.record_fault(self.fault(kind, name, duration), on);
+    }
+
     /// Records that `name` was partitioned (the caller black-holes its proxy).
     pub fn note_partition(&self, name: &str, started: bool) {
         let kind = FaultKind::Partition {
@@ -215,14 +313,20 @@ impl RealWorld {
                 runtime.shutdown_background();
             }
         }
+        if let Some(proxies) = self.proxies.take() {
+            // The proxies stop with their runtime; dropping them first aborts their tasks.
+            drop(proxies.by_node);
+            proxies.runtime.shutdown_background();
+        }
     }
 
     /// Stops every node and checks the history: ticks scheduled in `[start + warmup, now − cooldown]`.
     pub fn finish(mut self, warmup: Duration, cooldown: Duration) -> (History, Verdict) {
         self.stop_all();
         let history = self.recorder.snapshot();
-        let (_, now) = self.time.now();
-        let from = self.time.start_wall + SignedDuration::try_from(warmup).expect("short");
+        let now = self.time.now();
+        let start = self.time.at(Duration::ZERO);
+        let from = start + SignedDuration::try_from(warmup).expect("short");
         let to = now - SignedDuration::try_from(cooldown).expect("short");
         // Real time records no command beginnings nor backend internals: the checkers judge by
         // the runner's own records there, and leave liveness to the simulator.
@@ -240,7 +344,7 @@ impl RealWorld {
             history: &history,
             jobs: &self.jobs,
             window: (from, to),
-            world: (self.time.start_wall, now),
+            world: (start, now),
             elections: &elections,
             observed: check::Observed::default(),
             liveness: None,

@@ -1,17 +1,17 @@
-//! Backend faults injected on the client's side of the backend boundary, for backends the harness
-//! cannot reach inside (madsim's simulated etcd, a real etcd server).
+//! Ambiguous commits injected on the client's side of the backend boundary, for backends the
+//! harness cannot reach inside (madsim's simulated etcd, a real etcd server).
 //!
-//! [`FaultyBackend`] wraps any [`Backend`] and plays the faults of a [`BackendFaults`] switchboard
-//! the world shares with its injector:
-//! - **latency**: each request waits `latency` before it goes out; a fenced write or registry
-//!   request still goes out and takes effect however late, while its caller gives up after its
-//!   request timeout (a slow backend, not a lost request);
-//! - **ambiguous commits**: the next `count` claims or commits go out and take effect, but their
-//!   answers are discarded: the caller sees a timeout once its request timeout has passed.
+//! [`FaultyBackend`] wraps any [`Backend`] and plays the ambiguous commits a [`BackendFaults`]
+//! switchboard (shared with the world's injector) owes: the next `count` claims or commits go
+//! out and take effect, but their answers are discarded, and the caller sees a timeout once its
+//! request timeout has passed. Every other call goes straight to the wrapped backend, so a world
+//! without the fault is the same as one without the layer.
 //!
-//! The session's own lease keepalives do not pass through this layer and are not delayed. With
-//! no fault in force every call goes straight to the wrapped backend, so a world without these
-//! faults is the same as one without the layer.
+//! Latency is not played here: a whole operation started late would read the backend late too,
+//! which no slow network does (an etcd claim reads the checkpoint and then sends a transaction
+//! that compares with what it read; on a slow network the transaction arrives late, and its
+//! comparison fails). The network slows each request instead: madsim's network on etcd-sim
+//! ([`crate::inject`]), each node's proxy on real etcd.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,8 @@ use jiff::Timestamp;
 /// Backend faults in force.
 #[derive(Debug, Default)]
 pub struct BackendFaults {
-    /// Added to every request before it is served.
+    /// Added to every request before it is served (the memory service only: see the module
+    /// docs).
     pub latency: Duration,
     /// While set, requests are dropped unanswered and unapplied (the memory service only: the
     /// etcd worlds cut the backend's links instead).
@@ -36,13 +37,7 @@ pub struct BackendFaults {
     pub ambiguous_writes: u32,
 }
 
-/// The faults a request meets: its latency, and whether its answer is lost.
-struct Met {
-    latency: Duration,
-    ambiguous: bool,
-}
-
-/// A backend whose requests meet the faults of a shared [`BackendFaults`].
+/// A backend whose claims and commits meet the ambiguous commits of a shared [`BackendFaults`].
 pub struct FaultyBackend {
     inner: Arc<dyn Backend>,
     faults: Arc<Mutex<BackendFaults>>,
@@ -50,8 +45,8 @@ pub struct FaultyBackend {
 }
 
 impl FaultyBackend {
-    /// `inner` behind `faults`; a caller gives up on a slowed or spoilt request after
-    /// `request_timeout`, as the wrapped backend's own requests do.
+    /// `inner` behind `faults`; a caller gives up on a spoilt request after `request_timeout`,
+    /// as the wrapped backend's own requests do.
     pub fn new(
         inner: Arc<dyn Backend>,
         faults: Arc<Mutex<BackendFaults>>,
@@ -64,77 +59,34 @@ impl FaultyBackend {
         }
     }
 
-    /// The faults the next request meets, or `None` when none is in force; a write takes one of
-    /// the ambiguous commits owed.
-    fn meet(&self, write: bool) -> Option<Met> {
+    /// Whether the next write's answer is lost (it takes one of the ambiguous commits owed).
+    fn spoils(&self) -> bool {
         let mut faults = self.faults.lock().expect("faults lock");
-        let ambiguous = write && faults.ambiguous_writes > 0;
-        if ambiguous {
+        let spoilt = faults.ambiguous_writes > 0;
+        if spoilt {
             faults.ambiguous_writes -= 1;
         }
-        let latency = faults.latency;
-        (ambiguous || !latency.is_zero()).then_some(Met { latency, ambiguous })
+        spoilt
     }
 
-    fn timed_out(&self, operation: &'static str) -> Error {
-        Error::BackendTimeout {
+    /// Sends `write` (built over the wrapped backend) on a task of its own, so it takes effect
+    /// whatever becomes of the caller, and answers the caller with a timeout once its request
+    /// timeout has passed.
+    async fn spoilt<F>(
+        &self,
+        operation: &'static str,
+        write: impl FnOnce(Arc<dyn Backend>) -> F,
+    ) -> Result<()>
+    where
+        F: Future<Output = Result<()>> + Send + 'static,
+    {
+        tokio::spawn(write(self.inner.clone()));
+        tokio::time::sleep(self.request_timeout).await;
+        Err(Error::BackendTimeout {
             backend: self.inner.name(),
             operation,
             after: self.request_timeout,
-        }
-    }
-
-    /// Sends `request` (built over the wrapped backend) after `met.latency`, on a task of its
-    /// own, so it takes effect whenever it arrives; answers the caller within its request
-    /// timeout, or never when `met` spoils the answer.
-    async fn sent<T, F>(
-        &self,
-        operation: &'static str,
-        met: Met,
-        request: impl FnOnce(Arc<dyn Backend>) -> F,
-    ) -> Result<T>
-    where
-        T: Send + 'static,
-        F: Future<Output = Result<T>> + Send + 'static,
-    {
-        let call = request(self.inner.clone());
-        let latency = met.latency;
-        let in_flight = tokio::spawn(async move {
-            tokio::time::sleep(latency).await;
-            call.await
-        });
-        if met.ambiguous {
-            tokio::time::sleep(self.request_timeout).await;
-            return Err(self.timed_out(operation));
-        }
-        match tokio::time::timeout(self.request_timeout, in_flight).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(failed)) if failed.is_panic() => panic!("a request to the backend panicked"),
-            Ok(Err(_)) | Err(_) => Err(self.timed_out(operation)),
-        }
-    }
-
-    /// Runs a request that cannot be sent on its own task (it borrows the caller's session)
-    /// after `latency`, bounded by the request timeout when `bounded`.
-    async fn delayed<T>(
-        &self,
-        operation: &'static str,
-        bounded: bool,
-        call: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let Some(met) = self.meet(false) else {
-            return call.await;
-        };
-        let late = async move {
-            tokio::time::sleep(met.latency).await;
-            call.await
-        };
-        if !bounded {
-            return late.await;
-        }
-        tokio::time::timeout(self.request_timeout, late)
-            .await
-            .unwrap_or_else(|_| Err(self.timed_out(operation)))
+        })
     }
 }
 
@@ -145,13 +97,11 @@ impl Elector for FaultyBackend {
     }
 
     async fn open_session(&self, ttl: Duration) -> Result<Session> {
-        self.delayed("open session", true, self.inner.open_session(ttl))
-            .await
+        self.inner.open_session(ttl).await
     }
 
     async fn close_session(&self, session: &Session) -> Result<()> {
-        let call = self.inner.close_session(session);
-        self.delayed("close session", true, call).await
+        self.inner.close_session(session).await
     }
 
     async fn campaign(
@@ -160,29 +110,19 @@ impl Elector for FaultyBackend {
         election: &ElectionName,
         value: &str,
     ) -> Result<Leadership> {
-        let call = self.inner.campaign(session, election, value);
-        self.delayed("campaign", false, call).await
+        self.inner.campaign(session, election, value).await
     }
 
     async fn resign(&self, leadership: &Leadership) -> Result<()> {
-        let Some(met) = self.meet(false) else {
-            return self.inner.resign(leadership).await;
-        };
-        let leadership = leadership.clone();
-        self.sent("resign", met, |inner| async move {
-            inner.resign(&leadership).await
-        })
-        .await
+        self.inner.resign(leadership).await
     }
 
     async fn withdraw(&self, session: &Session, election: &ElectionName) -> Result<()> {
-        let call = self.inner.withdraw(session, election);
-        self.delayed("withdraw", true, call).await
+        self.inner.withdraw(session, election).await
     }
 
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
-        self.delayed("leader", true, self.inner.leader(election))
-            .await
+        self.inner.leader(election).await
     }
 
     async fn observe(
@@ -190,35 +130,33 @@ impl Elector for FaultyBackend {
         election: &ElectionName,
         seen: Option<&LeaderInfo>,
     ) -> Result<Option<LeaderInfo>> {
-        let call = self.inner.observe(election, seen);
-        self.delayed("observe", false, call).await
+        self.inner.observe(election, seen).await
     }
 }
 
 #[async_trait::async_trait]
 impl TickStore for FaultyBackend {
     async fn checkpoints(&self, jobs: &[JobId]) -> Result<Vec<Checkpoint>> {
-        self.delayed("read checkpoints", true, self.inner.checkpoints(jobs))
-            .await
+        self.inner.checkpoints(jobs).await
     }
 
     async fn claim(&self, fence: &Fence, claims: &[Claim]) -> Result<()> {
-        let Some(met) = self.meet(true) else {
+        if !self.spoils() {
             return self.inner.claim(fence, claims).await;
-        };
+        }
         let (fence, claims) = (fence.clone(), claims.to_vec());
-        self.sent("claim", met, |inner| async move {
+        self.spoilt("claim", |inner| async move {
             inner.claim(&fence, &claims).await
         })
         .await
     }
 
     async fn commit(&self, fence: &Fence, commits: &[Commit]) -> Result<()> {
-        let Some(met) = self.meet(true) else {
+        if !self.spoils() {
             return self.inner.commit(fence, commits).await;
-        };
+        }
         let (fence, commits) = (fence.clone(), commits.to_vec());
-        self.sent("commit", met, |inner| async move {
+        self.spoilt("commit", |inner| async move {
             inner.commit(&fence, &commits).await
         })
         .await
@@ -232,19 +170,11 @@ impl JobRegistry for FaultyBackend {
         jobs: &[(JobId, JobSpec, ElectionName)],
         now: Timestamp,
     ) -> Result<Vec<Result<Registration>>> {
-        let Some(met) = self.meet(false) else {
-            return self.inner.register(jobs, now).await;
-        };
-        let jobs = jobs.to_vec();
-        self.sent("register", met, |inner| async move {
-            inner.register(&jobs, now).await
-        })
-        .await
+        self.inner.register(jobs, now).await
     }
 
     async fn spec_versions(&self, jobs: &[JobId]) -> Result<Vec<u64>> {
-        self.delayed("read spec versions", true, self.inner.spec_versions(jobs))
-            .await
+        self.inner.spec_versions(jobs).await
     }
 }
 
@@ -303,28 +233,6 @@ mod tests {
             assert_eq!(last_claimed(&plain).await, Some(claim(10).tick));
             // One write was owed: the next is answered.
             client.claim(&fence, &[claim(20)]).await.unwrap();
-        });
-    }
-
-    #[test]
-    fn a_slow_request_times_out_and_still_lands_late() {
-        madsim::runtime::Runtime::new().block_on(async {
-            let faults: Arc<Mutex<BackendFaults>> = Default::default();
-            let (client, plain, fence) = leader(faults.clone()).await;
-            faults.lock().unwrap().latency = Duration::from_secs(3);
-            let answer = client.claim(&fence, &[claim(10)]).await;
-            assert!(
-                matches!(answer, Err(Error::BackendTimeout { .. })),
-                "{answer:?}"
-            );
-            assert_eq!(last_claimed(&plain).await, None);
-            tokio::time::sleep(Duration::from_secs(3)).await;
-            assert_eq!(last_claimed(&plain).await, Some(claim(10).tick));
-            // Under the timeout, a slow request is simply late.
-            faults.lock().unwrap().latency = Duration::from_millis(300);
-            let sent = tokio::time::Instant::now();
-            client.claim(&fence, &[claim(20)]).await.unwrap();
-            assert!(sent.elapsed() >= Duration::from_millis(300));
         });
     }
 }

@@ -360,6 +360,20 @@ impl Injector {
     fn backend_fault(&self, kind: &FaultKind, on: bool) {
         let mut faults = self.backend_faults.lock().expect("faults lock");
         match kind {
+            // On etcd-sim the network slows each request and each answer by half the latency
+            // (the server cannot be slowed, and a whole operation started late is no slow
+            // network: see `crate::boundary`); nodes talk to nobody else.
+            FaultKind::BackendLatency { latency } if self.etcd_dump.is_some() => {
+                let half = if on {
+                    latency.unsigned_abs() / 2
+                } else {
+                    Duration::ZERO
+                };
+                let base = madsim::net::Config::default().send_latency;
+                NetSim::current().update_config(|config| {
+                    config.send_latency = base.start + half..base.end + half;
+                });
+            }
             FaultKind::BackendLatency { latency } => {
                 faults.latency = if on {
                     latency.unsigned_abs()

@@ -1,17 +1,21 @@
-//! A loopback TCP proxy between one node and one etcd endpoint, for partitions in real time.
+//! A loopback TCP proxy between one node and one etcd endpoint, for partitions and a slow
+//! network in real time.
 //!
 //! Each direction can be held: the proxy stops moving bytes that way (it neither reads nor
 //! forwards them), so the sender's data waits in the connection as packets do across a
 //! partition, and flows again, late, once the direction is released — the node sees silence, not
 //! an error, and nothing is corrupted. Holding the way to etcd is a partition `to_backend`, the
-//! way back `from_backend`, both a full partition.
+//! way back `from_backend`, both a full partition. A delay holds every chunk of bytes that long
+//! before it goes on, each way (a delay line: chunks keep their order and do not add up).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::fault::Direction;
 
@@ -20,6 +24,7 @@ pub struct Proxy {
     addr: SocketAddr,
     to_backend: Arc<watch::Sender<bool>>,
     from_backend: Arc<watch::Sender<bool>>,
+    delay: Arc<watch::Sender<Duration>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -35,7 +40,8 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let to_backend = Arc::new(watch::Sender::new(false));
         let from_backend = Arc::new(watch::Sender::new(false));
-        let (to, from) = (to_backend.clone(), from_backend.clone());
+        let delay = Arc::new(watch::Sender::new(Duration::ZERO));
+        let (to, from, late) = (to_backend.clone(), from_backend.clone(), delay.clone());
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 let Ok(outbound) = TcpStream::connect(upstream).await else {
@@ -43,14 +49,15 @@ impl Proxy {
                 };
                 let (ri, wi) = inbound.into_split();
                 let (ro, wo) = outbound.into_split();
-                tokio::spawn(pipe(ri, wo, to.subscribe()));
-                tokio::spawn(pipe(ro, wi, from.subscribe()));
+                pipe(ri, wo, to.subscribe(), late.subscribe());
+                pipe(ro, wi, from.subscribe(), late.subscribe());
             }
         });
         Ok(Proxy {
             addr,
             to_backend,
             from_backend,
+            delay,
             task,
         })
     }
@@ -58,6 +65,11 @@ impl Proxy {
     /// The endpoint the node uses instead of etcd's.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Delays every chunk of bytes by `delay` each way (zero: none).
+    pub fn delay(&self, delay: Duration) {
+        self.delay.send_replace(delay);
     }
 
     /// Holds (or releases) the directions `direction` names.
@@ -77,31 +89,47 @@ impl Drop for Proxy {
     }
 }
 
-/// Moves bytes `from` → `to` while the direction is not held.
-async fn pipe(
-    mut from: impl AsyncRead + Unpin,
-    mut to: impl AsyncWrite + Unpin,
-    mut held: watch::Receiver<bool>,
+/// Moves bytes `from` → `to` while the direction is not held, each chunk `delay` after it was
+/// read: a reader and a writer task joined by a queue.
+fn pipe(
+    mut from: impl AsyncRead + Unpin + Send + 'static,
+    mut to: impl AsyncWrite + Unpin + Send + 'static,
+    held: watch::Receiver<bool>,
+    delay: watch::Receiver<Duration>,
 ) {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        if held.wait_for(|held| !held).await.is_err() {
-            return;
+    let (queue, mut queued) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let mut reading = held.clone();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            if reading.wait_for(|held| !held).await.is_err() {
+                return;
+            }
+            let n = tokio::select! {
+                read = from.read(&mut buf) => match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                },
+                // Held while waiting to read: stop reading, so the bytes wait in the connection.
+                _ = reading.wait_for(|held| *held) => continue,
+            };
+            let due = Instant::now() + *delay.borrow();
+            if queue.send((due, buf[..n].to_vec())).is_err() {
+                return;
+            }
         }
-        let n = tokio::select! {
-            read = from.read(&mut buf) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            },
-            // Held while waiting to read: stop reading, so the bytes wait in the connection.
-            _ = held.wait_for(|held| *held) => continue,
-        };
-        // Bytes read just as the direction was held wait with it.
-        if held.wait_for(|held| !held).await.is_err() {
-            return;
+    });
+    let mut writing = held;
+    tokio::spawn(async move {
+        while let Some((due, bytes)) = queued.recv().await {
+            tokio::time::sleep_until(due).await;
+            // Bytes read just as the direction was held wait with it.
+            if writing.wait_for(|held| !held).await.is_err() {
+                return;
+            }
+            if to.write_all(&bytes).await.is_err() {
+                return;
+            }
         }
-        if to.write_all(&buf[..n]).await.is_err() {
-            return;
-        }
-    }
+    });
 }

@@ -3,8 +3,9 @@
 //!
 //! A scenario can run in real time when its faults are ones a [`RealWorld`] plays — crashes,
 //! pauses and graceful stops of nodes, partitions (each way) through each node's own proxy
-//! ([`super::proxy`]), clock faults through each node's clock, backend latency and ambiguous
-//! commits through each node's etcd client ([`crate::boundary`]) — it has no random
+//! ([`super::proxy`]), an unresponsive backend (every proxy holding), clock faults through each
+//! node's clock, backend latency and ambiguous commits through each node's etcd client
+//! ([`crate::boundary`]) — it has no random
 //! plan, no go-micro model and no test-only variant, and it lasts at most `max_duration`. True
 //! time starts at the scenario's own start (every node's clock reads from there, so a DST night
 //! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
@@ -62,6 +63,7 @@ const PLAYED: &[&str] = &[
     "clock_jump",
     "clock_strobe",
     "backend_latency",
+    "backend_timeout",
     "ambiguous_commit",
 ];
 

@@ -240,19 +240,38 @@ impl RealWorld {
         self.record_fault(self.fault(kind, name, duration), on);
     }
 
-    /// Starts (`on`) or ends a backend fault played by every node's client: latency, or
-    /// ambiguous commits (with no duration, `count` writes spoilt whenever they come).
+    /// Starts (`on`) or ends a backend fault: ambiguous commits (with no duration, `count`
+    /// writes spoilt whenever they come), played by every node's client; latency (each request
+    /// and each answer waits half of it in the node's proxies) or an unresponsive backend
+    /// (`backend_timeout`: every proxy holds both ways, so requests wait in the connections, as
+    /// for an etcd frozen by SIGSTOP, and land when it is over), both needing
+    /// [`Self::with_proxies`].
     pub fn backend_fault(&self, kind: FaultKind, on: bool, duration: Option<Duration>) {
+        if kind == FaultKind::BackendTimeout {
+            let proxies = self.proxies.as_ref().expect("a world with proxies");
+            for proxy in proxies.by_node.values().flatten() {
+                proxy.hold(Direction::Both, on);
+            }
+            self.record_fault(self.fault(kind, "backend", duration), on);
+            return;
+        }
+        if let FaultKind::BackendLatency { latency } = kind {
+            // Each request and each answer waits half of it in its node's proxies.
+            let proxies = self.proxies.as_ref().expect("a world with proxies");
+            let half = if on {
+                latency.unsigned_abs() / 2
+            } else {
+                Duration::ZERO
+            };
+            for proxy in proxies.by_node.values().flatten() {
+                proxy.delay(half);
+            }
+            self.record_fault(self.fault(kind, "backend", duration), on);
+            return;
+        }
         {
             let mut faults = self.backend_faults.lock().expect("faults lock");
             match &kind {
-                FaultKind::BackendLatency { latency } => {
-                    faults.latency = if on {
-                        latency.unsigned_abs()
-                    } else {
-                        Duration::ZERO
-                    }
-                }
                 FaultKind::AmbiguousCommit { count } if on => faults.ambiguous_writes += count,
                 FaultKind::AmbiguousCommit { count } => {
                     faults.ambiguous_writes = faults.ambiguous_writes.saturating_sub(*count)

@@ -157,10 +157,11 @@ pub(crate) async fn lead(
     };
     let ending = leader.run().await;
     leader.specs.stop();
-    // A claim that never got an answer may have been applied: the ticks it held are this
-    // leadership's, and it ends without running them.
-    leader.record_unanswered();
     let runs = end(ctx, &leader.leadership, lifecycle, ending);
+    // A claim that never got an answer may have been applied: the ticks it held are this
+    // leadership's, and it has ended without running them (recorded after its end, which
+    // explains them: in real time the two records are not at one instant).
+    leader.record_unanswered();
     leader.settle(runs).await;
     lifecycle.on(Input::RunsSettled)
 }

@@ -102,6 +102,7 @@ pub fn draw(seed: u64, backend: BackendKind, size: Size) -> Scenario {
         nodes,
         backends: vec![backend],
         not_on_etcd_sim: None,
+        not_in_real_time: None,
         duration: SignedDuration::from_secs(1),
         seeds: Seeds::List(vec![seed]),
         start,

@@ -7,9 +7,21 @@
 //! each under its own key prefix; it is what `cronfence regress --backend etcd --endpoints ...`
 //! compares with a baseline. [`proxy`] holds a node's traffic to or from etcd.
 
+mod playback;
 mod process;
 pub mod proxy;
 pub mod suite;
 mod world;
 
 pub use world::RealWorld;
+
+/// The node whose campaign started first in `history`: it registered the jobs first, so its
+/// election scope is the one the backend kept.
+fn first_campaigner(history: &crate::history::History) -> Option<&str> {
+    history.records.iter().find_map(|r| match &r.what {
+        crate::history::What::Node(cronfence::NodeEvent::CampaignStarted { .. }) => {
+            Some(r.node.as_str())
+        }
+        _ => None,
+    })
+}

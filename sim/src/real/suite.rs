@@ -15,15 +15,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::playback::Playback;
 use super::RealWorld;
 use crate::check::Verdict;
-use crate::fault::FaultKind;
 use crate::history::History;
 use crate::report::summary::{Row, SeedOutcome};
-use crate::scenario::{fault_kind, Loaded, Scenario};
+use crate::scenario::{Loaded, Scenario};
 
 /// Why `scenario` cannot run in real time, if it cannot.
 pub fn unplayable(scenario: &Scenario, max_duration: Duration) -> Option<String> {
+    if let Some(why) = &scenario.not_in_real_time {
+        return Some(why.clone());
+    }
     if scenario.duration.unsigned_abs() > max_duration {
         return Some(format!(
             "lasts {:#} (the real-time limit is {:?})",
@@ -111,16 +114,6 @@ pub fn run(scenarios: &[Arc<Loaded>], endpoints: &[String], prefix: &str) -> Vec
     })
 }
 
-/// A fault of the plan starting (or, `end`, ending) `at` after the start.
-struct Step {
-    at: Duration,
-    kind: FaultKind,
-    end: bool,
-    /// The node it hits (resolved when it starts: `leader` is whoever leads then).
-    target: Option<String>,
-    duration: Option<Duration>,
-}
-
 /// Plays one scenario in real time.
 fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
     let scenario = &loaded.scenario;
@@ -139,47 +132,25 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
             .map(|(id, (_, t))| (id.clone(), t.unsigned_abs()))
             .collect(),
     );
+    for i in 0..scenario.nodes {
+        let name = format!("node-{i}");
+        let jobs = scenario.job_specs_on(i).into_iter();
+        let jobs = jobs.map(|(id, (spec, _))| (id, spec)).collect();
+        world.set_up(&name, scenario.node_config(&name), jobs);
+    }
+    let elected = scenario.clone();
+    let mut world = world.finish_with(move |history| {
+        let jobs = elected.job_specs().into_iter();
+        let jobs = jobs.map(|(id, (spec, _))| (id, spec)).collect();
+        elected.elections(&jobs, super::first_campaigner(history))
+    });
+    let playback = Playback::new(scenario);
     let started = std::time::Instant::now();
     for i in 0..scenario.nodes {
         world.start(&format!("node-{i}"), endpoints.clone());
     }
-    let mut steps: Vec<Step> = scenario
-        .faults
-        .iter()
-        .filter_map(|f| {
-            Some(Step {
-                at: f.at.unsigned_abs(),
-                kind: fault_kind(f).ok()?,
-                end: false,
-                target: f.node.as_ref().map(|n| n.get_ref().clone()),
-                duration: f.duration.map(|d| d.unsigned_abs()),
-            })
-        })
-        .collect();
     let end = scenario.duration.unsigned_abs();
-    for step in steps.iter_mut() {
-        // A pause with no end lasts the rest of the run.
-        if matches!(step.kind, FaultKind::Pause) && step.duration.is_none() {
-            step.duration = Some(end.saturating_sub(step.at));
-        }
-    }
-    loop {
-        steps.sort_by_key(|s| (s.at, !s.end));
-        let Some(step) = (!steps.is_empty()).then(|| steps.remove(0)) else {
-            break;
-        };
-        if step.at > end {
-            break;
-        }
-        std::thread::sleep(step.at.saturating_sub(started.elapsed()));
-        let name = match step.end {
-            true => step.target.clone().unwrap_or_default(),
-            false => resolve(&world, step.target.as_deref(), scenario.nodes),
-        };
-        if let Some(undo) = play_step(&mut world, &step, &name) {
-            steps.push(undo);
-        }
-    }
+    playback.play(&mut world, started, end);
     std::thread::sleep(end.saturating_sub(started.elapsed()));
     let (history, verdict) = world.finish(
         scenario.check.warmup.unsigned_abs(),
@@ -191,48 +162,5 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
         history,
         verdict,
         judged,
-    }
-}
-
-/// Plays `step` on node `name`; returns the step that ends it, if it lasts.
-fn play_step(world: &mut RealWorld, step: &Step, name: &str) -> Option<Step> {
-    let (kind, duration) = (step.kind.clone(), step.duration);
-    let on = !step.end;
-    match &step.kind {
-        FaultKind::Crash if on => world.crash(name),
-        FaultKind::Crash => world.restart(name),
-        // A pause undoes itself: the node's thread sleeps through it.
-        FaultKind::Pause => {
-            world.pause(name, duration.unwrap_or_default());
-            return None;
-        }
-        FaultKind::Stop { upgrade_to } if on => world.stop(name, *upgrade_to, duration),
-        FaultKind::Stop { upgrade_to } => world.start_again(name, *upgrade_to),
-        FaultKind::Partition { direction } => world.partition(name, *direction, on, duration),
-        k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
-        k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
-        other => unreachable!("unplayable faults are refused first: {}", other.name()),
-    }
-    let undo = on.then_some(duration).flatten()?;
-    Some(Step {
-        at: step.at + undo,
-        kind,
-        end: true,
-        target: Some(name.to_string()),
-        duration: None,
-    })
-}
-
-/// A fault's target: a node by name, the current leader (`leader`, or none), or a node that is
-/// not the leader (`follower`).
-fn resolve(world: &RealWorld, target: Option<&str>, nodes: usize) -> String {
-    let leader = world.leader().unwrap_or_else(|| "node-0".into());
-    match target {
-        None | Some("leader") => leader,
-        Some("follower") => (0..nodes)
-            .map(|i| format!("node-{i}"))
-            .find(|n| *n != leader)
-            .unwrap_or(leader),
-        Some(name) => name.to_string(),
     }
 }

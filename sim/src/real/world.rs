@@ -19,7 +19,7 @@ use crate::control::NodeControl;
 use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, History, Recorder, What};
 use cronfence::etcd::EtcdConfig;
-use cronfence::{JobId, JobSpec, NodeConfig, NodeEvent};
+use cronfence::{ElectionName, JobId, JobSpec, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
 
 /// One node: its runtime, and what it needs to start again.
@@ -45,6 +45,10 @@ pub struct RealWorld {
     /// With [`Self::with_proxies`]: each node's proxies (one per endpoint), on a runtime of
     /// their own that outlives the nodes' crashes.
     proxies: Option<Proxies>,
+    /// Nodes set up unlike the others ([`Self::set_up`]): their configuration and jobs.
+    setups: BTreeMap<String, (NodeConfig, BTreeMap<JobId, JobSpec>)>,
+    /// Which election runs each job, when the caller says ([`Self::finish_with`]).
+    elections: Option<Box<dyn FnOnce(&History) -> BTreeMap<JobId, ElectionName>>>,
 }
 
 /// The nodes' proxies and their runtime.
@@ -69,7 +73,25 @@ impl RealWorld {
             controls: BTreeMap::new(),
             backend_faults: Default::default(),
             proxies: None,
+            setups: BTreeMap::new(),
+            elections: None,
         }
+    }
+
+    /// Node `name` (before it starts) runs with `config` (its name replaced) and defines `jobs`,
+    /// unlike the world's defaults: a node in another zone, with another election scope.
+    pub fn set_up(&mut self, name: &str, config: NodeConfig, jobs: BTreeMap<JobId, JobSpec>) {
+        self.setups.insert(name.to_string(), (config, jobs));
+    }
+
+    /// The checkers learn which election runs each job from `elections`, given the history
+    /// (the first node to register decides it), instead of from the world's configuration.
+    pub fn finish_with(
+        mut self,
+        elections: impl FnOnce(&History) -> BTreeMap<JobId, ElectionName> + 'static,
+    ) -> Self {
+        self.elections = Some(Box::new(elections));
+        self
     }
 
     /// Every node reaches etcd through proxies of its own, so [`Self::partition`] can cut it off
@@ -107,7 +129,10 @@ impl RealWorld {
             .enable_all()
             .build()
             .expect("a runtime");
-        let mut config = self.config.clone();
+        let (mut config, jobs) = match self.setups.get(name) {
+            Some((config, jobs)) => (config.clone(), jobs.clone()),
+            None => (self.config.clone(), self.jobs.clone()),
+        };
         config.name = name.to_string();
         let mut etcd = EtcdConfig::new(reached);
         etcd.prefix = self.prefix.clone();
@@ -124,7 +149,7 @@ impl RealWorld {
         let process = Process {
             config,
             etcd,
-            jobs: self.jobs.clone(),
+            jobs,
             run_times: self.run_times.clone(),
             clock,
             faults: self.backend_faults.clone(),
@@ -139,6 +164,31 @@ impl RealWorld {
                 endpoints,
             },
         );
+    }
+
+    /// The node that won the newest election and has not crashed since it started last, if any.
+    pub fn leader_up(&self) -> Option<String> {
+        let history = self.recorder.snapshot();
+        history.records.iter().rev().find_map(|r| match &r.what {
+            What::Node(NodeEvent::CampaignWon { .. }) if !self.is_down(&r.node) => {
+                Some(r.node.clone())
+            }
+            _ => None,
+        })
+    }
+
+    /// The node whose campaign started first, if any has.
+    pub fn first_to_campaign(&self) -> Option<String> {
+        let history = self.recorder.snapshot();
+        history.records.iter().find_map(|r| match &r.what {
+            What::Node(NodeEvent::CampaignStarted { .. }) => Some(r.node.clone()),
+            _ => None,
+        })
+    }
+
+    /// True when `name` is crashed (its runtime is gone).
+    pub fn is_down(&self, name: &str) -> bool {
+        self.nodes.get(name).is_some_and(|n| n.runtime.is_none())
     }
 
     /// The node that won the newest election.
@@ -349,16 +399,19 @@ impl RealWorld {
         let to = now - SignedDuration::try_from(cooldown).expect("short");
         // Real time records no command beginnings nor backend internals: the checkers judge by
         // the runner's own records there, and leave liveness to the simulator.
-        let elections = self
-            .jobs
-            .keys()
-            .map(|id| {
-                (
-                    id.clone(),
-                    self.config.scope.election_for(&self.config.group, id),
-                )
-            })
-            .collect();
+        let elections = match self.elections.take() {
+            Some(elections) => elections(&history),
+            None => self
+                .jobs
+                .keys()
+                .map(|id| {
+                    (
+                        id.clone(),
+                        self.config.scope.election_for(&self.config.group, id),
+                    )
+                })
+                .collect(),
+        };
         let verdict = check::check(CheckInput {
             history: &history,
             jobs: &self.jobs,

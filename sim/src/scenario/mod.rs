@@ -33,6 +33,9 @@ pub struct Scenario {
     pub backends: Vec<BackendKind>,
     /// Why the scenario does not run on `etcd-sim`, when `backends` leaves it out.
     pub not_on_etcd_sim: Option<String>,
+    /// Why the real-time suite (`regress --backend etcd`) must not play the scenario, when it
+    /// must not although its faults are ones real time plays.
+    pub not_in_real_time: Option<String>,
     /// Simulated time to run.
     pub duration: SignedDuration,
     /// Seeds: a count (seeds 1..=n) or an explicit list.

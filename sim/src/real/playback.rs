@@ -1,0 +1,164 @@
+//! Playing a scenario's faults into a [`RealWorld`] in real time: each fault at its instant, on
+//! the nodes its target names then (as the simulator's injector resolves them: `leader`,
+//! `follower`, `first`, `majority`, `all` or a node), and undone after its duration. Faults that
+//! overlap on one node count: a node crashed twice restarts when the last crash ends, as in the
+//! simulator.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::RealWorld;
+use crate::fault::FaultKind;
+use crate::scenario::{fault_kind, Scenario};
+
+/// A fault starting (or, `end`, ending) `at` after the start.
+struct Step {
+    at: Duration,
+    kind: FaultKind,
+    end: bool,
+    /// The target as written (a start), or the node it hit (an end).
+    target: Option<String>,
+    duration: Option<Duration>,
+}
+
+/// A scenario's faults, to play.
+pub(super) struct Playback {
+    steps: Vec<Step>,
+    nodes: usize,
+    /// How many faults of a kind that must not be applied twice (crash, stop, partition, a
+    /// backend switch) are in force per (kind, node).
+    in_force: BTreeMap<(&'static str, String), u32>,
+}
+
+impl Playback {
+    /// The faults of `scenario` (its plan is explicit: random plans are refused before).
+    pub(super) fn new(scenario: &Scenario) -> Self {
+        let end = scenario.duration.unsigned_abs();
+        let steps = scenario
+            .faults
+            .iter()
+            .filter_map(|f| {
+                let kind = fault_kind(f).ok()?;
+                let at = f.at.unsigned_abs();
+                // A pause with no end lasts the rest of the run.
+                let duration = match (&kind, f.duration) {
+                    (FaultKind::Pause, None) => Some(end.saturating_sub(at)),
+                    (_, d) => d.map(|d| d.unsigned_abs()),
+                };
+                let target = f.node.as_ref().map(|n| n.get_ref().clone());
+                Some(Step {
+                    at,
+                    kind,
+                    end: false,
+                    target,
+                    duration,
+                })
+            })
+            .collect();
+        Playback {
+            steps,
+            nodes: scenario.nodes,
+            in_force: BTreeMap::new(),
+        }
+    }
+
+    /// Plays every fault due before `end` (after `started`), in order, sleeping between them.
+    pub(super) fn play(mut self, world: &mut RealWorld, started: Instant, end: Duration) {
+        loop {
+            self.steps.sort_by_key(|s| (s.at, !s.end));
+            if self.steps.first().is_none_or(|s| s.at > end) {
+                return;
+            }
+            let step = self.steps.remove(0);
+            std::thread::sleep(step.at.saturating_sub(started.elapsed()));
+            let names = match step.end {
+                true => step.target.clone().into_iter().collect(),
+                false => self.resolve(world, &step),
+            };
+            for name in names {
+                if let Some(undo) = self.play_step(world, &step, &name) {
+                    self.steps.push(undo);
+                }
+            }
+        }
+    }
+
+    /// The nodes `step`'s target names now.
+    fn resolve(&self, world: &RealWorld, step: &Step) -> Vec<String> {
+        if step.kind.hits_backend() {
+            return vec!["backend".into()];
+        }
+        let names: Vec<String> = (0..self.nodes).map(|i| format!("node-{i}")).collect();
+        let leader = world.leader_up().unwrap_or_else(|| "node-0".into());
+        match step.target.as_deref() {
+            None | Some("leader") => vec![leader],
+            Some("follower") => {
+                let up = names.iter().find(|n| **n != leader && !world.is_down(n));
+                vec![up.cloned().unwrap_or(leader)]
+            }
+            Some("first") => vec![world.first_to_campaign().unwrap_or_else(|| "node-0".into())],
+            Some("majority") => {
+                let mut out = vec![leader.clone()];
+                out.extend(names.iter().filter(|n| **n != leader).cloned());
+                out.truncate(self.nodes / 2 + 1);
+                out
+            }
+            Some("all") => names,
+            Some(name) => vec![name.to_string()],
+        }
+    }
+
+    /// Plays `step` on node `name`; returns the step that ends it, if it lasts.
+    fn play_step(&mut self, world: &mut RealWorld, step: &Step, name: &str) -> Option<Step> {
+        let (kind, duration) = (step.kind.clone(), step.duration);
+        let on = !step.end;
+        // Switches count: only the first start and the last end act.
+        let switch = match &kind {
+            FaultKind::Crash => Some("crash"),
+            FaultKind::Stop { .. } => Some("stop"),
+            FaultKind::Partition { .. } => Some("partition"),
+            FaultKind::BackendTimeout => Some("backend_timeout"),
+            _ => None,
+        };
+        let acts = match switch {
+            None => true,
+            Some(switch) => {
+                let count = self.in_force.entry((switch, name.to_string())).or_default();
+                let before = *count;
+                *count = if on {
+                    before + 1
+                } else {
+                    before.saturating_sub(1)
+                };
+                (on && before == 0) || (!on && before == 1)
+            }
+        };
+        if acts {
+            match &kind {
+                FaultKind::Crash if on => world.crash(name),
+                FaultKind::Crash => world.restart(name),
+                // A pause undoes itself: the node's thread sleeps through it.
+                FaultKind::Pause => {
+                    world.pause(name, duration.unwrap_or_default());
+                    return None;
+                }
+                FaultKind::Stop { upgrade_to } if on => world.stop(name, *upgrade_to, duration),
+                FaultKind::Stop { upgrade_to } => world.start_again(name, *upgrade_to),
+                FaultKind::Partition { direction } => {
+                    world.partition(name, *direction, on, duration)
+                }
+                k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
+                k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
+                other => unreachable!("unplayable faults are refused first: {}", other.name()),
+            }
+        }
+        let undo = on.then_some(duration).flatten()?;
+        Some(Step {
+            at: step.at + undo,
+            kind,
+            end: true,
+            target: Some(name.to_string()),
+            duration: None,
+        })
+    }
+}

@@ -325,27 +325,45 @@ impl Judge<'_, '_> {
     }
 
     /// Whether drop `d` was an overlap skip the job's policy gives: under `Forbid`, a run of the
-    /// job by the dropping leadership was going when it sent the drop.
+    /// job by the dropping leadership was going when it sent the drop, begun before the tick
+    /// came due.
     fn skip_allowed(&self, d: &outcomes::DropRange<'_>) -> bool {
         let (node, token, at) = (d.claim.node, d.claim.token, d.claim.at);
+        let index = self.index;
+        // The tick came due (on the node's clock, by the clock model) while the run was going:
+        // one due before the run began would have been claimed before it.
         self.spec.overlap == OverlapPolicy::Forbid
-            && self.index.running_at(node, token, self.job, at).is_some()
+            && index
+                .running_at(node, token, self.job, at)
+                .is_some_and(|run| index.node_clock(node, run) < d.upto)
     }
 
     /// Whether the job's policy gives up in-flight `tick` at `at` (true time): past its starting
     /// deadline, or missed with as many newer ticks due as its catch-up keeps.
     fn may_retire(&self, tick: Timestamp, at: Timestamp) -> bool {
         let spec = self.spec;
-        let late = at.duration_since(tick);
-        let past_deadline = spec
-            .misfire
-            .starting_deadline
-            .is_some_and(|d| SignedDuration::try_from(d).is_ok_and(|d| late > d));
+        let past_deadline = self.past_deadline(tick, at);
         let keep = match spec.misfire.catch_up {
             CatchUp::All { max } => u64::from(max) + 1,
             CatchUp::Latest | CatchUp::Skip => 1,
         };
         past_deadline || oracle::count(spec, tick, at, keep) >= keep
+    }
+
+    /// Whether `tick` is past its starting deadline at `at` (true time).
+    fn past_deadline(&self, tick: Timestamp, at: Timestamp) -> bool {
+        let late = at.duration_since(tick);
+        let deadline = self.spec.misfire.starting_deadline;
+        deadline.is_some_and(|d| SignedDuration::try_from(d).is_ok_and(|d| late > d))
+    }
+
+    /// Whether drop `d` retired `tick` past its starting deadline: where it took effect (true
+    /// time) or where the verified clock evidence its batch was decided on put it.
+    fn retired_past_deadline(&self, tick: Timestamp, d: &outcomes::DropRange<'_>) -> bool {
+        self.past_deadline(tick, self.index.time(d.claim.at))
+            || self
+                .drop_evidence(d)
+                .is_some_and(|at| self.past_deadline(tick, at))
     }
 
     /// A tick claimed (or, at least once, read in flight) by a leadership that was still running
@@ -739,3 +757,5 @@ mod tests_drops;
 mod tests_excuse;
 #[cfg(test)]
 mod tests_reads;
+#[cfg(test)]
+mod tests_review2;

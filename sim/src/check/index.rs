@@ -38,6 +38,16 @@ pub(crate) struct CancelCommitted {
 /// A leadership: the node that held it, the election, the token.
 pub(crate) type LeaderKey<'h> = (&'h str, &'h ElectionName, u64);
 
+/// A leadership's run of a job that kept a tick from starting on time under overlap `Forbid`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Blocking {
+    /// Where that leadership's runs of the job stop following one another (`usize::MAX`: never).
+    pub(crate) busy_until: usize,
+    /// The tick is one that leadership read in flight and owes a rerun, rather than one it
+    /// claimed or dropped: it must run once the runs stop.
+    pub(crate) owed: bool,
+}
+
 /// One run that began: where in the history, on which node, under which token.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Began<'h> {
@@ -704,12 +714,14 @@ impl<'h> Index<'h> {
     /// in flight (a rerun it owes): under overlap `Forbid` that leadership's own run kept the
     /// tick from starting on time. A run with no recorded end (cut by a crash) counts for
     /// nothing.
-    pub(crate) fn running_over(&self, job: &JobId, tick: Timestamp) -> Option<usize> {
+    pub(crate) fn running_over(&self, job: &JobId, tick: Timestamp) -> Option<Blocking> {
         let owing = self.read_in_flight(&(job.clone(), tick));
+        let owes = |node: &str, token: u64| owing.iter().any(|&(_, n, t)| n == node && t == token);
         let named = |node: &'h str, token: u64| {
             let names = |c: &cronfence::Claim| &c.job == job && c.tick == tick;
-            let sent = self.sent_where(node, token, usize::MAX, names).next();
-            sent.is_some() || owing.iter().any(|&(_, n, t)| n == node && t == token)
+            self.sent_where(node, token, usize::MAX, names)
+                .next()
+                .is_some()
         };
         self.by_leader
             .iter()
@@ -718,8 +730,27 @@ impl<'h> Index<'h> {
                 let run = list.runs.iter().find(|r| {
                     r.2 != usize::MAX && self.time(r.0) <= tick && self.time(r.2) > tick
                 })?;
-                named(node, token).then_some(run.0)
+                let owed = owes(node, token);
+                (owed || named(node, token)).then(|| Blocking {
+                    busy_until: self.busy_until(&list.runs, run.2),
+                    owed,
+                })
             })
+    }
+
+    /// Where a leadership's runs of a job (`runs`, by start) stop overlapping one another from
+    /// the run ending at `end` on: the first moment none is going (`usize::MAX`: one never ends).
+    fn busy_until(&self, runs: &[(usize, Timestamp, usize)], mut end: usize) -> usize {
+        for r in runs {
+            if end == usize::MAX {
+                break;
+            }
+            let later = r.2 == usize::MAX || self.time(r.2) > self.time(end);
+            if self.time(r.0) <= self.time(end) && later {
+                end = r.2;
+            }
+        }
+        end
     }
 
     /// The tick of the run that began at position `run` (a `command_began` or `tick_started`).
@@ -956,7 +987,9 @@ impl<'h> Index<'h> {
     /// A stop reaches a running node at once. A node paused when it began sees it only after it
     /// resumes, and its tasks may first carry out work that piled up during the pause: it
     /// reached the node at its first act of shutting down after the resume (a resignation, a
-    /// failed one, or ticks given up for shutdown); never, if it shows none.
+    /// failed one, or ticks given up for shutdown), and no later than its first claim of a tick
+    /// that came due after the resume (fresh work: it had the stop by then); never, if it shows
+    /// neither.
     pub(crate) fn stops_reaching(&self, node: &str) -> Vec<(usize, usize)> {
         let ends = self.node_ends.get(node).map_or(&[][..], Vec::as_slice);
         let pause_over = |stop: usize| {
@@ -972,10 +1005,13 @@ impl<'h> Index<'h> {
                 .filter(|&over| over > t)
                 .max()
         };
-        let shutting_down = |record: &Record| match &record.what {
+        let reached = |record: &Record, resumed: Timestamp| match &record.what {
             What::Node(NodeEvent::Resigned { .. } | NodeEvent::ResignFailed { .. }) => true,
             What::Node(NodeEvent::TicksAbandoned { reason, .. }) => {
                 *reason == cronfence::plan::AbandonReason::Shutdown
+            }
+            What::Node(NodeEvent::ClaimsSent { claims, .. }) => {
+                claims.iter().any(|c| c.tick > resumed)
             }
             _ => false,
         };
@@ -988,7 +1024,7 @@ impl<'h> Index<'h> {
                 let from = self.records.partition_point(|r| r.true_time < over);
                 let acted = self.records[from..]
                     .iter()
-                    .position(|r| r.node == node && shutting_down(r));
+                    .position(|r| r.node == node && reached(r, over));
                 (e.index, acted.map_or(usize::MAX, |i| from + i))
             })
             .collect()

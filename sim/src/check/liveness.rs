@@ -348,17 +348,28 @@ impl World<'_, '_> {
                 }
                 let interval = oracle::next_after(spec, tick)
                     .map_or(SignedDuration::ZERO, |n| n.duration_since(tick));
-                let deadline = tick + self.bound + interval;
+                let mut deadline = tick + self.bound + interval;
+                // Under overlap `Forbid` a tick due while its leader's own run was still going
+                // waits for that run (or is skipped): the job's own backlog, not a stall. A rerun
+                // that leadership owes (read in flight) waits only until its runs stop: it is
+                // owed the bound from then.
+                let blocking = (spec.overlap == OverlapPolicy::Forbid)
+                    .then(|| self.index.running_over(job, tick))
+                    .flatten();
+                if let Some(b) = blocking.filter(|b| b.owed) {
+                    deadline = match b.busy_until {
+                        usize::MAX => quiet_until,
+                        end => deadline.max(self.index.time(end) + self.bound + interval),
+                    };
+                }
+                if deadline >= quiet_until && blocking.is_some_and(|b| b.owed) {
+                    continue;
+                }
                 if deadline > quiet_until {
                     continue;
                 }
                 let key = (job.clone(), tick);
-                // Under overlap `Forbid` a tick due while its leader's own run was still going
-                // waits for that run (or is skipped): the job's own backlog, not a stall.
-                let queued = || {
-                    spec.overlap == OverlapPolicy::Forbid
-                        && self.index.running_over(job, tick).is_some()
-                };
+                let queued = || blocking.is_some_and(|b| !b.owed);
                 match self.index.runs(&key).first() {
                     Some(first) if self.index.time(first.index) > deadline && !queued() => {
                         late.push((tick, Some(first.index), deadline))

@@ -3,12 +3,13 @@
 //! that took effect), or a replacement under overlap `Replace` whose cancellation was committed.
 
 use cronfence::plan::AbandonReason;
-use cronfence::{Delivery, OverlapPolicy};
+use cronfence::{Delivery, NodeEvent, OverlapPolicy};
 
-use super::outcomes::Abandon;
+use super::outcomes::{Abandon, ClaimEntry};
 use super::{finding, reason_allowed, Bucket, Judge};
 use crate::check::index::{Began, TickKey};
 use crate::check::Finding;
+use crate::history::{BackendRecord, What};
 
 impl Judge<'_, '_> {
     /// A delivered at-least-once tick whose last run was cut short and never ran again, unless an
@@ -51,13 +52,13 @@ impl Judge<'_, '_> {
         if let Some(found) = self.replaced_run(key, last) {
             return Some((Bucket::Excused, found));
         }
-        if let Some(found) = self.retired_by_drop(key, last) {
+        if let Some(found) = self.retired_by_drop(key, last, cut) {
             return Some((Bucket::Excused, found));
         }
-        // Claimed again after the cut by a leadership still working through an older tick of
-        // its batch when the world ended: the rerun is queued behind that run, not lost.
-        let claims = self.outcomes.claims.get(key).map_or(&[][..], Vec::as_slice);
-        let again: Vec<_> = claims.iter().filter(|c| c.at > cut).copied().collect();
+        // Claimed again after the cut, in one batch with an older tick that the same leadership
+        // was still running when the world ended (a sequential batch, overlap `Forbid` or
+        // `Replace`): the rerun is queued behind that run, not lost.
+        let again = self.claimed_again_in_batch(key, cut);
         if let Some(found) = self.queued_at_end(key.1, &again, "claimed again") {
             return Some((Bucket::Excused, found));
         }
@@ -146,18 +147,24 @@ impl Judge<'_, '_> {
     }
 
     /// A retirement whose node never recorded it (a crash right after): a drop of the tick in
-    /// flight sent after its last run began, that the job's policy allows where it took effect,
+    /// flight sent after its last run began, that the job's policy allows where it took effect
+    /// (before the run was cut, only past the tick's starting deadline),
     /// and that took effect — applied by the backend where it is observed, or else shown by a
     /// later leadership's checkpoint read holding the tick claimed and no longer in flight,
     /// nobody but the dropping leadership having written the tick since that run began
     /// ([`crate::check::index::Index::settled_by`]).
-    fn retired_by_drop(&self, key: &TickKey, last: &Began<'_>) -> Option<Finding> {
+    fn retired_by_drop(&self, key: &TickKey, last: &Began<'_>, cut: usize) -> Option<Finding> {
         let index = self.index;
         let drops = self.outcomes.drops.get(self.job)?;
         drops
             .iter()
             .filter(|d| d.retires && d.upto == key.1 && d.claim.at > last.index)
-            .filter(|d| self.retire_allowed(key.1, d))
+            // Before the cut only a deadline ends the tick (as for a recorded retirement): a
+            // newer tick due does not, while the run may yet finish.
+            .filter(|d| match d.claim.at > cut {
+                true => self.retire_allowed(key.1, d),
+                false => self.retired_past_deadline(key.1, d),
+            })
             .find_map(|d| {
                 let (node, token, at) = (d.claim.node, d.claim.token, d.claim.at);
                 let read = match self.outcomes.backend_observed {
@@ -191,5 +198,36 @@ impl Judge<'_, '_> {
                 finding.records.extend(read.map(|r| index.seq(r)));
                 Some(finding)
             })
+    }
+
+    /// The claims of `key` made after the run's cut (at `cut`) in one batch with an older tick
+    /// of the job whose run, by the same leadership, began after that batch was sent: ticks a
+    /// sequential batch runs in order. Under overlap `Allow` every tick runs on its own.
+    fn claimed_again_in_batch(&self, key: &TickKey, cut: usize) -> Vec<ClaimEntry<'_>> {
+        if self.spec.overlap == OverlapPolicy::Allow {
+            return Vec::new();
+        }
+        let index = self.index;
+        let end = index.records.len();
+        let claims = self.outcomes.claims.get(key).map_or(&[][..], Vec::as_slice);
+        claims
+            .iter()
+            .filter(|c| c.at > cut)
+            .filter(|c| {
+                let batch: &[cronfence::Claim] = match &c.record.what {
+                    What::Node(NodeEvent::ClaimsSent { claims, .. }) => claims,
+                    What::Backend(BackendRecord::ClaimApplied { claims, .. }) => claims,
+                    _ => return false,
+                };
+                let Some(run) = index.running_at(c.node, c.token, self.job, end) else {
+                    return false;
+                };
+                let older = index.run_tick(run).filter(|&t| t < key.1);
+                run > c.at
+                    && older
+                        .is_some_and(|t| batch.iter().any(|b| &b.job == self.job && b.tick == t))
+            })
+            .copied()
+            .collect()
     }
 }

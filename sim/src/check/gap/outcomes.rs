@@ -60,6 +60,9 @@ pub(super) struct Outcomes<'h> {
     /// Where the backend cannot be observed: the ticks each leadership's checkpoint read held in
     /// flight, by (tick, node, token).
     pub(super) read_in_flight: std::collections::BTreeSet<(TickKey, &'h str, u64)>,
+    /// Where the backend cannot be observed: per job, the newest tick a claim of which any node
+    /// was answered for (`tick_claimed`): the checkpoint reached it.
+    pub(super) newest_answered: BTreeMap<JobId, Timestamp>,
     /// Per (election, token), the node the backend granted it to, and where.
     pub(super) holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
     /// Per node, in history order.
@@ -171,7 +174,10 @@ impl<'h> Outcomes<'h> {
             let leadership = (claim.job.clone(), entry.node, entry.token);
             let newest = self.newest_applied.get(&claim.job).copied();
             let known = self.known_to.get_mut(&leadership);
-            let previous = known.as_ref().map_or(newest, |known| **known);
+            // Never below a claim any leadership was answered for: that one landed, whatever an
+            // older read said.
+            let answered = self.newest_answered.get(&claim.job).copied();
+            let previous = known.as_ref().map_or(newest, |known| **known).max(answered);
             if let Some(known) = known {
                 *known = Some(known.map_or(claim.tick, |k| k.max(claim.tick)));
             }
@@ -283,6 +289,8 @@ impl<'h> Outcomes<'h> {
             NodeEvent::TickClaimed {
                 job, tick, token, ..
             } if !self.backend_observed => {
+                let newest = self.newest_answered.entry(job.clone()).or_insert(*tick);
+                *newest = (*newest).max(*tick);
                 let claims = self.claims.entry((job.clone(), *tick)).or_default();
                 claims.push(ClaimEntry {
                     since: index,

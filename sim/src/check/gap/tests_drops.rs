@@ -106,29 +106,36 @@ fn a_drop_moves_the_checkpoint_from_where_its_leadership_read_it() {
 
 #[test]
 fn a_drop_retires_only_a_tick_its_leadership_knew_was_in_flight() {
-    // a sent a claim of 10 and 20 with no answer, then a claim of 10 alone (answered) and ran 10
-    // until 21.05 s; at 21 s it dropped 20 and crashed before recording why. It never knew its
-    // first claim landed: the drop gave 20 up as a fresh tick, an overlap skip under `forbid`
-    // (its run of 10 was going), gone with a. Under `allow` no policy skips it; and had the claim
-    // of 20 been answered, a knew 20 was in flight: dropping it retires it, which nothing in the
+    // a's clock steps back 5 s from 20.4 s to 22.4 s. At 20.1 s it sent a claim of 10 and 20
+    // with no answer; back on its slow clock, at 20.5 s, a claim of 10 alone (answered), and ran
+    // 10 until 23 s; when 20 came due on its clock again (22.4 s) it dropped 20 and crashed
+    // before recording why. It never knew its first claim landed: the drop gave 20 up as a fresh
+    // tick, an overlap skip under `forbid` (its run of 10, begun before 20 came due on its
+    // clock, was going), gone with a. Under `allow` no policy skips it; and had the claim of 20
+    // been answered, a knew 20 was in flight: dropping it retires it, which nothing in the
     // policy (no deadline, catch-up `latest` with nothing newer due) allows.
     let world = |answered: bool, overlap: OverlapPolicy| {
+        let back = FaultKind::ClockOffset {
+            offset: jiff::SignedDuration::from_secs(-5),
+        };
         let mut history = ran(Builder::new().node(0, "a", won(1)), 0, "a", 1, 0).node(
-            20_000,
+            20_100,
             "a",
             sent(1, &[("j", 10), ("j", 20)]),
         );
         if answered {
-            history = history.node(20_000, "a", claimed("j", 20, 1));
+            history = history.node(20_100, "a", claimed("j", 20, 1));
         }
         let history = history
+            .fault_for(20_400, "a", back.clone(), 2_000)
             .node(20_500, "a", sent(1, &[("j", 10)]))
             .node(20_500, "a", claimed("j", 10, 1))
             .command(20_501, "a", began("j", 10, 1, 1))
-            .node(21_000, "a", drop(1, 20))
-            .command(21_050, "a", returned("j", 10, 1, 1))
-            .node(21_050, "a", completed("j", 10, 1, 1))
-            .fault(21_100, "a", FaultKind::Crash)
+            .fault_ended(22_400, "a", back, 20_400)
+            .node(22_500, "a", drop(1, 20))
+            .command(23_000, "a", returned("j", 10, 1, 1))
+            .node(23_000, "a", completed("j", 10, 1, 1))
+            .fault(23_100, "a", FaultKind::Crash)
             .node(25_000, "b", won(2));
         let history = ran(history, 30_000, "b", 2, 30).build();
         verdict_under(&history, overlap)

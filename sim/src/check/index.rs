@@ -18,6 +18,8 @@ use jiff::Timestamp;
 use super::CheckInput;
 use reads::Reads;
 
+mod ends;
+mod evidence;
 mod reads;
 use crate::fault::FaultKind;
 use crate::history::{BackendRecord, CommandRecord, FaultRecord, Record, What};
@@ -444,94 +446,6 @@ impl<'h> Index<'h> {
         wins.iter().copied().take_while(|&i| i < before).last()
     }
 
-    /// The position of the last `claims_sent` by `node` with `token` holding a claim of `job`
-    /// before position `before`: the moment that leadership took the decision about `job`
-    /// recorded at `before` (every decision claims at least the job's new cursor).
-    pub(crate) fn decided(
-        &self,
-        node: &'h str,
-        token: u64,
-        job: &JobId,
-        before: usize,
-    ) -> Option<usize> {
-        let sent = self.sent_for.get(&(node, token, job.clone()))?;
-        let upto = sent.partition_point(|&i| i < before);
-        upto.checked_sub(1).map(|k| sent[k])
-    }
-
-    /// The first record after position `after` that ended `node`'s leadership `token` of
-    /// `job`'s election and that `keep` accepts: its revocation or resignation, its step down for
-    /// the clock, or a crash, pause or stop of the node.
-    pub(crate) fn ending(
-        &self,
-        node: &'h str,
-        job: &JobId,
-        token: u64,
-        after: usize,
-        keep: impl Fn(&Ending) -> bool,
-    ) -> Option<&Ending> {
-        let election = self.election_of(job)?;
-        self.ending_in(node, election, token, after, keep)
-    }
-
-    /// [`Self::ending`] by election.
-    pub(crate) fn ending_in(
-        &self,
-        node: &'h str,
-        election: &'h ElectionName,
-        token: u64,
-        after: usize,
-        keep: impl Fn(&Ending) -> bool,
-    ) -> Option<&Ending> {
-        let own = self.ended.get(&(node, election, token));
-        let clock = self.clock_behind.get(&(node, election));
-        let all = self.node_ends.get(node);
-        own.into_iter()
-            .chain(clock)
-            .chain(all)
-            .flatten()
-            .filter(|e| e.index > after && keep(e))
-            .min_by_key(|e| e.index)
-    }
-
-    /// A claim to run `key` made before true time `before` (applied, where the backend is
-    /// observed; else sent) by a leadership that then ended before `before` too (a pause it
-    /// survives aside), with the tick never run: at most once, the tick was that leadership's
-    /// and went with it, before `before` — however early the claim came (a clock ahead).
-    pub(crate) fn lost_before(&self, key: &TickKey, before: Timestamp) -> Option<usize> {
-        let election = self.election_of(&key.0)?;
-        let claims: Vec<(usize, &'h str, u64)> = if self.backend_observed {
-            self.applied
-                .iter()
-                .filter(|((_, e, _), _)| *e == election)
-                .flat_map(|(&(node, _, token), batches)| {
-                    batches
-                        .iter()
-                        .filter(|(_, claims)| claims.iter().any(|c| is_run(c, key)))
-                        .map(move |&(i, _)| (i, node, token))
-                })
-                .collect()
-        } else {
-            self.sent
-                .keys()
-                .flat_map(|&(node, token)| {
-                    let sent = self.sent_runs(node, token, key, usize::MAX);
-                    sent.map(move |i| (i, node, token))
-                })
-                .collect()
-        };
-        if !self.runs(key).is_empty() {
-            return None;
-        }
-        claims.into_iter().find_map(|(i, node, token)| {
-            if self.time(i) >= before {
-                return None;
-            }
-            let end = self.ending(node, &key.0, token, i, |e| e.how != EndKind::Paused)?;
-            (self.time(end.index) < before).then_some(i)
-        })
-    }
-
     /// Where `node` claimed `key` with `token` before position `before`: a claim the backend
     /// applied for that leadership when the backend is observed (a claim it never applied is no
     /// checkpoint, whatever the node recorded); otherwise a `tick_claimed`, or a `claims_sent`
@@ -780,113 +694,6 @@ impl<'h> Index<'h> {
         list.runs[from..].iter().find(|r| r.1 > tick).map(|r| r.0)
     }
 
-    /// The first record after `run` began that shows it counted: a completion or failure of it on
-    /// its node, or a commit of it applied (or, unobserved, sent) for that node — where commands
-    /// are observed, only after its command returned.
-    pub(crate) fn finished(&self, run: &Began<'h>, key: &TickKey) -> Option<usize> {
-        let list = self.finishes.get(&(run.node, key.clone()))?;
-        let returned = if self.commands_observed {
-            let ends = self.command_ends.get(&(run.node, key.clone()))?;
-            *ends.iter().find(|&&e| e > run.index)?
-        } else {
-            run.index
-        };
-        list.iter().copied().find(|&i| i > returned)
-    }
-
-    /// The first record after `run` began that ended it without it counting: its cancellation or
-    /// fence-out, or the end of the leadership it ran under (a pause it survived aside).
-    pub(crate) fn run_cut(&self, run: &Began<'h>, key: &TickKey) -> Option<usize> {
-        let own = self
-            .run_ends
-            .get(&(run.node, key.clone()))
-            .and_then(|list| list.iter().copied().find(|&i| i > run.index));
-        let leadership = self
-            .ending(run.node, &key.0, run.token, run.index, |e| {
-                e.how != EndKind::Paused
-            })
-            .map(|e| e.index);
-        own.into_iter().chain(leadership).min()
-    }
-
-    /// Where a run ended committed as `cancelled` (only overlap `Replace` commits a run so, and
-    /// only once its command was dropped): (where that took effect, the commit sent). It took
-    /// effect where the backend applied the commit for the run's leadership (where the backend is
-    /// observed) or where the run's node recorded the cancellation, which the runner does only
-    /// once the backend accepted that commit; whatever ended the leadership afterwards (a crash
-    /// before the node heard back, a graceful stop that lets runs go on) changes nothing. Where
-    /// the backend cannot be observed and the node never heard back, it took effect (by the
-    /// commit's position) when a later leadership read the job's checkpoint with the tick no
-    /// longer in flight and nobody else sent a write of the tick meanwhile ([`Reads`]).
-    pub(crate) fn cancel_committed(
-        &self,
-        run: &Began<'h>,
-        key: &TickKey,
-    ) -> Option<CancelCommitted> {
-        let leader = (run.node, run.token, key.clone());
-        let commit = *self
-            .cancel_commits
-            .get(&leader)?
-            .iter()
-            .find(|&&i| i > run.index)?;
-        let applied = self
-            .cancels_applied
-            .get(&leader)
-            .and_then(|list| list.iter().copied().find(|&i| i > commit));
-        let recorded = self
-            .run_ends
-            .get(&(run.node, key.clone()))
-            .and_then(|list| list.iter().copied().find(|&i| i > commit))
-            .filter(|&end| {
-                matches!(
-                    &self.records[end].what,
-                    What::Node(NodeEvent::TickCancelled { token, .. }) if token.0 == run.token
-                )
-            });
-        if let Some(end) = applied.into_iter().chain(recorded).min() {
-            let read = None;
-            return Some(CancelCommitted { end, commit, read });
-        }
-        if self.backend_observed || self.commit_refused(run, key, commit) {
-            return None;
-        }
-        let election = self.election_of(&key.0)?;
-        let leader = (run.node, run.token);
-        let read = self
-            .reads
-            .settled_by(election, leader, key, run.index, commit)?;
-        let (end, read) = (commit, Some(read));
-        Some(CancelCommitted { end, commit, read })
-    }
-
-    /// The first checkpoint read, by another leadership than `node`'s `token`, after the write
-    /// of `key` it sent at position `sent`, that shows the tick claimed and out of flight with
-    /// nobody else having written it from position `since` on: that leadership's writes took
-    /// it out of flight ([`Reads::settled_by`]).
-    pub(crate) fn settled_by(
-        &self,
-        key: &TickKey,
-        leader: (&str, u64),
-        since: usize,
-        sent: usize,
-    ) -> Option<usize> {
-        let election = self.election_of(&key.0)?;
-        self.reads.settled_by(election, leader, key, since, sent)
-    }
-
-    /// True when the run's node recorded, after `commit`, that the backend refused a commit of
-    /// the run's leadership (fenced out): that commit was not applied.
-    fn commit_refused(&self, run: &Began<'h>, key: &TickKey, commit: usize) -> bool {
-        let ends = self.run_ends.get(&(run.node, key.clone()));
-        ends.into_iter().flatten().any(|&end| {
-            end > commit
-                && matches!(
-                    &self.records[end].what,
-                    What::Node(NodeEvent::TickFencedOut { token, .. }) if token.0 == run.token
-                )
-        })
-    }
-
     /// Every leadership won, in history order: (position, node, election, token).
     pub(crate) fn wins(
         &self,
@@ -910,139 +717,12 @@ impl<'h> Index<'h> {
         self.records[index].true_time
     }
 
-    /// The lead over true time of the clock evidence the claim batch at `decided` was decided
-    /// on, verified against the witness reading it names ([`super::clocks`]): `Ok(None)` when
-    /// the batch records no evidence or its evidence is not ahead; `Err(why)` when the evidence
-    /// reads further ahead than the node's clock did at that reading, or names a witness younger
-    /// than the window that is not the node's start reading.
-    pub(crate) fn evidence_lead(&self, decided: usize) -> Result<Option<Witnessed>, String> {
-        let record = &self.records[decided];
-        let What::Node(NodeEvent::ClaimsSent {
-            evidence: Some(evidence),
-            ..
-        }) = &record.what
-        else {
-            return Ok(None);
-        };
-        let lead = evidence.at.duration_since(record.true_time);
-        if lead <= jiff::SignedDuration::ZERO {
-            return Ok(None);
-        }
-        let age = evidence.witness_age;
-        let taken = record
-            .t_ns
-            .checked_sub(age.as_nanos() as u64)
-            .ok_or("its evidence names a reading from before the world began")?;
-        let vouched = match age >= cronfence::clock::EVIDENCE_WINDOW {
-            true => self.clocks.offset(&record.node, taken),
-            false => self.start_reading(decided, taken).ok_or_else(|| {
-                format!(
-                    "its evidence rests on a reading {age:?} old, younger than the evidence \
-                     window, that is not its start reading"
-                )
-            })?,
-        };
-        if lead > vouched {
-            return Err(format!(
-                "its evidence read {lead:#} ahead of true time, further than its clock read \
-                 ({vouched:#} ahead) at the reading {age:?} before that the evidence rests on"
-            ));
-        }
-        Ok(Some(Witnessed { lead, age, vouched }))
-    }
-
-    /// How far ahead of true time the start reading of the node of the record at `decided`
-    /// read, if that node's last start before it was at world-elapsed `taken` (within a
-    /// millisecond: the reading and its record are one step apart).
-    fn start_reading(&self, decided: usize, taken: u64) -> Option<jiff::SignedDuration> {
-        let node = &self.records[decided].node;
-        let start = self.records[..decided].iter().rev().find(|r| {
-            &r.node == node && matches!(r.what, What::Node(NodeEvent::NodeStarted { .. }))
-        })?;
-        let What::Node(NodeEvent::NodeStarted { since }) = &start.what else {
-            return None;
-        };
-        (start.t_ns.abs_diff(taken) <= 1_000_000).then(|| since.duration_since(start.true_time))
-    }
-
-    /// How far ahead of true time `node`'s clock read at world-elapsed `t_ns` (from the clock
-    /// faults; behind is negative).
-    pub(crate) fn clock_offset(&self, node: &str, t_ns: u64) -> jiff::SignedDuration {
-        self.clocks.offset(node, t_ns)
-    }
-
-    /// True when the fault started at `start` (a pause, say) was over before the history's last
-    /// record: it had a duration, and it ended by then.
-    pub(crate) fn resumed_by_end(&self, start: usize) -> bool {
-        let What::Fault(FaultRecord::FaultStarted { fault }) = &self.records[start].what else {
-            return false;
-        };
-        let (Some(duration), Some(last)) = (fault.duration, self.records.last()) else {
-            return false;
-        };
-        self.records[start].true_time + duration < last.true_time
-    }
-
-    /// Where `node`'s graceful stops reached it: (the stop's start, where it reached the node).
-    /// A stop reaches a running node at once. A node paused when it began sees it only after it
-    /// resumes, and its tasks may first carry out work that piled up during the pause: it
-    /// reached the node at its first act of shutting down after the resume (a resignation, a
-    /// failed one, or ticks given up for shutdown), and no later than its first claim of a tick
-    /// that came due after the resume (fresh work: it had the stop by then); never, if it shows
-    /// neither.
-    pub(crate) fn stops_reaching(&self, node: &str) -> Vec<(usize, usize)> {
-        let ends = self.node_ends.get(node).map_or(&[][..], Vec::as_slice);
-        let pause_over = |stop: usize| {
-            let t = self.time(stop);
-            ends.iter()
-                .filter(|e| e.how == EndKind::Paused && e.index < stop)
-                .filter_map(|e| match &self.records[e.index].what {
-                    What::Fault(FaultRecord::FaultStarted { fault }) => {
-                        Some(self.time(e.index) + fault.duration?)
-                    }
-                    _ => None,
-                })
-                .filter(|&over| over > t)
-                .max()
-        };
-        let reached = |record: &Record, resumed: Timestamp| match &record.what {
-            What::Node(NodeEvent::Resigned { .. } | NodeEvent::ResignFailed { .. }) => true,
-            What::Node(NodeEvent::TicksAbandoned { reason, .. }) => {
-                *reason == cronfence::plan::AbandonReason::Shutdown
-            }
-            What::Node(NodeEvent::ClaimsSent { claims, .. }) => {
-                claims.iter().any(|c| c.tick > resumed)
-            }
-            _ => false,
-        };
-        ends.iter()
-            .filter(|e| e.how == EndKind::Stopped)
-            .map(|e| {
-                let Some(over) = pause_over(e.index) else {
-                    return (e.index, e.index);
-                };
-                let from = self.records.partition_point(|r| r.true_time < over);
-                let acted = self.records[from..]
-                    .iter()
-                    .position(|r| r.node == node && reached(r, over));
-                (e.index, acted.map_or(usize::MAX, |i| from + i))
-            })
-            .collect()
-    }
-
     /// The leaderships whose checkpoint read shows `key` in flight (at least once, they owe it a
     /// run): (position of the read, node, token).
     pub(crate) fn read_in_flight(&self, key: &TickKey) -> Vec<(usize, &'h str, u64)> {
         self.election_of(&key.0)
             .map(|election| self.reads.in_flight_for(election, key))
             .unwrap_or_default()
-    }
-
-    /// What `node`'s clock read at the record at `index`, by the clock model (the faults), not
-    /// by the node's word.
-    pub(crate) fn node_clock(&self, node: &str, index: usize) -> Timestamp {
-        let record = &self.records[index];
-        record.true_time + self.clocks.offset(node, record.t_ns)
     }
 
     /// The `seq` of the record at `index`.

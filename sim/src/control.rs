@@ -63,6 +63,30 @@ impl NodeControl {
     }
 }
 
+/// Runs a node whenever `control` wants one: `start` starts a fresh one at the wanted spec
+/// version, and a stop shuts it down gracefully (`RunningNode::shutdown`, awaited). Returns when
+/// the control is gone.
+pub async fn follow<F, Started>(control: &NodeControl, start: F)
+where
+    F: Fn(Option<u64>) -> Started,
+    Started: std::future::Future<Output = cronfence::RunningNode>,
+{
+    let mut wanted = control.wanted();
+    loop {
+        let Ok(begin) = wanted.wait_for(|w| !w.stopped).await else {
+            return;
+        };
+        let running = start(begin.version).await;
+        let stop = wanted
+            .wait_for(|w| w.stopped || w.stops != begin.stops)
+            .await;
+        running.shutdown().await;
+        if stop.is_err() {
+            return;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

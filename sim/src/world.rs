@@ -237,20 +237,7 @@ impl Process {
             let backend = self.backend_client().await;
             return self.run_go_micro(backend, self.sink(), settings).await;
         }
-        let mut wanted = self.control.wanted();
-        loop {
-            let Ok(start) = wanted.wait_for(|w| !w.stopped).await else {
-                break;
-            };
-            let running = self.start_node(start.version).await;
-            let stop = wanted
-                .wait_for(|w| w.stopped || w.stops != start.stops)
-                .await;
-            running.shutdown().await;
-            if stop.is_err() {
-                break;
-            }
-        }
+        crate::control::follow(&self.control, |version| self.start_node(version)).await;
         std::future::pending::<()>().await;
     }
 

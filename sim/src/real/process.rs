@@ -53,20 +53,7 @@ impl Process {
     /// Runs a cronfence node whenever the control wants one, shutting it down gracefully
     /// (awaited) when it asks; a crash ends this with the node's runtime.
     pub(super) async fn run(self) {
-        let mut wanted = self.control.wanted();
-        loop {
-            let Ok(start) = wanted.wait_for(|w| !w.stopped).await else {
-                break;
-            };
-            let running = self.start_node(start.version).await;
-            let stop = wanted
-                .wait_for(|w| w.stopped || w.stops != start.stops)
-                .await;
-            running.shutdown().await;
-            if stop.is_err() {
-                break;
-            }
-        }
+        crate::control::follow(&self.control, |version| self.start_node(version)).await;
         std::future::pending::<()>().await;
     }
 

@@ -641,27 +641,61 @@ impl<'h> Index<'h> {
             .iter()
             .filter(|((_, _, j), _)| j == job)
             .find_map(|(&(node, token, _), list)| {
-                let run = list.runs.iter().find(|r| {
-                    r.2 != usize::MAX && self.time(r.0) <= tick && self.time(r.2) > tick
-                })?;
                 let owed = owes(node, token);
+                let stop = |r: &(usize, Timestamp, usize)| self.run_stop(node, token, job, r);
+                let run = list.runs.iter().find(|r| {
+                    // A run with no recorded end counts only for a rerun its leadership owes,
+                    // and only while it is still going when the history ends (not cut).
+                    let going = match (r.2, stop(r)) {
+                        (usize::MAX, Some(_)) => false,
+                        (usize::MAX, None) => owed,
+                        (end, _) => self.time(end) > tick,
+                    };
+                    self.time(r.0) <= tick && going
+                })?;
                 (owed || named(node, token)).then(|| Blocking {
-                    busy_until: self.busy_until(&list.runs, run.2),
+                    busy_until: self.busy_until(&list.runs, stop(run), stop),
                     owed,
                 })
             })
     }
 
+    /// Where a run of `node`'s leadership `token` of `job` stopped: its recorded end, else where
+    /// its leadership ended (a crash cut it, say); `None`: still going when the history ends.
+    fn run_stop(
+        &self,
+        node: &'h str,
+        token: u64,
+        job: &JobId,
+        r: &(usize, Timestamp, usize),
+    ) -> Option<usize> {
+        if r.2 != usize::MAX {
+            return Some(r.2);
+        }
+        self.ending(node, job, token, r.0, |e| e.how != EndKind::Paused)
+            .map(|e| e.index)
+    }
+
     /// Where a leadership's runs of a job (`runs`, by start) stop overlapping one another from
-    /// the run ending at `end` on: the first moment none is going (`usize::MAX`: one never ends).
-    fn busy_until(&self, runs: &[(usize, Timestamp, usize)], mut end: usize) -> usize {
+    /// a run stopping at `end` on: the first moment none is going (`usize::MAX`: one is still
+    /// going when the history ends).
+    fn busy_until(
+        &self,
+        runs: &[(usize, Timestamp, usize)],
+        end: Option<usize>,
+        stop: impl Fn(&(usize, Timestamp, usize)) -> Option<usize>,
+    ) -> usize {
+        let Some(mut end) = end else {
+            return usize::MAX;
+        };
         for r in runs {
-            if end == usize::MAX {
-                break;
+            if self.time(r.0) > self.time(end) {
+                continue;
             }
-            let later = r.2 == usize::MAX || self.time(r.2) > self.time(end);
-            if self.time(r.0) <= self.time(end) && later {
-                end = r.2;
+            match stop(r) {
+                None => return usize::MAX,
+                Some(s) if self.time(s) > self.time(end) => end = s,
+                Some(_) => {}
             }
         }
         end

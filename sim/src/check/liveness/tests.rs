@@ -378,3 +378,50 @@ fn an_in_flight_tick_its_leader_owes_waits_behind_that_leaders_run_under_overlap
     let ticks: Vec<_> = unowed.iter().map(|f| f.tick).collect();
     assert_eq!(ticks, [Some(at(60))], "{unowed:#?}");
 }
+
+#[test]
+fn an_owed_rerun_waits_behind_a_run_still_going_at_the_end_but_not_one_that_was_cut() {
+    // b read tick 60 in flight and runs 50 from 50 s; the run has no recorded end. Still going
+    // when the history ends (b leads on), it keeps 60 waiting under `forbid`. Cut at 55 s, when
+    // b's leadership was revoked (no fault: the world stays quiet), it keeps 60 waiting only
+    // until then: nobody ran 60, a stall.
+    let world = |cut: bool| {
+        let read = NodeEvent::CheckpointsRead {
+            election: election(),
+            token: cronfence::FencingToken(2),
+            checkpoints: vec![cronfence::store::Checkpoint {
+                job: job("j"),
+                registered_at: at(0),
+                last_claimed: Some(at(60)),
+                in_flight: vec![(at(60), 1)],
+            }],
+        };
+        let mut history = Builder::new()
+            .node(0, "a", won(1))
+            .node(5_000, "a", sent(1, &[("j", 60)]))
+            .node(6_000, "a", revoked(1))
+            .node(6_000, "b", won(2))
+            .node(6_001, "b", read);
+        for tick in [20, 30, 40] {
+            let ms = tick as u64 * 1_000;
+            history = history.command(ms, "b", began("j", tick, 2, 1)).node(
+                ms,
+                "b",
+                completed("j", tick, 2, 1),
+            );
+        }
+        history = history.command(50_000, "b", began("j", 50, 2, 1));
+        if cut {
+            history = history.node(55_000, "b", revoked(2));
+        }
+        let spec = every_10s_with(
+            cronfence::Delivery::AtLeastOnce,
+            cronfence::CatchUp::Latest,
+            cronfence::OverlapPolicy::Forbid,
+        );
+        let found = stalls_of(&history.build(), 120, spec);
+        found.iter().map(|f| f.tick).collect::<Vec<_>>()
+    };
+    assert!(!world(false).contains(&Some(at(60))), "{:?}", world(false));
+    assert!(world(true).contains(&Some(at(60))), "{:?}", world(true));
+}

@@ -205,6 +205,16 @@ pub struct History {
 }
 
 impl History {
+    /// The first node that campaigned: it registered the jobs first (a node whose definitions
+    /// were refused never campaigns for them), so its election scope is the one the backend
+    /// kept.
+    pub fn first_campaigner(&self) -> Option<&str> {
+        self.records.iter().find_map(|r| match &r.what {
+            What::Node(cronfence::NodeEvent::CampaignStarted { .. }) => Some(r.node.as_str()),
+            _ => None,
+        })
+    }
+
     /// The history as JSON lines.
     pub fn to_jsonl(&self) -> String {
         let mut out = String::new();

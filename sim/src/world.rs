@@ -67,7 +67,7 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
     // (its ticks still are).
     let elections = match scenario.go_micro {
         Some(_) => BTreeMap::new(),
-        None => scenario.elections(&jobs, first_campaigner(&history)),
+        None => scenario.elections(&jobs, history.first_campaigner()),
     };
     let verdict = check::check(CheckInput {
         history: &history,
@@ -380,15 +380,4 @@ impl EventSink for Sink {
     fn record(&self, event: &NodeEvent) {
         self.push(What::Node(event.clone()));
     }
-}
-
-/// The first node that campaigned: a node whose definitions were refused never campaigns for
-/// them, so with differing `[node] scopes` this is a node of the accepted scope.
-fn first_campaigner(history: &History) -> Option<&str> {
-    history.records.iter().find_map(|r| match &r.what {
-        crate::history::What::Node(cronfence::NodeEvent::CampaignStarted { .. }) => {
-            Some(r.node.as_str())
-        }
-        _ => None,
-    })
 }

@@ -14,14 +14,3 @@ pub mod suite;
 mod world;
 
 pub use world::RealWorld;
-
-/// The node whose campaign started first in `history`: it registered the jobs first, so its
-/// election scope is the one the backend kept.
-fn first_campaigner(history: &crate::history::History) -> Option<&str> {
-    history.records.iter().find_map(|r| match &r.what {
-        crate::history::What::Node(cronfence::NodeEvent::CampaignStarted { .. }) => {
-            Some(r.node.as_str())
-        }
-        _ => None,
-    })
-}

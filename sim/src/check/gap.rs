@@ -248,6 +248,14 @@ impl Judge<'_, '_> {
                 return Some(found);
             }
         }
+        self.dropped(tick)
+    }
+
+    /// A drop the backend applied for a leadership lost before its node could record why; a
+    /// drop decided on verified clock evidence by which the tick was due also remembers it as
+    /// given up on the clock.
+    fn dropped(&self, tick: Timestamp) -> Option<Finding> {
+        let (job, outcomes) = (self.job, self.outcomes);
         // A drop can only have given up a tick already due when the backend applied it — in true
         // time, or by the verified clock evidence its batch was decided on.
         let covering: Vec<_> = outcomes
@@ -536,6 +544,10 @@ impl Judge<'_, '_> {
             for_good && self.index.time(a.index) < tick && self.due_on_clock_at(tick, a);
         if proof.on_clock || before_due {
             self.on_clock.borrow_mut().insert(tick);
+        } else if !for_good {
+            // The leadership's end explains the tick; a drop its backend applied on verified
+            // clock evidence may still have given it up for good.
+            self.dropped(tick);
         }
     }
 

@@ -91,7 +91,7 @@ pub fn start(
                 .init(move || {
                     let mut server = etcd_client::SimServer::builder();
                     if let Some(data) = data.lock().expect("dump lock").clone() {
-                        server = server.load(data);
+                        server = server.load(whole_ttls(&data));
                     }
                     async move {
                         let addr: SocketAddr = ETCD_ADDR.parse().expect("valid address");
@@ -109,6 +109,31 @@ pub fn start(
             }
         }
     }
+}
+
+/// The dump with every lease given its whole TTL again, as etcd does when a restarted member
+/// starts serving (its lessor's promotion renews every lease to now + TTL + election timeout):
+/// etcd never expires a lease before its last renewal + TTL. madsim's server restores the
+/// dumped countdowns as they were and counts them all down once more the instant it starts, on
+/// a new phase, so a lease renewed just before the restart could die at once (etcd-sim 32757:
+/// a leader's lease expired 487 ms after its renewal and its successor re-ran a tick its run
+/// was still holding). `granted_ttl + 1` absorbs that start-up count: each lease lives a whole
+/// TTL from the restart.
+fn whole_ttls(dump: &str) -> String {
+    let mut data: toml::Table = toml::from_str(dump).expect("the server's own dump parses");
+    if let Some(toml::Value::Table(leases)) = data.get_mut("lease") {
+        for (_, lease) in leases.iter_mut() {
+            let Some(lease) = lease.as_table_mut() else {
+                continue;
+            };
+            let granted = lease
+                .get("granted_ttl")
+                .and_then(toml::Value::as_integer)
+                .expect("every dumped lease names its granted TTL");
+            lease.insert("ttl".into(), toml::Value::Integer(granted + 1));
+        }
+    }
+    toml::to_string(&data).expect("a dump read back writes again")
 }
 
 /// The longest a dump may take: the simulated server accepts one connection per millisecond
@@ -170,5 +195,23 @@ pub async fn client(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_ttls;
+
+    #[test]
+    fn a_restart_gives_every_lease_its_whole_ttl_and_keeps_the_data() {
+        // A lease one count from expiry in the dump comes back with its granted TTL plus the
+        // count madsim's server takes as it starts; the revision and keys are untouched.
+        let dump = "revision = 9\n\n[kv]\n\n[lease.7]\nttl = 1\ngranted_ttl = 2\nkeys = []\n\n\
+                    [lease.8]\nttl = 5\ngranted_ttl = 5\nkeys = []\n";
+        let restored: toml::Table = toml::from_str(&whole_ttls(dump)).expect("valid toml");
+        let ttl = |id: &str| restored["lease"][id]["ttl"].as_integer();
+        assert_eq!((ttl("7"), ttl("8")), (Some(3), Some(6)));
+        assert_eq!(restored["revision"].as_integer(), Some(9));
+        assert_eq!(restored["lease"]["7"]["granted_ttl"].as_integer(), Some(2));
     }
 }

@@ -85,7 +85,7 @@ impl Renew for KeepAlive {
             Some(open) => open,
             None => match self.client.lease_client().keep_alive(self.lease).await {
                 Ok(open) => open,
-                Err(e) => return Renewal::Failed(e.to_string()),
+                Err(e) => return refused(&e),
             },
         };
         if let Err(e) = keeper.keep_alive().await {
@@ -95,13 +95,22 @@ impl Renew for KeepAlive {
             Ok(Some(response)) if response.ttl() > 0 => Renewal::Renewed,
             Ok(Some(_)) => Renewal::Gone,
             Ok(None) => Renewal::Failed("keepalive stream closed".into()),
-            Err(e) if e.to_string().contains("lease not found") => Renewal::Gone,
-            Err(e) => Renewal::Failed(e.to_string()),
+            Err(e) => refused(&e),
         };
         if let Renewal::Renewed = renewal {
             self.stream = Some((keeper, stream));
         }
         renewal
+    }
+}
+
+/// A renewal the server refused: the lease is gone if the server says it no longer has it
+/// (whether on the open stream or on reopening it), otherwise the renewal merely failed.
+fn refused(e: &etcd_client::Error) -> Renewal {
+    let why = e.to_string();
+    match why.contains("lease not found") {
+        true => Renewal::Gone,
+        false => Renewal::Failed(why),
     }
 }
 

@@ -52,8 +52,8 @@ pub struct NodeConfig {
     pub retry_initial: Duration,
     /// The longest retry delay (default 5 s).
     pub retry_max: Duration,
-    /// The runner re-reads the wall clock at least this often while waiting (default 1 s), so a
-    /// clock that jumps is noticed.
+    /// The runner re-reads the wall clock at least this often while waiting (default 1 s), in
+    /// every role, so a clock that jumps is noticed and one corrected meanwhile is believed.
     pub clock_recheck: Duration,
     /// On shutdown, running jobs get this long to finish before they are cancelled (default 10 s).
     pub shutdown_grace: Duration,
@@ -181,6 +181,26 @@ impl NodeCtx {
         let mut evidence = self.evidence.lock().expect("evidence lock");
         let mono = evidence.1.elapsed();
         evidence.0.observe(wall, mono)
+    }
+
+    /// Reads the clock every `clock_recheck` (at most half the evidence window) in every role —
+    /// following, campaigning, sitting out a dead backend — not only while leading: only readings
+    /// taken meanwhile let the evidence tell a clock corrected long ago from one that jumped
+    /// ahead just now, so a node that wins acts on its clock at once instead of trusting a
+    /// reading from its last leadership, taken while its clock was wrong. Runs until the node
+    /// stops.
+    pub(crate) async fn sample_clock(&self) {
+        let period = self
+            .config
+            .clock_recheck
+            .min(crate::clock::EVIDENCE_WINDOW / 2)
+            .max(Duration::from_millis(1));
+        loop {
+            self.read_clock();
+            if self.sleep_unless_stopping(period).await {
+                return;
+            }
+        }
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -311,7 +331,11 @@ impl Node {
             let ctx = ctx.clone();
             async move { ctx.watch_health().await }
         });
-        let task = tokio::spawn(run(ctx, self.jobs, since, watchdog));
+        let sampler = tokio::spawn({
+            let ctx = ctx.clone();
+            async move { ctx.sample_clock().await }
+        });
+        let task = tokio::spawn(run(ctx, self.jobs, since, [watchdog, sampler]));
         RunningNode {
             status: status_rx,
             stop: stop_tx,
@@ -372,14 +396,14 @@ async fn run(
     ctx: Arc<NodeCtx>,
     jobs: Vec<Job>,
     since: jiff::Timestamp,
-    watchdog: tokio::task::JoinHandle<()>,
+    helpers: [tokio::task::JoinHandle<()>; 2],
 ) {
     if let Some(elections) = register(&ctx, jobs, since).await {
         keep_sessions(&ctx, elections).await;
     }
     drain_orphans(&ctx).await;
     ctx.status.send_modify(|s| s.stopped = true);
-    watchdog.abort();
+    helpers.iter().for_each(tokio::task::JoinHandle::abort);
 }
 
 /// Registers every job in one batch as of `since`, the node's start, however long the backend

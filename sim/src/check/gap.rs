@@ -12,7 +12,8 @@
 //! progress, or (at most once) by a claim — recorded by the node, applied by the backend, or sent
 //! by the node where the backend cannot be observed — whose leadership was lost (crash, pause,
 //! revocation) before it ran any newer tick of the job, or by a drop the backend applied for a
-//! leadership lost before its node could record the reason, or because it was still queued behind
+//! leadership lost before its node could record the reason (a drop naming a tick the schedule
+//! skips for a DST gap counts whenever it was sent: that give-up is the schedule's), or because it was still queued behind
 //! a run of a live leadership when the world ended. An at-least-once tick must also end
 //! completed (or failed): a run cut short must run again. Anything else is a violation. Findings
 //! are listed one per tick up to [`LISTED_PER_KIND`] per job and kind, then summarised, so a
@@ -277,6 +278,23 @@ impl Judge<'_, '_> {
             .collect();
         if let Some(found) = self.lost_with_leader(tick, &due, "dropped_with_leader") {
             return Some(found);
+        }
+        // A DST-gap skip is the schedule's, never a clock's: the planner gives the tick up
+        // whenever it reaches it, up to the early limit before it is due. A drop naming this very
+        // tick, one the job's schedule skips, is that give-up whenever it was sent, and its
+        // leadership's end explains why its node recorded no `dst_gap`.
+        if self.spec.schedule.skipped_by_dst(tick) {
+            let named: Vec<_> = outcomes
+                .drops
+                .get(job)
+                .into_iter()
+                .flatten()
+                .filter(|d| d.upto == tick && !d.retires)
+                .map(|d| d.claim)
+                .collect();
+            if let Some(found) = self.lost_with_leader(tick, &named, "dropped_in_dst_gap") {
+                return Some(found);
+            }
         }
         let on_evidence: Vec<_> = covering
             .iter()
@@ -602,7 +620,7 @@ impl Judge<'_, '_> {
         let (job, index) = (self.job, self.index);
         claims.iter().find_map(|claim| {
             let (at, record, token, node) = (claim.at, claim.record, claim.token, claim.node);
-            let (what, seq) = self.loss_after(claim, kind == "dropped_with_leader")?;
+            let (what, seq) = self.loss_after(claim, kind.starts_with("dropped_"))?;
             if index
                 .ran_newer(node, token, job, tick, index.time(at))
                 .is_some()

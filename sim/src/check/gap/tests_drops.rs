@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use cronfence::store::Checkpoint;
-use cronfence::{ClaimKind, FencingToken};
+use cronfence::schedule::{DstPolicy, FoldPolicy, GapPolicy};
+use cronfence::{ClaimKind, FencingToken, Schedule};
 
 use crate::check::Observed;
 
@@ -233,4 +234,56 @@ fn a_tick_lost_with_its_leadership_after_an_early_drop_gave_it_up_is_not_owed_ag
         on_clock.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
         [at(10), at(20)]
     );
+}
+
+/// A job at 02:30 New York time, whose tick on the spring-forward day of 2026 falls in the gap
+/// (its id is 03:00 EDT, 07:00Z, `s` seconds from the start), as `gap` says. a sends a drop of
+/// that tick 10 s before it is due, with no clock evidence, and crashes 1 s later if `crashes`.
+fn dropped_in_the_gap(gap: GapPolicy, crashes: bool) -> Verdict {
+    let dst = DstPolicy {
+        fold: FoldPolicy::Once,
+        gap,
+    };
+    let schedule = Schedule::cron_with_dst("30 2 * * *", "America/New_York", dst).expect("valid");
+    let mut spec = JobSpec::new(schedule);
+    spec.delivery = Delivery::AtMostOnce;
+    let s = 5_727_600;
+    let ms = |secs: i64| secs as u64 * 1_000;
+    let mut history = Builder::new()
+        .node(ms(s - 30), "a", won(1))
+        .node(ms(s - 10), "a", drop(1, s));
+    if crashes {
+        history = history.fault(ms(s - 9), "a", FaultKind::Crash);
+    }
+    let history = history.build();
+    let jobs = jobs("j", spec);
+    let mut input = input(&history, &jobs, s - 60, s + 60);
+    input.observed = Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, &mut verdict);
+    verdict
+}
+
+#[test]
+fn an_unrecorded_drop_of_a_tick_skipped_for_a_dst_gap_counts_whenever_it_was_sent() {
+    // The gap's tick is the schedule's to give up, so a drop sent before it was due (by true
+    // time and by any clock) is that give-up, and the crash explains the missing `dst_gap`
+    // record (memory 30705, etcd-sim 30433 and 30640). A schedule that runs the gap's tick, or a
+    // leadership that carried on without recording why, leaves it missing.
+    let tick = at(5_727_600);
+    let skipped = dropped_in_the_gap(GapPolicy::Skip, true);
+    assert!(skipped.violations.is_empty(), "{skipped:#?}");
+    assert_eq!(kinds(&skipped.excused), [("dropped_in_dst_gap", Some(tick))]);
+    for (gap, crashes) in [(GapPolicy::RunAfterGap, true), (GapPolicy::Skip, false)] {
+        let missing = dropped_in_the_gap(gap, crashes);
+        assert_eq!(
+            kinds(&missing.violations),
+            [("missing_tick", Some(tick))],
+            "{gap:?} {crashes}"
+        );
+    }
 }

@@ -75,13 +75,13 @@ impl Execution {
                 let now = self.ctx.clock.now();
                 let cutoff = self.decided.cutoff(now);
                 let first = batch::first_to_start(&ticks, i, now, cutoff, replace);
-                self.abandon_rest(&ticks[i..first], AbandonReason::Replaced);
+                self.give_up(&ticks[i..first], AbandonReason::Replaced);
                 i = first;
             }
             self.await_proof().await;
             let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
             if let Some(reason) = stop {
-                self.abandon_rest(&ticks[i..], reason);
+                self.give_up(&ticks[i..], reason);
                 break;
             }
             if i == 0 {
@@ -333,6 +333,34 @@ impl Execution {
         });
     }
 
+    /// Gives up `ticks`, none of them begun, for `reason`. At least once, a tick replaced before
+    /// it began is settled as a replaced run is, committed `Cancelled` (in the background, so the
+    /// replacing run starts on time): left in flight, no later tick of this leadership would
+    /// ever run it, and the next leadership would run it whenever it came, long after newer
+    /// ticks replaced it. A tick given up with its leadership or for shutdown stays in flight
+    /// and runs again.
+    fn give_up(&self, ticks: &[TickRun], reason: AbandonReason) {
+        self.abandon_rest(ticks, reason);
+        let at_least_once = self.job.spec.delivery == Delivery::AtLeastOnce;
+        if reason != AbandonReason::Replaced || !at_least_once || ticks.is_empty() {
+            return;
+        }
+        let committer = self
+            .committer
+            .clone()
+            .expect("an at-least-once execution is given its leadership's committer");
+        let commits: Vec<_> = ticks
+            .iter()
+            .map(|tick| Commit {
+                job: self.job.id.clone(),
+                tick: tick.at,
+                outcome: RunOutcome::Cancelled,
+            })
+            .collect();
+        let (ctx, revoked) = (self.ctx.clone(), self.revoked.clone());
+        tokio::spawn(settle_replaced(ctx, committer, revoked, commits));
+    }
+
     fn abandon_rest(&self, ticks: &[TickRun], reason: AbandonReason) {
         for tick in ticks {
             self.ctx.emit(NodeEvent::TicksAbandoned {
@@ -346,3 +374,43 @@ impl Execution {
         }
     }
 }
+
+/// Commits ticks replaced before they began as `Cancelled`, retrying a transient failure while
+/// the leadership stands. A commit that cannot land leaves its tick in flight for the next
+/// leadership, which is where a lost or fenced leadership leaves it anyway.
+async fn settle_replaced(
+    ctx: Arc<NodeCtx>,
+    committer: Committer,
+    mut revoked: signal::Receiver<Option<Revocation>>,
+    commits: Vec<Commit>,
+) {
+    for commit in commits {
+        let mut backoff = ctx.backoff();
+        loop {
+            let result = tokio::select! {
+                biased;
+                _ = revoked.wait_for(|r| r.is_some()) => return,
+                result = committer.commit(commit.clone()) => result,
+            };
+            match result {
+                Ok(()) => break,
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(node = %ctx.config.name, job = %commit.job, tick = %commit.tick, %error, "settling a replaced tick failed; retrying");
+                    tokio::select! {
+                        biased;
+                        _ = revoked.wait_for(|r| r.is_some()) => return,
+                        _ = tokio::time::sleep(backoff.next_delay()) => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(node = %ctx.config.name, job = %commit.job, tick = %commit.tick, %error, "a replaced tick stays in flight for the next leadership");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "execution_tests.rs"]
+mod tests;

@@ -349,16 +349,16 @@ impl Execution {
             .committer
             .clone()
             .expect("an at-least-once execution is given its leadership's committer");
-        let commits: Vec<_> = ticks
-            .iter()
-            .map(|tick| Commit {
+        // One task a tick, all queued at once: the committer sends them as one batch.
+        for tick in ticks {
+            let commit = Commit {
                 job: self.job.id.clone(),
                 tick: tick.at,
                 outcome: RunOutcome::Cancelled,
-            })
-            .collect();
-        let (ctx, revoked) = (self.ctx.clone(), self.revoked.clone());
-        tokio::spawn(settle_replaced(ctx, committer, revoked, commits));
+            };
+            let (ctx, revoked) = (self.ctx.clone(), self.revoked.clone());
+            tokio::spawn(settle_replaced(ctx, committer.clone(), revoked, commit));
+        }
     }
 
     fn abandon_rest(&self, ticks: &[TickRun], reason: AbandonReason) {
@@ -375,37 +375,35 @@ impl Execution {
     }
 }
 
-/// Commits ticks replaced before they began as `Cancelled`, retrying a transient failure while
+/// Commits a tick replaced before it began as `Cancelled`, retrying a transient failure while
 /// the leadership stands. A commit that cannot land leaves its tick in flight for the next
 /// leadership, which is where a lost or fenced leadership leaves it anyway.
 async fn settle_replaced(
     ctx: Arc<NodeCtx>,
     committer: Committer,
     mut revoked: signal::Receiver<Option<Revocation>>,
-    commits: Vec<Commit>,
+    commit: Commit,
 ) {
-    for commit in commits {
-        let mut backoff = ctx.backoff();
-        loop {
-            let result = tokio::select! {
-                biased;
-                _ = revoked.wait_for(|r| r.is_some()) => return,
-                result = committer.commit(commit.clone()) => result,
-            };
-            match result {
-                Ok(()) => break,
-                Err(error) if error.is_transient() => {
-                    tracing::warn!(node = %ctx.config.name, job = %commit.job, tick = %commit.tick, %error, "settling a replaced tick failed; retrying");
-                    tokio::select! {
-                        biased;
-                        _ = revoked.wait_for(|r| r.is_some()) => return,
-                        _ = tokio::time::sleep(backoff.next_delay()) => {}
-                    }
+    let mut backoff = ctx.backoff();
+    loop {
+        let result = tokio::select! {
+            biased;
+            _ = revoked.wait_for(|r| r.is_some()) => return,
+            result = committer.commit(commit.clone()) => result,
+        };
+        match result {
+            Ok(()) => return,
+            Err(error) if error.is_transient() => {
+                tracing::warn!(node = %ctx.config.name, job = %commit.job, tick = %commit.tick, %error, "settling a replaced tick failed; retrying");
+                tokio::select! {
+                    biased;
+                    _ = revoked.wait_for(|r| r.is_some()) => return,
+                    _ = tokio::time::sleep(backoff.next_delay()) => {}
                 }
-                Err(error) => {
-                    tracing::warn!(node = %ctx.config.name, job = %commit.job, tick = %commit.tick, %error, "a replaced tick stays in flight for the next leadership");
-                    break;
-                }
+            }
+            Err(error) => {
+                tracing::warn!(node = %ctx.config.name, job = %commit.job, tick = %commit.tick, %error, "a replaced tick stays in flight for the next leadership");
+                return;
             }
         }
     }

@@ -21,6 +21,7 @@ use reads::Reads;
 mod ends;
 mod evidence;
 mod reads;
+mod waiting;
 use crate::fault::FaultKind;
 use crate::history::{BackendRecord, CommandRecord, FaultRecord, Record, What};
 
@@ -39,16 +40,6 @@ pub(crate) struct CancelCommitted {
 
 /// A leadership: the node that held it, the election, the token.
 pub(crate) type LeaderKey<'h> = (&'h str, &'h ElectionName, u64);
-
-/// A leadership's run of a job that kept a tick from starting on time under overlap `Forbid`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Blocking {
-    /// Where that leadership's runs of the job stop following one another (`usize::MAX`: never).
-    pub(crate) busy_until: usize,
-    /// The tick is one that leadership read in flight and owes a rerun, rather than one it
-    /// claimed or dropped: it must run once the runs stop.
-    pub(crate) owed: bool,
-}
 
 /// One run that began: where in the history, on which node, under which token.
 #[derive(Clone, Copy, Debug)]
@@ -621,84 +612,6 @@ impl<'h> Index<'h> {
             .rev()
             .find(|r| r.2 > at)
             .map(|r| r.0)
-    }
-
-    /// A run of `job` going at true time `tick` (begun by then, ended after it) by a leadership
-    /// that sent a claim naming `tick` (to run or drop it), or whose checkpoint read held `tick`
-    /// in flight (a rerun it owes): under overlap `Forbid` that leadership's own run kept the
-    /// tick from starting on time. A run with no recorded end (cut by a crash) counts for
-    /// nothing.
-    pub(crate) fn running_over(&self, job: &JobId, tick: Timestamp) -> Option<Blocking> {
-        let owing = self.read_in_flight(&(job.clone(), tick));
-        let owes = |node: &str, token: u64| owing.iter().any(|&(_, n, t)| n == node && t == token);
-        let named = |node: &'h str, token: u64| {
-            let names = |c: &cronfence::Claim| &c.job == job && c.tick == tick;
-            self.sent_where(node, token, usize::MAX, names)
-                .next()
-                .is_some()
-        };
-        self.by_leader
-            .iter()
-            .filter(|((_, _, j), _)| j == job)
-            .find_map(|(&(node, token, _), list)| {
-                let owed = owes(node, token);
-                let stop = |r: &(usize, Timestamp, usize)| self.run_stop(node, token, job, r);
-                let run = list.runs.iter().find(|r| {
-                    // A run with no recorded end counts only for a rerun its leadership owes,
-                    // and only while it is still going when the history ends (not cut).
-                    let going = match (r.2, stop(r)) {
-                        (usize::MAX, Some(_)) => false,
-                        (usize::MAX, None) => owed,
-                        (end, _) => self.time(end) > tick,
-                    };
-                    self.time(r.0) <= tick && going
-                })?;
-                (owed || named(node, token)).then(|| Blocking {
-                    busy_until: self.busy_until(&list.runs, stop(run), stop),
-                    owed,
-                })
-            })
-    }
-
-    /// Where a run of `node`'s leadership `token` of `job` stopped: its recorded end, else where
-    /// its leadership ended (a crash cut it, say); `None`: still going when the history ends.
-    fn run_stop(
-        &self,
-        node: &'h str,
-        token: u64,
-        job: &JobId,
-        r: &(usize, Timestamp, usize),
-    ) -> Option<usize> {
-        if r.2 != usize::MAX {
-            return Some(r.2);
-        }
-        self.ending(node, job, token, r.0, |e| e.how != EndKind::Paused)
-            .map(|e| e.index)
-    }
-
-    /// Where a leadership's runs of a job (`runs`, by start) stop overlapping one another from
-    /// a run stopping at `end` on: the first moment none is going (`usize::MAX`: one is still
-    /// going when the history ends).
-    fn busy_until(
-        &self,
-        runs: &[(usize, Timestamp, usize)],
-        end: Option<usize>,
-        stop: impl Fn(&(usize, Timestamp, usize)) -> Option<usize>,
-    ) -> usize {
-        let Some(mut end) = end else {
-            return usize::MAX;
-        };
-        for r in runs {
-            if self.time(r.0) > self.time(end) {
-                continue;
-            }
-            match stop(r) {
-                None => return usize::MAX,
-                Some(s) if self.time(s) > self.time(end) => end = s,
-                Some(_) => {}
-            }
-        }
-        end
     }
 
     /// The tick of the run that began at position `run` (a `command_began` or `tick_started`).

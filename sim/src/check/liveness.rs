@@ -348,18 +348,20 @@ impl World<'_, '_> {
                 }
                 let interval = oracle::next_after(spec, tick)
                     .map_or(SignedDuration::ZERO, |n| n.duration_since(tick));
-                let mut deadline = tick + self.bound + interval;
+                let allowance = self.bound + interval;
+                let mut deadline = tick + allowance;
                 // Under overlap `Forbid` a tick due while its leader's own run was still going
                 // waits for that run (or is skipped): the job's own backlog, not a stall. A rerun
-                // that leadership owes (read in flight) waits only until its runs stop: it is
-                // owed the bound from then.
+                // that leadership owes (read in flight) waits only until its runs stop, older
+                // ticks first: it is owed the bound plus the interval from then, less what the
+                // leadership sat idle between those runs.
                 let blocking = (spec.overlap == OverlapPolicy::Forbid)
-                    .then(|| self.index.running_over(job, tick))
+                    .then(|| self.index.running_over(job, tick, allowance))
                     .flatten();
                 if let Some(b) = blocking.filter(|b| b.owed) {
                     deadline = match b.busy_until {
                         usize::MAX => quiet_until,
-                        end => deadline.max(self.index.time(end) + self.bound + interval),
+                        end => deadline.max(self.index.time(end) + allowance - b.idle),
                     };
                 }
                 if deadline >= quiet_until && blocking.is_some_and(|b| b.owed) {
@@ -527,3 +529,5 @@ fn describe(event: &NodeEvent) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_reruns;

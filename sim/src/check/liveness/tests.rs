@@ -30,7 +30,7 @@ fn all_stalls(history: &crate::history::History, end: i64) -> Vec<Finding> {
 }
 
 /// Every liveness finding over `[0 s, end s]` for job `j` defined by `spec`.
-fn stalls_of(
+pub(super) fn stalls_of(
     history: &crate::history::History,
     end: i64,
     spec: cronfence::JobSpec,

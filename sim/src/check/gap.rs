@@ -788,4 +788,6 @@ mod tests_excuse;
 #[cfg(test)]
 mod tests_reads;
 #[cfg(test)]
+mod tests_replace;
+#[cfg(test)]
 mod tests_review2;

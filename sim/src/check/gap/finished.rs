@@ -88,11 +88,35 @@ impl Judge<'_, '_> {
     fn replaced_in_batch(&self, key: &TickKey, last: &Began<'_>, commit: usize) -> Option<usize> {
         let index = self.index;
         let after = index.time(commit);
-        let newer = index.ran_newer(last.node, last.token, self.job, key.1, after)?;
-        let next = index.run_tick(newer)?;
-        let not_due_at_start = index.node_clock(last.node, last.index) < next;
-        let due_at_cancel = index.node_clock(last.node, commit) >= next;
-        (not_due_at_start && due_at_cancel).then_some(newer)
+        let came_due = |next| {
+            let not_due_at_start = index.node_clock(last.node, last.index) < next;
+            not_due_at_start && index.node_clock(last.node, commit) >= next
+        };
+        let ran = index
+            .ran_newer(last.node, last.token, self.job, key.1, after)
+            .filter(|&newer| index.run_tick(newer).is_some_and(came_due));
+        ran.or_else(|| self.replaced_in_turn(key, last, commit, came_due))
+    }
+
+    /// The give-up, as replaced, of the batch's tick that came due during `last` and replaced
+    /// it, when that tick was replaced in turn before it began (a clock that jumped ahead right
+    /// after the cancel made a newer tick of the batch due, which runs instead): the give-up must
+    /// be by the same leadership, after the cancel was committed (at `commit`), and proven.
+    fn replaced_in_turn(
+        &self,
+        key: &TickKey,
+        last: &Began<'_>,
+        commit: usize,
+        came_due: impl Fn(jiff::Timestamp) -> bool,
+    ) -> Option<usize> {
+        let abandons = self.outcomes.abandons.get(self.job)?;
+        abandons
+            .iter()
+            .filter(|a| a.record.node == last.node && a.token == last.token)
+            .filter(|a| a.reason == AbandonReason::Replaced && a.index > commit)
+            .filter(|a| a.first > key.1 && came_due(a.first))
+            .find(|a| self.verify(a.first, a).is_ok())
+            .map(|a| a.index)
     }
 
     /// An at-least-once run cancelled under overlap `Replace` because its leadership claimed a
@@ -113,8 +137,8 @@ impl Judge<'_, '_> {
             .or_else(|| self.replaced_in_batch(key, last, commit))?;
         let detail = format!(
             "its run by {} (token #{}, record {}) was committed cancelled (record {}, sent at \
-             record {}) because a newer tick (its claim or, once due, its run at record {}) \
-             replaced it, as overlap replace says",
+             record {}) because a newer tick (its claim, its run once due, or its give-up when \
+             replaced in turn, at record {}) replaced it, as overlap replace says",
             last.node,
             last.token,
             index.seq(last.index),

@@ -11,7 +11,7 @@ use crate::fault::FaultKind;
 use crate::history::{BackendRecord, History};
 
 /// The checker over a fresh index of `input`'s history.
-fn verdict(history: &History, spec: JobSpec, observed: Observed, to: i64) -> Verdict {
+pub(super) fn verdict(history: &History, spec: JobSpec, observed: Observed, to: i64) -> Verdict {
     let jobs = jobs("j", spec);
     let mut input = input(history, &jobs, 0, to);
     input.observed = observed;
@@ -21,14 +21,14 @@ fn verdict(history: &History, spec: JobSpec, observed: Observed, to: i64) -> Ver
     verdict
 }
 
-fn commands() -> Observed {
+pub(super) fn commands() -> Observed {
     Observed {
         commands: true,
         backend: false,
     }
 }
 
-fn abandon_by(token: u64, first: i64, last: i64, reason: AbandonReason) -> NodeEvent {
+pub(super) fn abandon_by(token: u64, first: i64, last: i64, reason: AbandonReason) -> NodeEvent {
     NodeEvent::TicksAbandoned {
         job: job("j"),
         first: at(first),
@@ -48,7 +48,7 @@ fn with_catch_up(catch_up: CatchUp, deadline: Option<u64>) -> JobSpec {
     spec
 }
 
-fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
+pub(super) fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
     findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
 }
 
@@ -460,7 +460,7 @@ fn evidence_resting_on_a_reading_younger_than_the_window_excuses_nothing() {
 }
 
 /// `CommitsSent` of `tick` as `cancelled`: what a run replaced under overlap `Replace` commits.
-fn cancel_committed(name: &str, tick: i64, token: u64) -> NodeEvent {
+pub(super) fn cancel_committed(name: &str, tick: i64, token: u64) -> NodeEvent {
     NodeEvent::CommitsSent {
         token: FencingToken(token),
         commits: vec![cronfence::store::Commit {
@@ -508,7 +508,7 @@ fn claim_applied(tick: i64) -> BackendRecord {
     }
 }
 
-fn replace_spec() -> JobSpec {
+pub(super) fn replace_spec() -> JobSpec {
     let mut spec = every_10s(Delivery::AtLeastOnce);
     spec.overlap = OverlapPolicy::Replace;
     spec

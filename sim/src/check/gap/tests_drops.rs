@@ -321,16 +321,21 @@ fn read_of(token: u64, last: Option<i64>, in_flight: &[i64]) -> NodeEvent {
     }
 }
 
-/// `node` (token) claims tick `tick` at least once, runs it and commits it at `ms`.
-fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder {
-    let commit = NodeEvent::CommitsSent {
+/// Leadership `token`'s commit of `j`'s tick `tick` as completed.
+fn commit_of(token: u64, tick: i64) -> NodeEvent {
+    NodeEvent::CommitsSent {
         token: FencingToken(token),
         commits: vec![cronfence::store::Commit {
             job: job("j"),
             tick: at(tick),
             outcome: cronfence::store::RunOutcome::Completed,
         }],
-    };
+    }
+}
+
+/// `node` (token) claims tick `tick` at least once, runs it and commits it at `ms`.
+fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder {
+    let commit = commit_of(token, tick);
     history
         .node(ms, node, sent_runs(token, &[tick]))
         .node(ms, node, claimed("j", tick, token))
@@ -367,6 +372,9 @@ enum ReadByB {
     NothingPassed,
     /// b never reads.
     Unread,
+    /// Claimed up to 20, nothing in flight, but a sent a commit of 10 at 15 s (never having run
+    /// it): the commit may have taken a landed claim of 10 out of flight.
+    PassedAfterCommit,
 }
 
 /// a reads an empty checkpoint and runs tick 0; at 10 s it sends an at-least-once run claim of
@@ -377,13 +385,18 @@ fn unanswered_run_then_drop(read: ReadByB, deadline: Option<u64>) -> Verdict {
     let history = Builder::new()
         .node(0, "a", won(1))
         .node(0, "a", read_of(1, None, &[]));
-    let mut history = ran_once(history, 0, "a", 1, 0)
-        .node(10_000, "a", sent_runs(1, &[10]))
+    let mut history = ran_once(history, 0, "a", 1, 0).node(10_000, "a", sent_runs(1, &[10]));
+    if let ReadByB::PassedAfterCommit = read {
+        history = history.node(15_000, "a", commit_of(1, 10));
+    }
+    history = history
         .node(22_000, "a", drop(1, 20))
         .fault(23_000, "a", FaultKind::Crash)
         .node(25_000, "b", won(2));
     history = match read {
-        ReadByB::Passed => history.node(25_001, "b", read_of(2, Some(20), &[])),
+        ReadByB::Passed | ReadByB::PassedAfterCommit => {
+            history.node(25_001, "b", read_of(2, Some(20), &[]))
+        }
         ReadByB::TenInFlight => history.node(25_001, "b", read_of(2, Some(20), &[10])),
         ReadByB::NothingPassed => history.node(25_001, "b", read_of(2, Some(0), &[])),
         ReadByB::Unread => history,
@@ -414,12 +427,14 @@ fn a_drop_is_not_taken_to_give_up_a_tick_no_read_proves_it_passed_or_no_deadline
     // Each control leaves 10 unexplained: b's read holds 10 in flight (a's claim landed, and b
     // owed it a run it never made); b's read shows the checkpoint still at 0 (the drop never
     // landed either: b owed 10 a run); b never read the checkpoint (nothing proves a's claim
-    // never landed); no starting deadline (catch-up keeps 101 ticks: at 22 s no policy gives 10
-    // up).
+    // never landed); a's commit of 10 may have taken a landed claim of it out of flight (a tick
+    // committed that never ran); no starting deadline (catch-up keeps 101 ticks: at 22 s no
+    // policy gives 10 up).
     let controls = [
         (ReadByB::TenInFlight, Some(1)),
         (ReadByB::NothingPassed, Some(1)),
         (ReadByB::Unread, Some(1)),
+        (ReadByB::PassedAfterCommit, Some(1)),
         (ReadByB::Passed, None),
     ];
     for (read, deadline) in controls {

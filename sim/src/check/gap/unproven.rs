@@ -7,7 +7,7 @@
 //! at-least-once run claim leaves its tick in flight until a commit, or a drop or run of that very
 //! tick, takes it out. This file owns that proof; [`super::outcomes`] gathers what it reads.
 
-use cronfence::{ClaimKind, NodeEvent};
+use cronfence::{Claim, ClaimKind, NodeEvent};
 use jiff::Timestamp;
 
 use super::outcomes::{CheckpointRead, DropRange};
@@ -119,14 +119,10 @@ impl Judge<'_, '_> {
         dropped_at: usize,
         read: &CheckpointRead<'_>,
     ) -> bool {
-        let sent = self
-            .outcomes
-            .sent
-            .get(self.job)
-            .map_or(&[][..], Vec::as_slice);
-        let batches: std::collections::BTreeSet<usize> = sent
+        let batches: std::collections::BTreeSet<usize> = self
+            .sent_between(from, read.at)
             .iter()
-            .filter(|&&(at, c)| at > from && at < read.at && at != dropped_at && c.tick >= tick)
+            .filter(|&&(at, c)| at != dropped_at && c.tick >= tick)
             .map(|&(at, _)| at)
             .collect();
         batches.into_iter().all(|at| self.never_applied(at, read))
@@ -141,21 +137,31 @@ impl Judge<'_, '_> {
             return false;
         };
         let outcomes = self.outcomes;
-        let sent = outcomes.sent.get(self.job).map_or(&[][..], Vec::as_slice);
+        let sent = self.sent_between(at, read.at);
         let between = |i: usize| i > at && i < read.at;
         claims
             .iter()
             .filter(|c| &c.job == self.job && matches!(c.kind, ClaimKind::RunThenCommit { .. }))
             .any(|c| {
                 let out = read.checkpoint.in_flight.iter().all(|&(t, _)| t != c.tick);
-                let removed = sent.iter().any(|&(i, other)| {
-                    between(i)
-                        && other.tick == c.tick
-                        && !matches!(other.kind, ClaimKind::RunThenCommit { .. })
+                let removed = sent.iter().any(|&(_, other)| {
+                    other.tick == c.tick && !matches!(other.kind, ClaimKind::RunThenCommit { .. })
                 });
                 let commits = outcomes.commits_sent.get(&(self.job.clone(), c.tick));
                 let committed = commits.into_iter().flatten().any(|&i| between(i));
                 out && !removed && !committed
             })
+    }
+
+    /// The claims of the job sent strictly between positions `from` and `to`, in history order.
+    fn sent_between(&self, from: usize, to: usize) -> &[(usize, &Claim)] {
+        let sent = self
+            .outcomes
+            .sent
+            .get(self.job)
+            .map_or(&[][..], Vec::as_slice);
+        let first = sent.partition_point(|&(i, _)| i <= from);
+        let end = sent.partition_point(|&(i, _)| i < to).max(first);
+        &sent[first..end]
     }
 }

@@ -34,6 +34,7 @@ pub(super) mod defined;
 mod excuse;
 mod finished;
 mod outcomes;
+mod unproven;
 
 use excuse::Proof;
 use outcomes::{Abandon, ClaimEntry, Outcomes};
@@ -301,10 +302,13 @@ impl Judge<'_, '_> {
             .filter(|d| self.due_on_evidence(tick, d))
             .map(|d| d.claim)
             .collect();
-        let found = self.lost_with_leader(tick, &on_evidence, "dropped_with_leader")?;
-        // Given up where the node's clock put it: no later quiet owes it a run.
-        self.on_clock.borrow_mut().insert(tick);
-        Some(found)
+        if let Some(found) = self.lost_with_leader(tick, &on_evidence, "dropped_with_leader") {
+            // Given up where the node's clock put it: no later quiet owes it a run.
+            self.on_clock.borrow_mut().insert(tick);
+            return Some(found);
+        }
+        // Below the drop's range, where a later read proves the leadership's sends never landed.
+        self.dropped_unproven(tick)
     }
 
     /// True when the claim batch behind abandon `a` was decided on clock evidence, verified

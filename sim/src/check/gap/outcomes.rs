@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use cronfence::plan::AbandonReason;
+use cronfence::store::Checkpoint;
 use cronfence::{Claim, ClaimKind, JobId, NodeEvent};
 use jiff::Timestamp;
 
@@ -63,6 +64,17 @@ pub(super) struct Outcomes<'h> {
     /// Where the backend cannot be observed: per job, the newest tick a claim of which any node
     /// was answered for (`tick_claimed`): the checkpoint reached it.
     pub(super) newest_answered: BTreeMap<JobId, Timestamp>,
+    /// Where the backend cannot be observed: per job and leadership (node, token), where it read
+    /// the checkpoint and the newest tick it was shown claimed — by that read or by an answer
+    /// to its own claims, never by what it only sent.
+    pub(super) proven: BTreeMap<(JobId, &'h str, u64), (usize, Option<Timestamp>)>,
+    /// Where the backend cannot be observed: per job, every checkpoint read, in history order.
+    pub(super) reads: BTreeMap<JobId, Vec<CheckpointRead<'h>>>,
+    /// Where the backend cannot be observed: per job, every claim sent (run or drop), in history
+    /// order: (position, claim).
+    pub(super) sent: BTreeMap<JobId, Vec<(usize, &'h Claim)>>,
+    /// Where the backend cannot be observed: per tick, where a commit of it was sent.
+    pub(super) commits_sent: BTreeMap<TickKey, Vec<usize>>,
     /// Per (election, token), the node the backend granted it to, and where.
     pub(super) holders: BTreeMap<(&'h str, u64), (&'h str, usize)>,
     /// Per node, in history order.
@@ -81,6 +93,29 @@ pub(super) struct DropRange<'h> {
     /// leadership gave it up as a fresh tick, for a misfire or an overlap skip, and only one of
     /// those the history shows explains it.
     pub(super) unknowing: bool,
+    /// Where the backend cannot be observed and the range starts at a tick the leadership only
+    /// sent claims up to: what it was shown (`from`) and where it read the checkpoint. The drop
+    /// gave up the ticks in `(from, after]` too if none of those claims landed, which only a
+    /// later checkpoint read can prove ([`super::Judge::dropped_unproven`]).
+    pub(super) unproven: Option<Unproven>,
+}
+
+/// The ticks below a drop's range its leadership was never shown claimed (see
+/// [`DropRange::unproven`]).
+#[derive(Clone, Copy)]
+pub(super) struct Unproven {
+    /// The newest tick the leadership was shown claimed (`None`: none).
+    pub(super) from: Option<Timestamp>,
+    /// Where it read the checkpoint.
+    pub(super) read: usize,
+}
+
+/// One leadership's `checkpoints_read` of one job.
+pub(super) struct CheckpointRead<'h> {
+    pub(super) at: usize,
+    pub(super) node: &'h str,
+    pub(super) token: u64,
+    pub(super) checkpoint: &'h Checkpoint,
 }
 
 /// One claim of a tick (run or drop) and who made it.
@@ -173,12 +208,13 @@ impl<'h> Outcomes<'h> {
         for claim in claims {
             let leadership = (claim.job.clone(), entry.node, entry.token);
             let newest = self.newest_applied.get(&claim.job).copied();
-            let known = self.known_to.get_mut(&leadership);
+            let known = self.known_to.get(&leadership).copied();
             // Never below a claim any leadership was answered for: that one landed, whatever an
             // older read said.
             let answered = self.newest_answered.get(&claim.job).copied();
-            let previous = known.as_ref().map_or(newest, |known| **known).max(answered);
-            if let Some(known) = known {
+            let previous = known.map_or(newest, |known| known).max(answered);
+            let unproven = self.unproven(&leadership, previous, answered);
+            if let Some(known) = self.known_to.get_mut(&leadership) {
                 *known = Some(known.map_or(claim.tick, |k| k.max(claim.tick)));
             }
             if claim.kind == ClaimKind::Drop {
@@ -188,6 +224,7 @@ impl<'h> Outcomes<'h> {
                     previous.is_some_and(|p| claim.tick <= p) && self.claims.contains_key(&key);
                 let knew = self.knew_in_flight(&key, &entry);
                 let (retires, unknowing) = (claimed && knew, claimed && !knew);
+                let unproven = unproven.filter(|_| !claimed);
                 let after = match claimed {
                     true => claim
                         .tick
@@ -201,6 +238,7 @@ impl<'h> Outcomes<'h> {
                     claim: entry,
                     retires,
                     unknowing,
+                    unproven,
                 };
                 self.drops.entry(claim.job.clone()).or_default().push(range);
             } else {
@@ -210,6 +248,20 @@ impl<'h> Outcomes<'h> {
             let newest = newest.map_or(claim.tick, |p| p.max(claim.tick));
             self.newest_applied.insert(claim.job.clone(), newest);
         }
+    }
+
+    /// Where `leadership` (job, node, token) read the checkpoint, if what it was shown claimed
+    /// (its read, the answers it or anyone got) lies below `previous`, where its drop range
+    /// starts.
+    fn unproven(
+        &self,
+        leadership: &(JobId, &'h str, u64),
+        previous: Option<Timestamp>,
+        answered: Option<Timestamp>,
+    ) -> Option<Unproven> {
+        let &(read, shown) = self.proven.get(leadership)?;
+        let from = shown.max(answered);
+        (from < previous).then_some(Unproven { from, read })
     }
 
     /// Whether the leadership sending drop `entry` knew `key` was in flight, so that dropping it
@@ -234,6 +286,10 @@ impl<'h> Outcomes<'h> {
     }
 
     fn on_node_event(&mut self, index: usize, record: &'h Record, event: &'h NodeEvent) {
+        // Where the backend is observed, only what it applied is a claim.
+        if !self.backend_observed {
+            self.on_unobserved(index, record, event);
+        }
         match event {
             NodeEvent::TickStarted { job, tick, .. } => {
                 self.said_started
@@ -262,44 +318,6 @@ impl<'h> Outcomes<'h> {
                     .entry((job.clone(), *tick))
                     .or_insert((index, record));
             }
-            NodeEvent::CheckpointsRead {
-                token, checkpoints, ..
-            } if !self.backend_observed => {
-                for cp in checkpoints {
-                    let leadership = (cp.job.clone(), record.node.as_str(), token.0);
-                    self.known_to.insert(leadership, cp.last_claimed);
-                    for &(tick, _) in &cp.in_flight {
-                        let key = (cp.job.clone(), tick);
-                        let read = (key, record.node.as_str(), token.0);
-                        self.read_in_flight.insert(read);
-                    }
-                }
-            }
-            NodeEvent::ClaimsSent { token, claims, .. } if !self.backend_observed => {
-                let entry = ClaimEntry {
-                    since: index,
-                    at: index,
-                    record,
-                    token: token.0,
-                    node: record.node.as_str(),
-                };
-                self.add_claims(claims, entry);
-            }
-            // Where the backend is observed, only what it applied is a claim.
-            NodeEvent::TickClaimed {
-                job, tick, token, ..
-            } if !self.backend_observed => {
-                let newest = self.newest_answered.entry(job.clone()).or_insert(*tick);
-                *newest = (*newest).max(*tick);
-                let claims = self.claims.entry((job.clone(), *tick)).or_default();
-                claims.push(ClaimEntry {
-                    since: index,
-                    at: index,
-                    record,
-                    token: token.0,
-                    node: record.node.as_str(),
-                });
-            }
             NodeEvent::LeadershipRevoked {
                 election, token, ..
             } => {
@@ -312,6 +330,71 @@ impl<'h> Outcomes<'h> {
                         leadership: Some((election, token.0)),
                         what: format!("lost leadership {token}"),
                     });
+            }
+            _ => {}
+        }
+    }
+
+    /// Where the backend cannot be observed: what nodes sent, read and were answered.
+    fn on_unobserved(&mut self, index: usize, record: &'h Record, event: &'h NodeEvent) {
+        let node = record.node.as_str();
+        match event {
+            NodeEvent::CheckpointsRead {
+                token, checkpoints, ..
+            } => {
+                for cp in checkpoints {
+                    let leadership = (cp.job.clone(), node, token.0);
+                    self.known_to.insert(leadership.clone(), cp.last_claimed);
+                    self.proven.insert(leadership, (index, cp.last_claimed));
+                    let read = CheckpointRead {
+                        at: index,
+                        node,
+                        token: token.0,
+                        checkpoint: cp,
+                    };
+                    self.reads.entry(cp.job.clone()).or_default().push(read);
+                    for &(tick, _) in &cp.in_flight {
+                        let key = (cp.job.clone(), tick);
+                        self.read_in_flight.insert((key, node, token.0));
+                    }
+                }
+            }
+            NodeEvent::ClaimsSent { token, claims, .. } => {
+                for claim in claims {
+                    let sent = self.sent.entry(claim.job.clone()).or_default();
+                    sent.push((index, claim));
+                }
+                let entry = ClaimEntry {
+                    since: index,
+                    at: index,
+                    record,
+                    token: token.0,
+                    node,
+                };
+                self.add_claims(claims, entry);
+            }
+            NodeEvent::CommitsSent { commits, .. } => {
+                for commit in commits {
+                    let key = (commit.job.clone(), commit.tick);
+                    self.commits_sent.entry(key).or_default().push(index);
+                }
+            }
+            NodeEvent::TickClaimed {
+                job, tick, token, ..
+            } => {
+                let newest = self.newest_answered.entry(job.clone()).or_insert(*tick);
+                *newest = (*newest).max(*tick);
+                if let Some((_, shown)) = self.proven.get_mut(&(job.clone(), node, token.0)) {
+                    *shown = Some(shown.map_or(*tick, |s| s.max(*tick)));
+                }
+                let claims = self.claims.entry((job.clone(), *tick)).or_default();
+                claims.push(ClaimEntry {
+                    since: index,
+                    at: index,
+                    record,
+                    token: token.0,
+                    node,
+                });
             }
             _ => {}
         }

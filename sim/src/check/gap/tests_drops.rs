@@ -291,3 +291,177 @@ fn an_unrecorded_drop_of_a_tick_skipped_for_a_dst_gap_counts_whenever_it_was_sen
         );
     }
 }
+
+/// `ClaimsSent` by leadership `token` of at-least-once run claims of `ticks` of `j`.
+fn sent_runs(token: u64, ticks: &[i64]) -> NodeEvent {
+    let claim = |tick: i64| cronfence::Claim {
+        job: job("j"),
+        tick: at(tick),
+        spec_version: 1,
+        kind: ClaimKind::RunThenCommit { attempt: 1 },
+    };
+    NodeEvent::ClaimsSent {
+        token: FencingToken(token),
+        claims: ticks.iter().copied().map(claim).collect(),
+        evidence: None,
+    }
+}
+
+/// Leadership `token`'s read of `j`'s checkpoint: claimed up to `last`, `in_flight` in flight.
+fn read_of(token: u64, last: Option<i64>, in_flight: &[i64]) -> NodeEvent {
+    NodeEvent::CheckpointsRead {
+        election: election(),
+        token: FencingToken(token),
+        checkpoints: vec![Checkpoint {
+            job: job("j"),
+            registered_at: at(0),
+            last_claimed: last.map(at),
+            in_flight: in_flight.iter().map(|&t| (at(t), 1)).collect(),
+        }],
+    }
+}
+
+/// Leadership `token`'s commit of `j`'s tick `tick` as completed.
+fn commit_of(token: u64, tick: i64) -> NodeEvent {
+    NodeEvent::CommitsSent {
+        token: FencingToken(token),
+        commits: vec![cronfence::store::Commit {
+            job: job("j"),
+            tick: at(tick),
+            outcome: cronfence::store::RunOutcome::Completed,
+        }],
+    }
+}
+
+/// `node` (token) claims tick `tick` at least once, runs it and commits it at `ms`.
+fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder {
+    let commit = commit_of(token, tick);
+    history
+        .node(ms, node, sent_runs(token, &[tick]))
+        .node(ms, node, claimed("j", tick, token))
+        .command(ms + 1, node, began("j", tick, token, 1))
+        .command(ms + 2, node, returned("j", tick, token, 1))
+        .node(ms + 2, node, commit)
+        .node(ms + 2, node, completed("j", tick, token, 1))
+}
+
+/// The no-gap checker over ticks 0 to `to` of the at-least-once job `j` every 10 s with
+/// `starting_deadline` (seconds), commands observed, the backend not.
+fn verdict_with_deadline(history: &History, to: i64, deadline: Option<u64>) -> Verdict {
+    let mut spec = every_10s(Delivery::AtLeastOnce);
+    spec.misfire.starting_deadline = deadline.map(std::time::Duration::from_secs);
+    let jobs = jobs("j", spec);
+    let mut input = input(history, &jobs, 0, to);
+    input.observed = Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    check(input, &index, &mut verdict);
+    verdict
+}
+
+/// What b's checkpoint read shows in the world of [`unanswered_run_then_drop`].
+enum ReadByB {
+    /// Claimed up to 20, nothing in flight.
+    Passed,
+    /// Claimed up to 20, tick 10 in flight.
+    TenInFlight,
+    /// Claimed up to 0, nothing in flight: neither of a's claims landed.
+    NothingPassed,
+    /// b never reads.
+    Unread,
+    /// Claimed up to 20, nothing in flight, but a sent a commit of 10 at 15 s (never having run
+    /// it): the commit may have taken a landed claim of 10 out of flight.
+    PassedAfterCommit,
+}
+
+/// a reads an empty checkpoint and runs tick 0; at 10 s it sends an at-least-once run claim of
+/// 10, never answered; at 22 s it sends a drop of 20 (planned from its last answered claim, 0)
+/// and crashes at 23 s before recording why. b wins at 25 s, reads the checkpoint as `read`
+/// says, and runs 30. Starting deadline `deadline` seconds.
+fn unanswered_run_then_drop(read: ReadByB, deadline: Option<u64>) -> Verdict {
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .node(0, "a", read_of(1, None, &[]));
+    let mut history = ran_once(history, 0, "a", 1, 0).node(10_000, "a", sent_runs(1, &[10]));
+    if let ReadByB::PassedAfterCommit = read {
+        history = history.node(15_000, "a", commit_of(1, 10));
+    }
+    history = history
+        .node(22_000, "a", drop(1, 20))
+        .fault(23_000, "a", FaultKind::Crash)
+        .node(25_000, "b", won(2));
+    history = match read {
+        ReadByB::Passed | ReadByB::PassedAfterCommit => {
+            history.node(25_001, "b", read_of(2, Some(20), &[]))
+        }
+        ReadByB::TenInFlight => history.node(25_001, "b", read_of(2, Some(20), &[10])),
+        ReadByB::NothingPassed => history.node(25_001, "b", read_of(2, Some(0), &[])),
+        ReadByB::Unread => history,
+    };
+    let history = ran_once(history, 30_000, "b", 2, 30).build();
+    verdict_with_deadline(&history, 30, deadline)
+}
+
+#[test]
+fn a_drop_gives_up_a_tick_whose_only_run_claim_a_later_read_shows_never_landed() {
+    // An applied at-least-once run claim leaves its tick in flight until a commit, a drop or a
+    // run of that very tick, and none was sent: b's read showing 10 passed and out of flight
+    // proves a's claim of 10 never landed, so only a's drop of 20 (planned from 0) moved the
+    // checkpoint past 10, 11 s after its 1 s deadline; a's crash explains the missing record.
+    let verdict = unanswered_run_then_drop(ReadByB::Passed, Some(1));
+    assert!(verdict.violations.is_empty(), "{verdict:#?}");
+    assert_eq!(
+        kinds(&verdict.excused),
+        [
+            ("dropped_with_leader", Some(at(10))),
+            ("dropped_with_leader", Some(at(20)))
+        ]
+    );
+}
+
+#[test]
+fn a_drop_is_not_taken_to_give_up_a_tick_no_read_proves_it_passed_or_no_deadline_gives_up() {
+    // Each control leaves 10 unexplained: b's read holds 10 in flight (a's claim landed, and b
+    // owed it a run it never made); b's read shows the checkpoint still at 0 (the drop never
+    // landed either: b owed 10 a run); b never read the checkpoint (nothing proves a's claim
+    // never landed); a's commit of 10 may have taken a landed claim of it out of flight (a tick
+    // committed that never ran); no starting deadline (catch-up keeps 101 ticks: at 22 s no
+    // policy gives 10 up).
+    let controls = [
+        (ReadByB::TenInFlight, Some(1)),
+        (ReadByB::NothingPassed, Some(1)),
+        (ReadByB::Unread, Some(1)),
+        (ReadByB::PassedAfterCommit, Some(1)),
+        (ReadByB::Passed, None),
+    ];
+    for (read, deadline) in controls {
+        let verdict = unanswered_run_then_drop(read, deadline);
+        let ticks: Vec<_> = verdict.violations.iter().map(|f| f.tick).collect();
+        assert_eq!(ticks, [Some(at(10))], "{deadline:?}: {verdict:#?}");
+    }
+}
+
+#[test]
+fn a_drop_is_not_taken_to_give_up_a_tick_a_newer_landed_claim_may_have_passed() {
+    // a's unanswered claims of 10 (at 10 s) and of 20 (at 20 s), then a drop of 30 and a crash;
+    // b's read holds 20 in flight: the claim of 20 landed and may have moved the checkpoint past
+    // 10 itself, a silent skip, so the drop is no proof that it gave 10 up.
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .node(0, "a", read_of(1, None, &[]));
+    let history = ran_once(history, 0, "a", 1, 0)
+        .node(10_000, "a", sent_runs(1, &[10]))
+        .node(20_000, "a", sent_runs(1, &[20]))
+        .node(32_000, "a", drop(1, 30))
+        .fault(33_000, "a", FaultKind::Crash)
+        .node(35_000, "b", won(2))
+        .node(35_001, "b", read_of(2, Some(30), &[20]));
+    let history = ran_once(history, 36_000, "b", 2, 20);
+    let history = ran_once(history, 40_000, "b", 2, 40).build();
+    let verdict = verdict_with_deadline(&history, 40, Some(1));
+    let ticks: Vec<_> = verdict.violations.iter().map(|f| f.tick).collect();
+    assert_eq!(ticks, [Some(at(10))], "{verdict:#?}");
+}

@@ -1,0 +1,167 @@
+//! Ticks a drop gave up below the range the checker otherwise grants it, where the backend
+//! cannot be observed. The range of a drop starts where its leadership may have moved the
+//! checkpoint, counting the claims it only sent; when those claims never landed, the drop moved
+//! the checkpoint from further back and gave up the ticks they named too (etcd-sim 31446: run
+//! claims sent through a backend timeout, all unanswered, then a drop planned from the last
+//! answered claim). Only a later checkpoint read can prove that they never landed: an applied
+//! at-least-once run claim leaves its tick in flight until a commit, or a drop or run of that very
+//! tick, takes it out. This file owns that proof; [`super::outcomes`] gathers what it reads.
+
+use cronfence::{Claim, ClaimKind, NodeEvent};
+use jiff::Timestamp;
+
+use super::outcomes::{CheckpointRead, DropRange};
+use super::{Finding, Judge};
+use crate::history::What;
+
+impl Judge<'_, '_> {
+    /// A tick below the range of a drop the backend may have applied, above what the dropping
+    /// leadership was shown claimed (its checkpoint read, the answers to claims), whose every
+    /// claim is an unanswered at-least-once run claim of that leadership, that the job's policy
+    /// gives up where the drop was sent, and that the next checkpoint read by another leadership
+    /// shows passed and out of flight, with every other batch that could have moved the
+    /// checkpoint past it proven never applied: the drop gave it up, and its leadership was lost
+    /// before its node could record why.
+    pub(super) fn dropped_unproven(&self, tick: Timestamp) -> Option<Finding> {
+        let drops = self.outcomes.drops.get(self.job)?;
+        let proven: Vec<_> = drops
+            .iter()
+            .filter(|d| self.gave_up_unproven(tick, d))
+            .collect();
+        // Given up where the drop was sent in true time, or only where the verified clock
+        // evidence its batch was decided on put it: then no later quiet owes it a run.
+        let at = |d: &&DropRange<'_>| self.may_retire(tick, self.index.time(d.claim.at));
+        let (in_time, on_clock): (Vec<_>, Vec<_>) = proven.into_iter().partition(at);
+        let in_time: Vec<_> = in_time.iter().map(|d| d.claim).collect();
+        if let Some(found) = self.lost_with_leader(tick, &in_time, "dropped_with_leader") {
+            return Some(found);
+        }
+        let on_clock: Vec<_> = on_clock.iter().map(|d| d.claim).collect();
+        let found = self.lost_with_leader(tick, &on_clock, "dropped_with_leader")?;
+        self.on_clock.borrow_mut().insert(tick);
+        Some(found)
+    }
+
+    /// Whether drop `d` gave up `tick`, below its range, by the proof above.
+    fn gave_up_unproven(&self, tick: Timestamp, d: &DropRange<'_>) -> bool {
+        let Some(unproven) = d.unproven else {
+            return false;
+        };
+        let below = unproven.from.is_none_or(|from| from < tick)
+            && d.after.is_some_and(|after| tick <= after)
+            && tick <= d.upto;
+        if !below || !self.retire_allowed(tick, d) || !self.only_unanswered_runs(tick, d) {
+            return false;
+        }
+        // The first read by another leadership after the dropping one read: no other leadership
+        // won in between (its win would have fenced the drop out), and it came after the drop.
+        let Some(read) = self
+            .outcomes
+            .reads
+            .get(self.job)
+            .into_iter()
+            .flatten()
+            .find(|r| r.at > unproven.read && (r.node, r.token) != (d.claim.node, d.claim.token))
+            .filter(|r| r.at > d.claim.at)
+        else {
+            return false;
+        };
+        let cp = read.checkpoint;
+        let passed = cp.last_claimed.is_some_and(|last| last >= tick)
+            && cp.in_flight.iter().all(|&(t, _)| t != tick);
+        passed
+            && !self.answered_from(tick, unproven.read, read.at)
+            && !self.never_applied(d.claim.at, read)
+            && self.only_drop_moved_past(tick, unproven.read, d.claim.at, read)
+    }
+
+    /// Whether every claim of `tick` is an at-least-once run claim that drop `d`'s leadership
+    /// sent and was never answered for.
+    fn only_unanswered_runs(&self, tick: Timestamp, d: &DropRange<'_>) -> bool {
+        let claims = self.outcomes.claims.get(&(self.job.clone(), tick));
+        claims.into_iter().flatten().all(|c| {
+            c.node == d.claim.node && c.token == d.claim.token && self.runs_then_commits(c.at, tick)
+        })
+    }
+
+    /// Whether the claim batch sent at position `at` holds an at-least-once run claim of `tick`
+    /// of the job.
+    fn runs_then_commits(&self, at: usize, tick: Timestamp) -> bool {
+        let What::Node(NodeEvent::ClaimsSent { claims, .. }) = &self.index.records[at].what else {
+            return false;
+        };
+        claims.iter().any(|c| {
+            &c.job == self.job
+                && c.tick == tick
+                && matches!(c.kind, ClaimKind::RunThenCommit { .. })
+        })
+    }
+
+    /// Whether some node was answered for a claim of the job's `tick` or a newer one between
+    /// positions `from` and `to`: that claim landed.
+    fn answered_from(&self, tick: Timestamp, from: usize, to: usize) -> bool {
+        let (job, last) = (self.job.clone(), (self.job.clone(), Timestamp::MAX));
+        let claims = self.outcomes.claims.range((job, tick)..=last);
+        claims.flat_map(|(_, list)| list).any(|c| {
+            c.at > from
+                && c.at < to
+                && matches!(&c.record.what, What::Node(NodeEvent::TickClaimed { .. }))
+        })
+    }
+
+    /// Whether every batch sent from position `from` until `read` holding a claim of the job's
+    /// `tick` or a newer one, but the drop's own batch (at `dropped_at`), never landed: then only the
+    /// drop can have moved the checkpoint past `tick`.
+    fn only_drop_moved_past(
+        &self,
+        tick: Timestamp,
+        from: usize,
+        dropped_at: usize,
+        read: &CheckpointRead<'_>,
+    ) -> bool {
+        let batches: std::collections::BTreeSet<usize> = self
+            .sent_between(from, read.at)
+            .iter()
+            .filter(|&&(at, c)| at != dropped_at && c.tick >= tick)
+            .map(|&(at, _)| at)
+            .collect();
+        batches.into_iter().all(|at| self.never_applied(at, read))
+    }
+
+    /// Whether the batch sent at position `at` never landed: it holds an at-least-once run claim
+    /// of a tick of the job that `read` shows out of flight, and nobody sent anything from then
+    /// until that read that takes the tick out of flight (a commit of it, a drop or an
+    /// at-most-once run claim of it).
+    fn never_applied(&self, at: usize, read: &CheckpointRead<'_>) -> bool {
+        let What::Node(NodeEvent::ClaimsSent { claims, .. }) = &self.index.records[at].what else {
+            return false;
+        };
+        let outcomes = self.outcomes;
+        let sent = self.sent_between(at, read.at);
+        let between = |i: usize| i > at && i < read.at;
+        claims
+            .iter()
+            .filter(|c| &c.job == self.job && matches!(c.kind, ClaimKind::RunThenCommit { .. }))
+            .any(|c| {
+                let out = read.checkpoint.in_flight.iter().all(|&(t, _)| t != c.tick);
+                let removed = sent.iter().any(|&(_, other)| {
+                    other.tick == c.tick && !matches!(other.kind, ClaimKind::RunThenCommit { .. })
+                });
+                let commits = outcomes.commits_sent.get(&(self.job.clone(), c.tick));
+                let committed = commits.into_iter().flatten().any(|&i| between(i));
+                out && !removed && !committed
+            })
+    }
+
+    /// The claims of the job sent strictly between positions `from` and `to`, in history order.
+    fn sent_between(&self, from: usize, to: usize) -> &[(usize, &Claim)] {
+        let sent = self
+            .outcomes
+            .sent
+            .get(self.job)
+            .map_or(&[][..], Vec::as_slice);
+        let first = sent.partition_point(|&(i, _)| i <= from);
+        let end = sent.partition_point(|&(i, _)| i < to).max(first);
+        &sent[first..end]
+    }
+}

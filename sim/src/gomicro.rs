@@ -35,7 +35,7 @@ pub struct GoMicro {
     /// The node's clock.
     pub clock: Arc<dyn Clock>,
     /// Where its events go.
-    pub sink: Arc<crate::world::Sink>,
+    pub sink: Arc<crate::sink::Sink>,
     /// The job id the history records runs under.
     pub job: JobId,
     /// The scenario's schedule, to name the tick each run belongs to.
@@ -48,6 +48,42 @@ pub struct GoMicro {
     pub command: String,
     /// How long each run takes.
     pub run_time: Duration,
+}
+
+/// The go-micro model instead of cronfence on node `node`: one `sync.Cron` job per job with an
+/// interval schedule (`jobs`: id, spec, how long each run takes), electing through `backend`;
+/// never returns.
+pub async fn run_all<'a>(
+    node: &str,
+    backend: Arc<dyn Backend>,
+    clock: Arc<dyn Clock>,
+    sink: Arc<crate::sink::Sink>,
+    jobs: impl Iterator<Item = (&'a JobId, &'a cronfence::JobSpec, Duration)>,
+    settings: &crate::scenario::GoMicroSettings,
+) {
+    let start = match settings.start_after_boot {
+        Some(d) => StartTime::AfterBoot(d),
+        None => StartTime::Zero,
+    };
+    for (id, spec, run_time) in jobs {
+        let Schedule::Every { interval, .. } = &spec.schedule else {
+            continue;
+        };
+        let model = GoMicro {
+            node: node.to_string(),
+            backend: backend.clone(),
+            clock: clock.clone(),
+            sink: sink.clone(),
+            job: id.clone(),
+            reference: spec.schedule.clone(),
+            interval: interval.get().unsigned_abs(),
+            start,
+            command: settings.command.clone(),
+            run_time,
+        };
+        tokio::spawn(model.run());
+    }
+    std::future::pending::<()>().await;
 }
 
 /// The session TTL of go-micro's etcd leader (etcd's `concurrency` default).

@@ -43,7 +43,6 @@ pub mod expect;
 #[cfg(madsim)]
 pub mod explore;
 pub mod fault;
-#[cfg(madsim)]
 pub mod gomicro;
 pub mod history;
 #[cfg(madsim)]
@@ -59,6 +58,7 @@ pub mod regress;
 pub mod report;
 pub mod scenario;
 pub mod shrink;
+pub mod sink;
 pub mod suite;
 pub mod takeover;
 #[cfg(madsim)]

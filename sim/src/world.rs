@@ -13,17 +13,18 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cronfence::{Clock, EventSink, FencingToken, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent};
-use jiff::{SignedDuration, Timestamp};
+use cronfence::{Job, JobId, JobSpec, Node, NodeConfig, NodeEvent};
+use jiff::SignedDuration;
 
 use crate::check::{self, CheckInput, Observed, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
 use crate::control::NodeControl;
-use crate::history::{CommandRecord, History, Recorder, What};
+use crate::history::{History, Recorder};
 use crate::inject::{Injector, Planned};
 use crate::net::HeldWrites;
 use crate::random;
 use crate::scenario::{fault_kind, BackendKind, Scenario};
+use crate::sink::Sink;
 
 /// The outcome of one scenario on one backend with one seed.
 #[derive(Clone, Debug)]
@@ -235,7 +236,14 @@ impl Process {
     async fn run(self) {
         if let Some(settings) = &self.go_micro {
             let backend = self.backend_client().await;
-            return self.run_go_micro(backend, self.sink(), settings).await;
+            let jobs = self
+                .jobs
+                .iter()
+                .map(|(id, (spec, run))| (id, spec, run.unsigned_abs()));
+            let clock = Arc::new(self.clock.clone());
+            let node = &self.name;
+            crate::gomicro::run_all(node, backend, clock, self.sink(), jobs, settings).await;
+            return;
         }
         crate::control::follow(&self.control, |version| self.start_node(version)).await;
         std::future::pending::<()>().await;
@@ -248,12 +256,12 @@ impl Process {
     }
 
     fn sink(&self) -> Arc<Sink> {
-        Arc::new(Sink {
-            node: self.name.clone(),
-            clock: self.clock.clone(),
-            recorder: self.recorder.clone(),
-            time: self.time,
-        })
+        Arc::new(Sink::new(
+            &self.name,
+            self.clock.clone(),
+            self.recorder.clone(),
+            self.time,
+        ))
     }
 
     /// Starts a cronfence node with every job, at spec `version` when one is given.
@@ -289,95 +297,5 @@ impl Process {
             node = node.job(job).expect("scenario job ids are unique");
         }
         node.start()
-    }
-}
-
-impl Process {
-    /// The go-micro model instead of cronfence: one `sync.Cron` job per scenario job.
-    async fn run_go_micro(
-        &self,
-        backend: Arc<dyn cronfence::Backend>,
-        sink: Arc<Sink>,
-        settings: &crate::scenario::GoMicroSettings,
-    ) {
-        let start = match settings.start_after_boot {
-            Some(d) => crate::gomicro::StartTime::AfterBoot(d),
-            None => crate::gomicro::StartTime::Zero,
-        };
-        for (id, (spec, run_time)) in self.jobs.iter() {
-            let cronfence::Schedule::Every { interval, .. } = &spec.schedule else {
-                continue;
-            };
-            let model = crate::gomicro::GoMicro {
-                node: self.name.clone(),
-                backend: backend.clone(),
-                clock: Arc::new(self.clock.clone()),
-                sink: sink.clone(),
-                job: id.clone(),
-                reference: spec.schedule.clone(),
-                interval: interval.get().unsigned_abs(),
-                start,
-                command: settings.command.clone(),
-                run_time: run_time.unsigned_abs(),
-            };
-            tokio::spawn(model.run());
-        }
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Records a node's events, and its commands' beginnings, into the history with true time and
-/// the node's clock reading.
-pub struct Sink {
-    node: String,
-    clock: SimClock,
-    recorder: Recorder,
-    time: WorldTime,
-}
-
-impl Sink {
-    fn push(&self, what: What) {
-        let elapsed = self.time.elapsed();
-        self.recorder.push(
-            elapsed.as_nanos() as u64,
-            self.time.at(elapsed),
-            &self.node,
-            Some(self.clock.now()),
-            what,
-        );
-    }
-
-    /// Records that a job's command began (`began`) or returned from running `tick`; called from
-    /// the command itself.
-    pub fn command(
-        &self,
-        began: bool,
-        job: &JobId,
-        tick: Timestamp,
-        token: FencingToken,
-        attempt: u32,
-    ) {
-        let job = job.clone();
-        self.push(What::Command(if began {
-            CommandRecord::CommandBegan {
-                job,
-                tick,
-                token,
-                attempt,
-            }
-        } else {
-            CommandRecord::CommandEnded {
-                job,
-                tick,
-                token,
-                attempt,
-            }
-        }));
-    }
-}
-
-impl EventSink for Sink {
-    fn record(&self, event: &NodeEvent) {
-        self.push(What::Node(event.clone()));
     }
 }

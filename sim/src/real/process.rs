@@ -2,39 +2,20 @@
 //! its deploy control wants one (a graceful `stop` shuts the node down, its end starts a fresh
 //! one, possibly at a newer job spec version), reading the node's own faulty clock and reaching
 //! etcd through the client-side fault layer, and records what the node does into the history.
+//! Or it runs the go-micro model ([`crate::gomicro`]) instead, electing through the same etcd.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cronfence::etcd::{EtcdBackend, EtcdConfig};
-use cronfence::{Clock, EventSink, Job, JobId, JobSpec, Node, NodeConfig, NodeEvent, RunningNode};
+use cronfence::{Clock, Job, JobId, JobSpec, Node, NodeConfig, RunningNode};
 
 use crate::boundary::{BackendFaults, FaultyBackend};
-use crate::clock::{SimClock, WorldTime};
+use crate::clock::SimClock;
 use crate::control::NodeControl;
-use crate::history::{Recorder, What};
-
-/// Records a node's events with its own clock's reading.
-pub(super) struct Sink {
-    pub(super) node: String,
-    pub(super) clock: SimClock,
-    pub(super) recorder: Recorder,
-    pub(super) time: WorldTime,
-}
-
-impl EventSink for Sink {
-    fn record(&self, event: &NodeEvent) {
-        let elapsed = self.time.elapsed();
-        self.recorder.push(
-            elapsed.as_nanos() as u64,
-            self.time.at(elapsed),
-            &self.node,
-            Some(self.clock.now()),
-            What::Node(event.clone()),
-        );
-    }
-}
+use crate::scenario::GoMicroSettings;
+use crate::sink::Sink;
 
 /// What one node's process needs to run cronfence nodes.
 #[derive(Clone)]
@@ -47,20 +28,29 @@ pub(super) struct Process {
     pub(super) faults: Arc<Mutex<BackendFaults>>,
     pub(super) control: NodeControl,
     pub(super) sink: Arc<Sink>,
+    /// The go-micro model runs instead of cronfence, with these settings.
+    pub(super) go_micro: Option<GoMicroSettings>,
 }
 
 impl Process {
     /// Runs a cronfence node whenever the control wants one, shutting it down gracefully
     /// (awaited) when it asks; a crash ends this with the node's runtime.
     pub(super) async fn run(self) {
+        if let Some(settings) = &self.go_micro {
+            let backend = self.backend().await;
+            let jobs = self.jobs.iter().map(|(id, spec)| {
+                let run_time = self.run_times.get(id).copied().unwrap_or_default();
+                (id, spec, run_time)
+            });
+            let (node, clock) = (&self.config.name, Arc::new(self.clock.clone()));
+            crate::gomicro::run_all(node, backend, clock, self.sink.clone(), jobs, settings).await;
+        }
         crate::control::follow(&self.control, |version| self.start_node(version)).await;
         std::future::pending::<()>().await;
     }
 
-    /// Connects to etcd (retrying while it is unreachable) and starts a node with every job, at
-    /// spec `version` when one is given.
-    async fn start_node(&self, version: Option<u64>) -> RunningNode {
-        let started = self.clock.now();
+    /// Connects to etcd (retrying while it is unreachable), through the client-side fault layer.
+    async fn backend(&self) -> Arc<dyn cronfence::Backend> {
         let backend = loop {
             match EtcdBackend::connect(self.etcd.clone()).await {
                 Ok(backend) => break backend,
@@ -68,8 +58,18 @@ impl Process {
             }
         };
         let timeout = self.config.request_timeout;
-        let backend = FaultyBackend::new(Arc::new(backend), self.faults.clone(), timeout);
-        let mut node = Node::with_backend(self.config.clone(), Arc::new(backend))
+        Arc::new(FaultyBackend::new(
+            Arc::new(backend),
+            self.faults.clone(),
+            timeout,
+        ))
+    }
+
+    /// Starts a node with every job, at spec `version` when one is given.
+    async fn start_node(&self, version: Option<u64>) -> RunningNode {
+        let started = self.clock.now();
+        let backend = self.backend().await;
+        let mut node = Node::with_backend(self.config.clone(), backend)
             .jobs_since(started)
             .clock(Arc::new(self.clock.clone()))
             .events(self.sink.clone());

@@ -6,7 +6,7 @@
 //! ([`super::proxy`]), an unresponsive backend (every proxy holding), clock faults through each
 //! node's clock, backend latency and ambiguous commits through each node's etcd client
 //! ([`crate::boundary`]) — it has no random
-//! plan, no go-micro model and no test-only variant, and it lasts at most `max_duration`. True
+//! plan and no test-only variant (the go-micro model plays too, electing through the same etcd), and it lasts at most `max_duration`. True
 //! time starts at the scenario's own start (every node's clock reads from there, so a DST night
 //! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
 //! ones' registrations. There is one run per scenario ("seed" 1): real time is not reproducible,
@@ -32,9 +32,6 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration) -> Option<String>
             "lasts {:#} (the real-time limit is {:?})",
             scenario.duration, max_duration
         ));
-    }
-    if scenario.go_micro.is_some() {
-        return Some("runs the go-micro model, which is simulator-only".into());
     }
     if scenario.random.is_some() {
         return Some("draws random faults the real world cannot all play".into());
@@ -132,6 +129,9 @@ fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
         let jobs = jobs.map(|(id, (spec, _))| (id, spec)).collect();
         elected.elections(&jobs, history.first_campaigner())
     });
+    if let Some(settings) = &scenario.go_micro {
+        world = world.running_go_micro(settings.clone());
+    }
     let playback = Playback::new(scenario);
     let started = std::time::Instant::now();
     for i in 0..scenario.nodes {

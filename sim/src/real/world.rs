@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::process::{Process, Sink};
+use super::process::Process;
 use super::proxy::Proxy;
 use crate::boundary::BackendFaults;
 use crate::check::{self, CheckInput, Verdict};
@@ -18,6 +18,8 @@ use crate::clock::{ClockModel, SimClock, WorldTime};
 use crate::control::NodeControl;
 use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, History, Recorder, What};
+use crate::scenario::GoMicroSettings;
+use crate::sink::Sink;
 use cronfence::etcd::EtcdConfig;
 use cronfence::{ElectionName, JobId, JobSpec, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
@@ -49,6 +51,8 @@ pub struct RealWorld {
     setups: BTreeMap<String, (NodeConfig, BTreeMap<JobId, JobSpec>)>,
     /// Which election runs each job, when the caller says ([`Self::finish_with`]).
     elections: Option<Box<dyn FnOnce(&History) -> BTreeMap<JobId, ElectionName>>>,
+    /// With [`Self::running_go_micro`]: the go-micro model's settings.
+    go_micro: Option<GoMicroSettings>,
 }
 
 /// The nodes' proxies and their runtime.
@@ -75,7 +79,16 @@ impl RealWorld {
             proxies: None,
             setups: BTreeMap::new(),
             elections: None,
+            go_micro: None,
         }
+    }
+
+    /// Every node runs the go-micro model ([`crate::gomicro`]) instead of cronfence, electing
+    /// through the same etcd: its elections are named after each node's own start, so no
+    /// election holds for the whole cluster and its leaders are not judged.
+    pub fn running_go_micro(mut self, settings: GoMicroSettings) -> Self {
+        self.go_micro = Some(settings);
+        self
     }
 
     /// Node `name` (before it starts) runs with `config` (its name replaced) and defines `jobs`,
@@ -140,12 +153,7 @@ impl RealWorld {
         let model = self.clocks.entry(name.to_string()).or_default().clone();
         let clock = SimClock::new(self.time, model);
         let control = self.controls.entry(name.to_string()).or_default().clone();
-        let sink = Sink {
-            node: name.to_string(),
-            clock: clock.clone(),
-            recorder: self.recorder.clone(),
-            time: self.time,
-        };
+        let sink = Sink::new(name, clock.clone(), self.recorder.clone(), self.time);
         let process = Process {
             config,
             etcd,
@@ -155,6 +163,7 @@ impl RealWorld {
             faults: self.backend_faults.clone(),
             control,
             sink: Arc::new(sink),
+            go_micro: self.go_micro.clone(),
         };
         runtime.spawn(process.run());
         self.nodes.insert(
@@ -400,6 +409,7 @@ impl RealWorld {
         // Real time records no command beginnings nor backend internals: the checkers judge by
         // the runner's own records there, and leave liveness to the simulator.
         let elections = match self.elections.take() {
+            _ if self.go_micro.is_some() => BTreeMap::new(),
             Some(elections) => elections(&history),
             None => self
                 .jobs

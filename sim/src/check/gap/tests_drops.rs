@@ -3,8 +3,8 @@
 //! leadership knew was in flight.
 use std::collections::BTreeSet;
 
-use cronfence::store::Checkpoint;
 use cronfence::schedule::{DstPolicy, FoldPolicy, GapPolicy};
+use cronfence::store::Checkpoint;
 use cronfence::{ClaimKind, FencingToken, Schedule};
 
 use crate::check::Observed;
@@ -249,9 +249,10 @@ fn dropped_in_the_gap(gap: GapPolicy, crashes: bool) -> Verdict {
     spec.delivery = Delivery::AtMostOnce;
     let s = 5_727_600;
     let ms = |secs: i64| secs as u64 * 1_000;
-    let mut history = Builder::new()
-        .node(ms(s - 30), "a", won(1))
-        .node(ms(s - 10), "a", drop(1, s));
+    let mut history =
+        Builder::new()
+            .node(ms(s - 30), "a", won(1))
+            .node(ms(s - 10), "a", drop(1, s));
     if crashes {
         history = history.fault(ms(s - 9), "a", FaultKind::Crash);
     }
@@ -277,7 +278,10 @@ fn an_unrecorded_drop_of_a_tick_skipped_for_a_dst_gap_counts_whenever_it_was_sen
     let tick = at(5_727_600);
     let skipped = dropped_in_the_gap(GapPolicy::Skip, true);
     assert!(skipped.violations.is_empty(), "{skipped:#?}");
-    assert_eq!(kinds(&skipped.excused), [("dropped_in_dst_gap", Some(tick))]);
+    assert_eq!(
+        kinds(&skipped.excused),
+        [("dropped_in_dst_gap", Some(tick))]
+    );
     for (gap, crashes) in [(GapPolicy::RunAfterGap, true), (GapPolicy::Skip, false)] {
         let missing = dropped_in_the_gap(gap, crashes);
         assert_eq!(

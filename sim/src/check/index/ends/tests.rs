@@ -29,6 +29,16 @@ fn started_at(ms: u64) -> NodeEvent {
     }
 }
 
+/// A fault on node a in [`stopped_after`].
+enum Step {
+    /// The 60 s pause.
+    Pause,
+    /// The crash, lasting this many ms.
+    Crash(u64),
+    /// The crash (begun at this ms) ends: a fresh process starts.
+    Restart(u64),
+}
+
 /// The shape of memory 30273: node a leads and runs tick 0; a is paused from 5 s for 60 s;
 /// `crash` (from, to) in ms crashes it and restarts it (a fresh process: `node_started`), then a
 /// wins again (token 2) and runs tick 10. At 20 s a claims tick 20; a graceful stop begins at
@@ -40,27 +50,21 @@ fn stopped_after(crash: Option<(u64, u64)>) -> History {
         .node(0, "b", started_at(0))
         .node(0, "a", won(1));
     h = ran(h, 1, "a", 1, 0);
-    // The pause, and the crash's start, end and fresh start, in time order.
-    let mut events: Vec<(u64, Box<dyn FnOnce(Builder) -> Builder>)> = vec![(
-        5_000,
-        Box::new(|h| h.fault_for(5_000, "a", FaultKind::Pause, 60_000)),
-    )];
+    // The pause, and the crash's start and its end with the fresh start, in time order.
+    let mut steps = vec![(5_000, Step::Pause)];
     if let Some((from, to)) = crash {
-        events.push((
-            from,
-            Box::new(move |h| h.fault_for(from, "a", FaultKind::Crash, to - from)),
-        ));
-        events.push((
-            to,
-            Box::new(move |h| {
-                h.fault_ended(to, "a", FaultKind::Crash, from)
-                    .node(to, "a", started_at(to))
-            }),
-        ));
+        steps.extend([(from, Step::Crash(to - from)), (to, Step::Restart(from))]);
     }
-    events.sort_by_key(|(ms, _)| *ms);
-    for (_, event) in events {
-        h = event(h);
+    steps.sort_by_key(|&(ms, _)| ms);
+    for (ms, step) in steps {
+        h = match step {
+            Step::Pause => h.fault_for(ms, "a", FaultKind::Pause, 60_000),
+            Step::Crash(lasts) => h.fault_for(ms, "a", FaultKind::Crash, lasts),
+            Step::Restart(from) => {
+                h.fault_ended(ms, "a", FaultKind::Crash, from)
+                    .node(ms, "a", started_at(ms))
+            }
+        };
     }
     h = ran(h.node(8_000, "a", won(2)), 10_000, "a", 2, 10);
     let resigned = NodeEvent::Resigned {

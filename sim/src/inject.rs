@@ -8,7 +8,7 @@
 //! target naming several nodes becomes one fault per node, each recorded. It never decides
 //! *which* faults happen; the scenario and the random plan do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,11 +49,20 @@ pub struct Injector {
     controls: BTreeMap<String, NodeControl>,
     recorder: Recorder,
     time: WorldTime,
-    /// How many faults currently hold each switch (`kill:node`, `stop:node`, `pause:node`,
+    /// How many faults currently hold each switch (`kill:node`, `stop:node`, `kill:backend`,
     /// `clog:src:dst`): overlapping faults of one kind act once, and are undone when the last
     /// one ends.
     holds: Mutex<BTreeMap<String, u32>>,
+    /// Per node, the pause faults (by [`Hold`]) pausing its live process: the first pauses it,
+    /// the end of the last resumes it. A crash empties the set, since a killed process takes
+    /// its pause with it and its restart is a new process, not paused; the pauses it cut short
+    /// then undo nothing when their time is up, and a later pause pauses the new process.
+    pauses: Mutex<BTreeMap<String, BTreeSet<Hold>>>,
 }
+
+/// Which injected fault (one per node its target names, numbered as injected) takes or
+/// releases a switch, so its end releases only what its start took.
+type Hold = u64;
 
 impl Injector {
     /// An injector over the world's nodes (and their deploy controls), backend, clocks and
@@ -79,6 +88,7 @@ impl Injector {
             recorder,
             time,
             holds: Default::default(),
+            pauses: Default::default(),
         }
     }
 
@@ -112,15 +122,18 @@ impl Injector {
     /// Injects every planned fault at its time; returns once the last one has started.
     pub async fn run(self: Arc<Self>, mut plan: Vec<Planned>) {
         plan.sort_by_key(|p| p.at);
+        let mut next: Hold = 0;
         for planned in plan {
             tokio::time::sleep_until(self.time.instant(planned.at)).await;
             for fault in self.resolve(&planned) {
-                self.begin(&fault).await;
+                let hold = next;
+                next += 1;
+                self.begin(&fault, hold).await;
                 if let Some(duration) = planned.duration {
                     let injector = self.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(duration).await;
-                        injector.end(&fault);
+                        injector.end(&fault, hold);
                     });
                 }
             }
@@ -133,10 +146,10 @@ impl Injector {
     /// the moment the nodes are cut off, since from then on they cannot reach it. The dump waits
     /// as long as the server's backlog takes to drain (see [`crate::backend::dump_etcd`]). A
     /// backend that is already down keeps the data of its last dump.
-    async fn begin(&self, fault: &Fault) {
+    async fn begin(&self, fault: &Fault, hold: Hold) {
         let dump = match (&fault.kind, &self.etcd_dump) {
             (FaultKind::BackendRestart, Some(dump)) if !self.holding("kill:backend") => dump,
-            _ => return self.start(fault),
+            _ => return self.start(fault, hold),
         };
         self.record(FaultRecord::FaultStarted {
             fault: fault.clone(),
@@ -145,7 +158,7 @@ impl Injector {
         tokio::time::sleep(Duration::from_millis(50)).await;
         crate::backend::dump_etcd(dump).await;
         self.isolate_backend(false);
-        self.apply(fault, true);
+        self.apply(fault, hold, true);
     }
 
     /// The faults a planned fault stands for: one per node its target names (`backend` for
@@ -228,15 +241,15 @@ impl Injector {
             .unwrap_or(leader)
     }
 
-    fn start(&self, fault: &Fault) {
-        self.apply(fault, true);
+    fn start(&self, fault: &Fault, hold: Hold) {
+        self.apply(fault, hold, true);
         self.record(FaultRecord::FaultStarted {
             fault: fault.clone(),
         });
     }
 
-    fn end(&self, fault: &Fault) {
-        self.apply(fault, false);
+    fn end(&self, fault: &Fault, hold: Hold) {
+        self.apply(fault, hold, false);
         self.record(FaultRecord::FaultEnded {
             fault: fault.clone(),
         });
@@ -253,19 +266,11 @@ impl Injector {
         );
     }
 
-    fn apply(&self, fault: &Fault, on: bool) {
+    fn apply(&self, fault: &Fault, hold: Hold, on: bool) {
         match &fault.kind {
             FaultKind::Crash => self.crash(&fault.node, on),
             FaultKind::Stop { upgrade_to } => self.stop(&fault.node, *upgrade_to, on),
-            FaultKind::Pause => {
-                let id = self.node_id(&fault.node);
-                if !self.flip(format!("pause:{}", fault.node), on) {
-                } else if on {
-                    self.handle.pause(id)
-                } else {
-                    self.handle.resume(id)
-                }
-            }
+            FaultKind::Pause => self.pause(&fault.node, hold, on),
             FaultKind::Partition { direction } => self.partition(&fault.node, *direction, on),
             FaultKind::DelayedWrite { count, delay } => {
                 let held = self
@@ -307,13 +312,30 @@ impl Injector {
             .expect("targets are validated against the node list")
     }
 
+    /// A crash kills the node's process, and its pauses with it (see [`Injector::pauses`]);
+    /// its end restarts a new process, unpaused.
     fn crash(&self, node: &str, on: bool) {
         let id = self.node_id(node);
         if !self.flip(format!("kill:{node}"), on) {
         } else if on {
             self.handle.kill(id);
+            self.pauses.lock().expect("pauses lock").remove(node);
         } else {
             self.handle.restart(id);
+        }
+    }
+
+    /// A pause (`hold`) of `node`'s process, or its end. A crashed node has no process to
+    /// pause: the pause pauses nothing, and its restart is not paused.
+    fn pause(&self, node: &str, hold: Hold, on: bool) {
+        let id = self.node_id(node);
+        let crashed = self.holding(&format!("kill:{node}"));
+        let mut pauses = self.pauses.lock().expect("pauses lock");
+        let held = pauses.entry(node.to_string()).or_default();
+        if on && !crashed && held.insert(hold) && held.len() == 1 {
+            self.handle.pause(id);
+        } else if !on && held.remove(&hold) && held.is_empty() {
+            self.handle.resume(id);
         }
     }
 

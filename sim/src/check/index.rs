@@ -138,6 +138,8 @@ pub(crate) struct Index<'h> {
     clock_behind: BTreeMap<(&'h str, &'h ElectionName), Vec<Ending>>,
     /// Per node, records that end every leadership it holds (crash, pause, stop).
     node_ends: BTreeMap<&'h str, Vec<Ending>>,
+    /// Per node, the ends of its crashes (`fault_ended`): where a new process may have started.
+    restarts: BTreeMap<&'h str, Vec<usize>>,
     /// Per (election, token), the node the backend granted it to.
     holders: BTreeMap<(&'h ElectionName, u64), &'h str>,
     /// Per leadership, the claim batches the backend applied: (position, claims).
@@ -183,6 +185,7 @@ impl<'h> Index<'h> {
             ended: BTreeMap::new(),
             clock_behind: BTreeMap::new(),
             node_ends: BTreeMap::new(),
+            restarts: BTreeMap::new(),
             holders: BTreeMap::new(),
             applied: BTreeMap::new(),
             claimed: BTreeMap::new(),
@@ -226,6 +229,9 @@ impl<'h> Index<'h> {
                 };
                 let ending = Ending { index: i, how };
                 self.node_ends.entry(&fault.node).or_default().push(ending);
+            }
+            What::Fault(FaultRecord::FaultEnded { fault }) if fault.kind == FaultKind::Crash => {
+                self.restarts.entry(&fault.node).or_default().push(i);
             }
             What::Backend(backend) => self.add_backend(i, backend),
             _ => {}

@@ -60,7 +60,8 @@ pub(super) fn check(
 }
 
 /// Every fault's span: from its start to its end (or the world's end); a delayed write reaches
-/// `delay` past its end, an ambiguous commit is an instant.
+/// `delay` past its end, an ambiguous commit is an instant, and a pause ends at its node's
+/// crash or restart if one comes first ([`cut_pauses`]).
 fn spans(records: &[Record], end: Timestamp) -> Vec<Span> {
     let mut open: Vec<(&Fault, Timestamp)> = Vec::new();
     let mut out = Vec::new();
@@ -69,6 +70,14 @@ fn spans(records: &[Record], end: Timestamp) -> Vec<Span> {
         _ => to,
     };
     for record in records {
+        if let What::Fault(
+            FaultRecord::FaultStarted { fault } | FaultRecord::FaultEnded { fault },
+        ) = &record.what
+        {
+            if fault.kind == FaultKind::Crash {
+                cut_pauses(&mut open, &mut out, &fault.node, record.true_time);
+            }
+        }
         match &record.what {
             What::Fault(FaultRecord::FaultStarted { fault }) => {
                 // Without a duration an ambiguous commit is never undone: count its instant.
@@ -108,6 +117,19 @@ fn spans(records: &[Record], end: Timestamp) -> Vec<Span> {
     }
     stops_last_until_restarted(records, &mut out);
     out
+}
+
+/// A crash kills a paused process and its pause with it, and a crash's end starts a new process,
+/// not paused: `node`'s open pauses end `at` such a record.
+fn cut_pauses(open: &mut Vec<(&Fault, Timestamp)>, out: &mut Vec<Span>, node: &str, at: Timestamp) {
+    open.retain(|&(fault, from)| {
+        let cut = fault.kind == FaultKind::Pause && fault.node == node;
+        if cut {
+            let node = node.to_string();
+            out.push(Span { node, from, to: at });
+        }
+        !cut
+    });
 }
 
 /// A graceful stop lasts until its node really starts again (its first `campaign_started` after

@@ -1,13 +1,15 @@
 //! How runs and leaderships ended, as the history shows: a leadership's end (its own, its
 //! election's clock step-down, or its node's crash, pause or stop, and where a stop reached a
-//! paused node), a run's finish or cut, a replaced run's committed cancellation, and the claims a
-//! lost leadership took with it.
+//! paused node), when a pause was over (at its end, or cut short by its node's crash), a run's
+//! finish or cut, a replaced run's committed cancellation, and the claims a lost leadership took
+//! with it.
 
 use jiff::Timestamp;
 
 use cronfence::{ElectionName, JobId, NodeEvent};
 
 use super::{is_run, Began, CancelCommitted, EndKind, Ending, Index, TickKey};
+use crate::fault::FaultKind;
 use crate::history::{FaultRecord, Record, What};
 
 impl<'h> Index<'h> {
@@ -191,21 +193,42 @@ impl<'h> Index<'h> {
         })
     }
 
-    /// True when the fault started at `start` (a pause, say) was over before the history's last
-    /// record: it had a duration, and it ended by then.
+    /// True when the pause begun at record `start` was over before the history's last record
+    /// ([`Self::pause_over`]).
     pub(crate) fn resumed_by_end(&self, start: usize) -> bool {
+        let (Some(over), Some(last)) = (self.pause_over(start), self.records.last()) else {
+            return false;
+        };
+        over < last.true_time
+    }
+
+    /// When the pause begun at record `start` was over: at its end (its start plus its
+    /// duration) or at the first crash of its node, or end of one, after it, whichever comes
+    /// first. A crash kills the paused process and the pause with it, and a crash's end starts
+    /// a new process, which is not paused (madsim's restart and the real-time world's new
+    /// runtime alike), so a pause begun while its node was down is over by its restart. `None`
+    /// when the record is no pause, or the pause never ended.
+    pub(crate) fn pause_over(&self, start: usize) -> Option<Timestamp> {
         let What::Fault(FaultRecord::FaultStarted { fault }) = &self.records[start].what else {
-            return false;
+            return None;
         };
-        let (Some(duration), Some(last)) = (fault.duration, self.records.last()) else {
-            return false;
-        };
-        self.records[start].true_time + duration < last.true_time
+        if fault.kind != FaultKind::Pause {
+            return None;
+        }
+        let node = fault.node.as_str();
+        let crashes = self.node_ends.get(node).into_iter().flatten();
+        let crashes = crashes
+            .filter(|e| e.how == EndKind::Crashed)
+            .map(|e| e.index);
+        let restarts = self.restarts.get(node).into_iter().flatten().copied();
+        let cut = crashes.chain(restarts).filter(|&i| i > start).min();
+        let own = fault.duration.map(|d| self.time(start) + d);
+        own.into_iter().chain(cut.map(|i| self.time(i))).min()
     }
 
     /// Where `node`'s graceful stops reached it: (the stop's start, where it reached the node).
-    /// A stop reaches a running node at once. A node paused when it began sees it only after it
-    /// resumes, and its tasks may first carry out work that piled up during the pause: it
+    /// A stop reaches a running node at once. A node paused when it began (a pause not yet over
+    /// by [`Self::pause_over`]: a crash since ended it) sees it only after it resumes, and its tasks may first carry out work that piled up during the pause: it
     /// reached the node at its first act of shutting down after the resume (a resignation, a
     /// failed one, or ticks given up for shutdown), and no later than its first claim of a tick
     /// that came due after the resume (fresh work: it had the stop by then); never, if it shows
@@ -216,12 +239,7 @@ impl<'h> Index<'h> {
             let t = self.time(stop);
             ends.iter()
                 .filter(|e| e.how == EndKind::Paused && e.index < stop)
-                .filter_map(|e| match &self.records[e.index].what {
-                    What::Fault(FaultRecord::FaultStarted { fault }) => {
-                        Some(self.time(e.index) + fault.duration?)
-                    }
-                    _ => None,
-                })
+                .filter_map(|e| self.pause_over(e.index))
                 .filter(|&over| over > t)
                 .max()
         };
@@ -250,3 +268,6 @@ impl<'h> Index<'h> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -425,3 +425,29 @@ fn an_owed_rerun_waits_behind_a_run_still_going_at_the_end_but_not_one_that_was_
     assert!(!world(false).contains(&Some(at(60))), "{:?}", world(false));
     assert!(world(true).contains(&Some(at(60))), "{:?}", world(true));
 }
+
+#[test]
+fn a_pause_cut_short_by_a_crash_no_longer_keeps_the_world_faulty() {
+    // a (alone) is paused at 5 s for 95 s, but crashes at 6 s and restarts at 7 s, a new process
+    // that is not paused; nobody leads until 60 s. The world is quiet from 7 s, so that is a
+    // stall, which the recorded pause (to 100 s) used to hide.
+    let crashed = |crash: bool| {
+        let mut h = Builder::new()
+            .node(0, "a", won(1))
+            .fault(5_000, "a", FaultKind::Pause);
+        if crash {
+            h = h.fault(6_000, "a", FaultKind::Crash).fault_ended(
+                7_000,
+                "a",
+                FaultKind::Crash,
+                6_000,
+            );
+        }
+        h.node(60_000, "a", won(2))
+            .fault_ended(100_000, "a", FaultKind::Pause, 5_000)
+            .build()
+    };
+    assert_eq!(stalls(&crashed(true), 120).len(), 1);
+    // Control: without the crash, a is paused to 100 s; not quiet, no stall owed.
+    assert!(stalls(&crashed(false), 120).is_empty());
+}

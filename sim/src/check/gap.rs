@@ -297,9 +297,10 @@ impl Judge<'_, '_> {
                 return Some(found);
             }
         }
+        // A drop a newer leadership's read shows never landed gave nothing up for good.
         let on_evidence: Vec<_> = covering
             .iter()
-            .filter(|d| self.due_on_evidence(tick, d))
+            .filter(|d| self.due_on_evidence(tick, d) && !self.never_landed(d))
             .map(|d| d.claim)
             .collect();
         if let Some(found) = self.lost_with_leader(tick, &on_evidence, "dropped_with_leader") {
@@ -795,3 +796,5 @@ mod tests_reads;
 mod tests_replace;
 #[cfg(test)]
 mod tests_review2;
+#[cfg(test)]
+mod tests_review3;

@@ -42,6 +42,16 @@ impl Judge<'_, '_> {
         Some(found)
     }
 
+    /// Whether a checkpoint read by a newer leadership than drop `d`'s holds the checkpoint
+    /// below the dropped tick: the drop never landed. That leadership read after its win, when
+    /// `d`'s could no longer write (the fence), and the checkpoint never moves back.
+    pub(super) fn never_landed(&self, d: &DropRange<'_>) -> bool {
+        let reads = self.outcomes.reads.get(self.job).into_iter().flatten();
+        reads
+            .filter(|r| r.token > d.claim.token)
+            .any(|r| r.checkpoint.last_claimed.is_none_or(|last| last < d.upto))
+    }
+
     /// Whether drop `d` gave up `tick`, below its range, by the proof above.
     fn gave_up_unproven(&self, tick: Timestamp, d: &DropRange<'_>) -> bool {
         let Some(unproven) = d.unproven else {

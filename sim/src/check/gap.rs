@@ -259,13 +259,15 @@ impl Judge<'_, '_> {
     fn dropped(&self, tick: Timestamp) -> Option<Finding> {
         let (job, outcomes) = (self.job, self.outcomes);
         // A drop can only have given up a tick already due when the backend applied it — in true
-        // time, or by the verified clock evidence its batch was decided on.
+        // time, or by the verified clock evidence its batch was decided on. A drop a newer
+        // leadership's read shows never landed gave nothing up.
         let covering: Vec<_> = outcomes
             .drops
             .get(job)
             .into_iter()
             .flatten()
             .filter(|d| d.after.is_none_or(|a| a < tick) && tick <= d.upto)
+            .filter(|d| !self.never_landed(d))
             .filter(|d| match (d.retires, d.unknowing) {
                 (true, _) => self.retire_allowed(tick, d),
                 (_, true) => self.retire_allowed(tick, d) || self.skip_allowed(d),
@@ -297,10 +299,9 @@ impl Judge<'_, '_> {
                 return Some(found);
             }
         }
-        // A drop a newer leadership's read shows never landed gave nothing up for good.
         let on_evidence: Vec<_> = covering
             .iter()
-            .filter(|d| self.due_on_evidence(tick, d) && !self.never_landed(d))
+            .filter(|d| self.due_on_evidence(tick, d))
             .map(|d| d.claim)
             .collect();
         if let Some(found) = self.lost_with_leader(tick, &on_evidence, "dropped_with_leader") {

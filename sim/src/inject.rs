@@ -50,7 +50,7 @@ pub struct Injector {
     recorder: Recorder,
     time: WorldTime,
     /// How many faults currently hold each switch (`kill:node`, `stop:node`, `kill:backend`,
-    /// `clog:src:dst`): overlapping faults of one kind act once, and are undone when the last
+    /// `clog:src:dst`, `unresponsive:backend`): overlapping faults of one kind act once, and are undone when the last
     /// one ends.
     holds: Mutex<BTreeMap<String, u32>>,
     /// Per node, the pause faults (by [`Hold`]) pausing its live process: the first pauses it,
@@ -58,6 +58,9 @@ pub struct Injector {
     /// its pause with it and its restart is a new process, not paused; the pauses it cut short
     /// then undo nothing when their time is up, and a later pause pauses the new process.
     pauses: Mutex<BTreeMap<String, BTreeSet<Hold>>>,
+    /// The latencies of the backend latency faults in force: the backend answers as slowly as
+    /// the slowest, until the last one ends.
+    latencies: Mutex<Vec<Duration>>,
 }
 
 /// Which injected fault (one per node its target names, numbered as injected) takes or
@@ -89,6 +92,7 @@ impl Injector {
             time,
             holds: Default::default(),
             pauses: Default::default(),
+            latencies: Default::default(),
         }
     }
 
@@ -379,6 +383,18 @@ impl Injector {
         model.lock().expect("clock lock").apply(kind, on, elapsed);
     }
 
+    /// The backend latency in force once latency fault `latency` starts (`on`) or ends: the
+    /// largest of those still in force.
+    fn latency(&self, latency: Duration, on: bool) -> Duration {
+        let mut latencies = self.latencies.lock().expect("latencies lock");
+        if on {
+            latencies.push(latency);
+        } else if let Some(i) = latencies.iter().position(|&l| l == latency) {
+            latencies.swap_remove(i);
+        }
+        latencies.iter().copied().max().unwrap_or_default()
+    }
+
     fn backend_fault(&self, kind: &FaultKind, on: bool) {
         let mut faults = self.backend_faults.lock().expect("faults lock");
         match kind {
@@ -386,22 +402,14 @@ impl Injector {
             // (the server cannot be slowed, and a whole operation started late is no slow
             // network: see `crate::boundary`); nodes talk to nobody else.
             FaultKind::BackendLatency { latency } if self.etcd_dump.is_some() => {
-                let half = if on {
-                    latency.unsigned_abs() / 2
-                } else {
-                    Duration::ZERO
-                };
+                let half = self.latency(latency.unsigned_abs(), on) / 2;
                 let base = madsim::net::Config::default().send_latency;
                 NetSim::current().update_config(|config| {
                     config.send_latency = base.start + half..base.end + half;
                 });
             }
             FaultKind::BackendLatency { latency } => {
-                faults.latency = if on {
-                    latency.unsigned_abs()
-                } else {
-                    Duration::ZERO
-                }
+                faults.latency = self.latency(latency.unsigned_abs(), on);
             }
             // Cut every node's links rather than the etcd node itself, so the operator can still
             // dump its data if it is restarted meanwhile.
@@ -409,7 +417,12 @@ impl Injector {
                 drop(faults);
                 self.isolate_backend(on);
             }
-            FaultKind::BackendTimeout => faults.unresponsive = on,
+            // Overlapping timeouts hold the backend silent until the last one ends.
+            FaultKind::BackendTimeout => {
+                if self.flip("unresponsive:backend".into(), on) {
+                    faults.unresponsive = on;
+                }
+            }
             FaultKind::AmbiguousCommit { count } if on => faults.ambiguous_writes += count,
             // An ambiguous-commit fault with a duration takes back, when it ends, the writes it
             // has not spoilt yet: its effect stays within its span.

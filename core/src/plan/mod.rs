@@ -355,16 +355,25 @@ impl Planner {
             &mut job.pending
         };
         *count = count.saturating_sub(1);
+        // Reruns held behind the run that ended may be due now.
+        self.requeue(idx);
     }
 
+    /// Queues job `idx` at the next instant it needs a poll: its oldest rerun, unless reruns are
+    /// held behind a run of the job (overlap `Forbid`, [`Planner::due_retries`]): that run's end,
+    /// news and not a time, frees them, so only the job's next new tick (which the run turns
+    /// into a skip) is a deadline meanwhile. (A held rerun queued in the past once made the
+    /// leader's loop find nothing to do and sleep its whole clock recheck, polling every other
+    /// job of the election once a second: explorer world etcd-sim 40845.)
     fn requeue(&mut self, idx: usize) {
         let job = &mut self.jobs[idx];
         if let Some(at) = job.queued_at.take() {
             self.queue.remove(&(at, idx));
         }
+        let held = job.spec.overlap == OverlapPolicy::Forbid && job.running + job.pending > 0;
         let next = match job.retries.iter().map(|(t, _)| *t).min() {
-            Some(retry) => Some(retry),
-            None => job.spec.schedule.next_tick(job.cursor),
+            Some(retry) if !held => Some(retry),
+            _ => job.spec.schedule.next_tick(job.cursor),
         };
         if let Some(at) = next {
             job.queued_at = Some(at);

@@ -303,6 +303,25 @@ fn at_least_once_rerun_due_during_a_forbid_run_waits_for_it() {
 }
 
 #[test]
+fn a_rerun_held_behind_a_run_sets_no_deadline_until_the_run_ends() {
+    // While 20 s runs, the rerun of 30 s waits for that run's end, news and not a time: the
+    // next deadline is the job's next new tick (40 s), not 30 s, which is past by then and
+    // would have the leader wake, find nothing, and sleep its whole clock recheck. Once the run
+    // ends, 30 s is due again.
+    let mut spec = spec();
+    spec.delivery = Delivery::AtLeastOnce;
+    spec.overlap = OverlapPolicy::Forbid;
+    let mut p = planner(spec, Some(30), vec![(20, 1), (30, 1)], 25);
+    let d = only(&p, 25);
+    p.advance(std::slice::from_ref(&d));
+    p.began(0);
+    assert!(p.poll(t(31)).is_empty());
+    assert_eq!(p.next_deadline(), Some(t(40)));
+    p.finished(0, true);
+    assert_eq!(p.next_deadline(), Some(t(30)));
+}
+
+#[test]
 fn at_most_once_never_reruns_a_claimed_tick() {
     // The same checkpoint under at-most-once: the tick at 20 s was claimed, so it is gone.
     let p = planner(spec(), Some(20), vec![(20, 1)], 25);

@@ -61,6 +61,10 @@ pub struct Injector {
     /// The latencies of the backend latency faults in force: the backend answers as slowly as
     /// the slowest, until the last one ends.
     latencies: Mutex<Vec<Duration>>,
+    /// The longest a message between a node and the simulated etcd has taken on the wire so
+    /// far: madsim fixes a message's arrival when it is sent, so cutting a link does not hold
+    /// back what was sent before, and a restart's dump must wait for all of it.
+    on_the_wire: Mutex<Duration>,
 }
 
 /// Which injected fault (one per node its target names, numbered as injected) takes or
@@ -93,6 +97,7 @@ impl Injector {
             holds: Default::default(),
             pauses: Default::default(),
             latencies: Default::default(),
+            on_the_wire: Mutex::new(madsim::net::Config::default().send_latency.end),
         }
     }
 
@@ -145,10 +150,12 @@ impl Injector {
     }
 
     /// Starts `fault`. A restart of a running simulated etcd first cuts the nodes off, lets
-    /// messages in flight land and dumps its data, so the restarted server holds every write
-    /// etcd acknowledged, as a real etcd recovers them from disk; the restart is recorded from
-    /// the moment the nodes are cut off, since from then on they cannot reach it. The dump waits
-    /// as long as the server's backlog takes to drain (see [`crate::backend::dump_etcd`]). A
+    /// messages in flight land (as long as any message has taken on the wire, latency faults
+    /// included: one sent before the cut still arrives, and its write is acknowledged once the
+    /// links are restored) and dumps its data, so the restarted server holds every write etcd
+    /// acknowledged, as a real etcd recovers them from disk; the restart is recorded from the
+    /// moment the nodes are cut off, since from then on they cannot reach it. The dump waits as
+    /// long as the server's backlog takes to drain (see [`crate::backend::dump_etcd`]). A
     /// backend that is already down keeps the data of its last dump.
     async fn begin(&self, fault: &Fault, hold: Hold) {
         let dump = match (&fault.kind, &self.etcd_dump) {
@@ -159,7 +166,9 @@ impl Injector {
             fault: fault.clone(),
         });
         self.isolate_backend(true);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let on_the_wire = *self.on_the_wire.lock().expect("wire lock");
+        let drain = Duration::from_millis(50).max(on_the_wire + Duration::from_millis(1));
+        tokio::time::sleep(drain).await;
         crate::backend::dump_etcd(dump).await;
         self.isolate_backend(false);
         self.apply(fault, hold, true);
@@ -404,6 +413,8 @@ impl Injector {
             FaultKind::BackendLatency { latency } if self.etcd_dump.is_some() => {
                 let half = self.latency(latency.unsigned_abs(), on) / 2;
                 let base = madsim::net::Config::default().send_latency;
+                let mut on_the_wire = self.on_the_wire.lock().expect("wire lock");
+                *on_the_wire = (*on_the_wire).max(base.end + half);
                 NetSim::current().update_config(|config| {
                     config.send_latency = base.start + half..base.end + half;
                 });

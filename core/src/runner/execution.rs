@@ -67,16 +67,12 @@ impl Execution {
     pub(crate) async fn run(mut self) {
         let ticks = std::mem::take(&mut self.ticks);
         let replace = self.job.spec.overlap == OverlapPolicy::Replace;
+        let mut announced = false;
         let mut i = 0;
         while i < ticks.len() {
             self.unheld().await;
             if i > 0 && replace {
                 self.until_due(ticks[i].at).await;
-                let now = self.ctx.clock.now();
-                let cutoff = self.decided.cutoff(now);
-                let first = batch::first_to_start(&ticks, i, now, cutoff, replace);
-                self.give_up(&ticks[i..first], AbandonReason::Replaced);
-                i = first;
             }
             self.await_proof().await;
             let stop = self.cancel.borrow().or_else(|| self.leadership_lost());
@@ -84,10 +80,18 @@ impl Execution {
                 self.give_up(&ticks[i..], reason);
                 break;
             }
-            if i == 0 {
+            // One reading, and no await between it and the run: a tick that a newer tick of the
+            // batch, claimed ahead and due by now, replaces is given up — the first tick too —
+            // never recorded started with a command that would not be run.
+            let now = self.ctx.clock.now();
+            let cutoff = self.decided.cutoff(now);
+            let first = batch::first_to_start(&ticks, i, now, cutoff, replace);
+            self.give_up(&ticks[i..first], AbandonReason::Replaced);
+            i = first;
+            if !announced {
+                announced = true;
                 let _ = self.began.send(self.id);
             }
-            let cutoff = self.decided.cutoff(self.ctx.clock.now());
             let following = ticks.get(i + 1).map(|t| t.at);
             let replaced_at = batch::replaced_at(following, cutoff, replace);
             self.run_tick(ticks[i], replaced_at).await;

@@ -5,6 +5,8 @@
 //! The draw is a pure function of seed, backend and [`Size`]: the same three always give the same
 //! scenario, byte for byte once printed. It never runs anything.
 
+use std::time::Duration;
+
 use jiff::{SignedDuration, Timestamp};
 use toml::Spanned;
 
@@ -25,6 +27,34 @@ pub const MEMORY_MAX_NODES: usize = 7;
 /// of 2,000. Three keeps multi-candidate elections at a rate of about one world in 8,000 that
 /// the sweep reports as a `panic` (it never stops a sweep).
 pub const ETCD_SIM_MAX_NODES: usize = 3;
+
+/// How long madsim's simulated etcd server takes to take in one request: it accepts connections
+/// one after another, each after a sleep madsim rounds up to a millisecond, and its client opens
+/// a connection per request (madsim-etcd-client 0.7, `server.rs`, `kv.rs`). A real etcd serves
+/// hundreds of small requests at once over one gRPC connection.
+pub const ETCD_SIM_ACCEPT: Duration = Duration::from_millis(1);
+
+/// Requests one campaign makes in a row (the fence put, the candidacy's get and put, the
+/// observation's get): every node campaigns in every election at once at boot and after a
+/// backend restart.
+const CAMPAIGN_REQUESTS: u32 = 5;
+
+/// How long the simulated etcd server needs to take in the campaigns of every node in every
+/// election of `s` at once: with a request timeout under about twice this, campaigns time out in
+/// the queue whatever the core does, an overload no fault injected (explorer world etcd-sim
+/// 62312: 3 nodes, 43 per-job elections, 102 ms timeouts, nobody led some elections for 7.7 s).
+pub fn etcd_sim_campaign_burst(s: &Scenario) -> Duration {
+    let elections = match s.node.scope {
+        cronfence::ElectionScope::PerJob => s.jobs.iter().map(|j| j.count.unwrap_or(1)).sum(),
+        cronfence::ElectionScope::Group => 1,
+    };
+    ETCD_SIM_ACCEPT * CAMPAIGN_REQUESTS * elections * s.nodes as u32
+}
+
+/// Whether the simulated etcd server can serve `s`'s campaign burst within its request timeout.
+fn etcd_sim_serves(s: &Scenario) -> bool {
+    etcd_sim_campaign_burst(s) * 2 <= s.node.request_timeout.unsigned_abs()
+}
 
 /// A DST transition a world may start just before: the zone, the instant (UTC), and fixed local
 /// times whose ticks it moves (a gap skips them, a fold repeats them).
@@ -126,6 +156,11 @@ pub fn draw(seed: u64, backend: BackendKind, size: Size) -> Scenario {
         },
     };
     jobs::fit_budget(&mut scenario, size);
+    // On etcd-sim, per-job elections the simulated server cannot serve at once become one
+    // election (the drawn dice are unchanged, so every other world stays as it was).
+    if backend == BackendKind::EtcdSim && !etcd_sim_serves(&scenario) {
+        scenario.node.scope = cronfence::ElectionScope::Group;
+    }
     if backend == BackendKind::Memory {
         scenario.not_on_etcd_sim = Some(not_on_etcd_sim(&scenario));
     }
@@ -197,6 +232,13 @@ fn not_on_etcd_sim(s: &Scenario) -> String {
             s.nodes
         ));
     }
+    if !etcd_sim_serves(s) {
+        why.push(format!(
+            "its campaigns take the simulated etcd server {:?} to take in, more than half the \
+             request timeout",
+            etcd_sim_campaign_burst(s)
+        ));
+    }
     why.join("; ")
 }
 
@@ -247,5 +289,21 @@ mod tests {
             assert_eq!(before, just_before, "{} {}", t.zone, t.at);
             assert_ne!(just_before, tz.to_offset(at), "{} {}", t.zone, t.at);
         }
+    }
+
+    #[test]
+    fn an_etcd_sim_world_asks_no_more_campaigns_at_once_than_the_server_takes_in() {
+        // Every drawn etcd-sim world's boot burst fits half its request timeout (seed 62312 drew
+        // 3 nodes, 43 per-job elections and 102 ms: now one election); per-job elections stay
+        // on etcd-sim where the server can serve them.
+        let mut per_job = 0;
+        for seed in 1..=3_000 {
+            let world = draw(seed, BackendKind::EtcdSim, Size::Full);
+            assert!(etcd_sim_serves(&world), "seed {seed}");
+            per_job += usize::from(world.node.scope == cronfence::ElectionScope::PerJob);
+        }
+        assert!(per_job > 100, "{per_job} per-job etcd-sim worlds in 3,000");
+        let etcd = draw(62312, BackendKind::EtcdSim, Size::Full);
+        assert_eq!(etcd.node.scope, cronfence::ElectionScope::Group);
     }
 }

@@ -53,6 +53,21 @@ fn verdict_observed(history: &History, spec: JobSpec) -> Verdict {
     verdict
 }
 
+/// The no-gap checker over ticks `[from, to]` (seconds) of job `j` under `spec`, commands
+/// observed, the backend not.
+pub(super) fn unobserved(history: &History, spec: JobSpec, from: i64, to: i64) -> Verdict {
+    let jobs = jobs("j", spec);
+    let mut input = input(history, &jobs, from, to);
+    input.observed = crate::check::Observed {
+        commands: true,
+        backend: false,
+    };
+    let index = Index::new(input);
+    let mut verdict = Verdict::default();
+    super::check(input, &index, &mut verdict);
+    verdict
+}
+
 fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
     findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
 }

@@ -9,6 +9,7 @@ use cronfence::{ClaimKind, FencingToken, Schedule};
 
 use crate::check::Observed;
 
+use super::tests::unobserved;
 use super::*;
 use crate::check::testkit::*;
 use crate::fault::FaultKind;
@@ -24,16 +25,7 @@ fn verdict(history: &History) -> Verdict {
 fn verdict_under(history: &History, overlap: OverlapPolicy) -> Verdict {
     let mut spec = every_10s(Delivery::AtLeastOnce);
     spec.overlap = overlap;
-    let jobs = jobs("j", spec);
-    let mut input = input(history, &jobs, 0, 30);
-    input.observed = Observed {
-        commands: true,
-        backend: false,
-    };
-    let index = Index::new(input);
-    let mut verdict = Verdict::default();
-    check(input, &index, &mut verdict);
-    verdict
+    unobserved(history, spec, 0, 30)
 }
 
 fn drop(token: u64, tick: i64) -> NodeEvent {
@@ -257,16 +249,7 @@ fn dropped_in_the_gap(gap: GapPolicy, crashes: bool) -> Verdict {
         history = history.fault(ms(s - 9), "a", FaultKind::Crash);
     }
     let history = history.build();
-    let jobs = jobs("j", spec);
-    let mut input = input(&history, &jobs, s - 60, s + 60);
-    input.observed = Observed {
-        commands: true,
-        backend: false,
-    };
-    let index = Index::new(input);
-    let mut verdict = Verdict::default();
-    check(input, &index, &mut verdict);
-    verdict
+    unobserved(&history, spec, s - 60, s + 60)
 }
 
 #[test]
@@ -350,16 +333,7 @@ fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Bui
 fn verdict_with_deadline(history: &History, to: i64, deadline: Option<u64>) -> Verdict {
     let mut spec = every_10s(Delivery::AtLeastOnce);
     spec.misfire.starting_deadline = deadline.map(std::time::Duration::from_secs);
-    let jobs = jobs("j", spec);
-    let mut input = input(history, &jobs, 0, to);
-    input.observed = Observed {
-        commands: true,
-        backend: false,
-    };
-    let index = Index::new(input);
-    let mut verdict = Verdict::default();
-    check(input, &index, &mut verdict);
-    verdict
+    unobserved(history, spec, 0, to)
 }
 
 /// What b's checkpoint read shows in the world of [`unanswered_run_then_drop`].

@@ -6,6 +6,7 @@ use cronfence::{FencingToken, OverlapPolicy};
 
 use crate::check::Observed;
 
+use super::tests::unobserved;
 use super::*;
 use crate::check::testkit::*;
 use crate::fault::FaultKind;
@@ -20,16 +21,7 @@ fn verdict(history: &History) -> Verdict {
 fn verdict_under(history: &History, overlap: OverlapPolicy) -> Verdict {
     let mut spec = every_10s(Delivery::AtLeastOnce);
     spec.overlap = overlap;
-    let jobs = jobs("j", spec);
-    let mut input = input(history, &jobs, 0, 20);
-    input.observed = Observed {
-        commands: true,
-        backend: false,
-    };
-    let index = Index::new(input);
-    let mut verdict = Verdict::default();
-    check(input, &index, &mut verdict);
-    verdict
+    unobserved(history, spec, 0, 20)
 }
 
 /// What leadership `token` read of job `j`: its checkpoint at tick 20 with `in_flight` ticks.
@@ -257,16 +249,7 @@ fn retired_unrecorded(deadline: bool, then: impl FnOnce(Builder) -> Builder) -> 
         .command(20_002, "c", returned("j", 20, 3, 1))
         .node(20_002, "c", completed("j", 20, 3, 1))
         .build();
-    let jobs = jobs("j", spec);
-    let mut input = input(&history, &jobs, 0, 20);
-    input.observed = Observed {
-        commands: true,
-        backend: false,
-    };
-    let index = Index::new(input);
-    let mut verdict = Verdict::default();
-    check(input, &index, &mut verdict);
-    verdict
+    unobserved(&history, spec, 0, 20)
 }
 
 #[test]

@@ -5,6 +5,7 @@ use cronfence::{CatchUp, ClaimKind, FencingToken, OverlapPolicy};
 
 use crate::check::{LivenessBound, Observed};
 
+use super::tests::unobserved;
 use super::*;
 use crate::check::testkit::*;
 use crate::fault::FaultKind;
@@ -12,16 +13,7 @@ use crate::history::History;
 
 /// The no-gap checker over ticks `[0, to]` of job `j`, commands observed, the backend not.
 fn verdict(history: &History, spec: JobSpec, to: i64) -> Verdict {
-    let jobs = jobs("j", spec);
-    let mut input = input(history, &jobs, 0, to);
-    input.observed = Observed {
-        commands: true,
-        backend: false,
-    };
-    let index = Index::new(input);
-    let mut verdict = Verdict::default();
-    check(input, &index, &mut verdict);
-    verdict
+    unobserved(history, spec, 0, to)
 }
 
 fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {

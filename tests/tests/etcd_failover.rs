@@ -2,7 +2,8 @@
 //! history: crashes (runtime shut down, no resign), pauses longer than the lease (the node's only
 //! worker thread blocked), kill -9 and restart of etcd members including the raft leader, and a
 //! TCP proxy that cuts one node off from etcd (both ways, or one way). Durations are scaled for
-//! real time (TTL 2 s, ticks every 250 ms); each test takes about 20 s.
+//! real time (TTL 2 s, ticks every 250 ms); each test takes about 20 s. Overlapping pauses hold
+//! a node until the last one ends.
 #![cfg(not(madsim))]
 
 use std::collections::BTreeMap;
@@ -136,4 +137,34 @@ fn one_way_partitions_of_the_leader_hand_over_and_heal() {
     world.partition(&third, Direction::FromBackend, false, None);
     std::thread::sleep(Duration::from_secs(4));
     judge(world);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overlapping_pauses_hold_a_node_until_the_last_one_ends() {
+    // Paused for 3 s, and again 1 s later for 3 s: the node is silent for 4 s, until the second
+    // pause's end, as the fault log says — not 6 s, the second pause slept after the first.
+    let cluster = Cluster::start(1).unwrap();
+    let mut world = world("/overlapping-pauses");
+    world.start("node-a", cluster.endpoints());
+    sleep(4.0).await;
+    world.pause("node-a", Duration::from_secs(3));
+    sleep(1.0).await;
+    world.pause("node-a", Duration::from_secs(3));
+    sleep(7.0).await;
+    let (history, _) = world.finish(Duration::from_secs(2), Duration::from_secs(1));
+    let times: Vec<u64> = history
+        .records
+        .iter()
+        .filter(|r| r.node == "node-a")
+        .map(|r| r.t_ns)
+        .collect();
+    let silent = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .expect("records");
+    assert!(
+        (3_800_000_000..5_000_000_000).contains(&silent),
+        "node-a was silent for {silent} ns"
+    );
 }

@@ -257,11 +257,16 @@ impl RealWorld {
         self.start(name, endpoints);
     }
 
-    /// Pauses `name` for `duration`: its only worker thread sleeps, so nothing on it runs.
+    /// Pauses `name` for `duration`: its only worker thread sleeps until the pause's end, so
+    /// nothing on it runs. Overlapping pauses hold it until the last one's end, not one after the
+    /// other: a pause that finds the thread asleep sleeps only what is left of its own span.
     pub fn pause(&self, name: &str, duration: Duration) {
         self.record_fault(self.fault(FaultKind::Pause, name, Some(duration)), true);
+        let until = std::time::Instant::now() + duration;
         if let Some(runtime) = self.nodes.get(name).and_then(|n| n.runtime.as_ref()) {
-            runtime.spawn(async move { std::thread::sleep(duration) });
+            runtime.spawn(async move {
+                std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()))
+            });
         }
     }
 

@@ -3,7 +3,8 @@
 //! It computes the expected set itself with its own oracle ([`super::oracle`]) — every tick of
 //! every defined job whose scheduled instant lies in the checked window, from the start of the
 //! first node whose registration was answered on (`node_started`, `jobs_registered`: before it
-//! no job was defined; a first registration applied but never answered is not seen) — and never
+//! no job was defined; a registration applied whose answer was lost counts once a checkpoint read
+//! shows the backend kept its start reading) — and never
 //! just counts.
 //! A tick is delivered when its command began (the commands' own records; the runner's
 //! `tick_started` only where commands are not observed). Each expected tick that was not must be
@@ -787,6 +788,8 @@ fn finding(job: &JobId, tick: Timestamp, kind: &str, detail: &str) -> Finding {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_defined;
 #[cfg(test)]
 mod tests_drops;
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! From when each job is defined, so owed: the instant the backend registered it, as the history
 //! proves it. A registration is a node's start reading (`node_started`, `jobs_registered`); the
 //! backend keeps the first one that created the job (`checkpoints_read` shows it), and no job
-//! exists before that. A registration refused in its answer (`job_rejected`) defines nothing.
+//! exists before that. A registration refused in its answer (`job_rejected`) defines nothing. A
+//! creation is never refused, so a start whose reading the backend shows kept created the job,
+//! even when that registration's answer was lost.
 //!
 //! A start reading taken by a clock that read ahead is believed, as the backend believes it, once
 //! the clock faults show the node's clock really read that far ahead at its start (the clock
@@ -35,6 +37,8 @@ pub(crate) struct Defined {
     registered: Vec<Registration>,
     /// Per job, the registration instant the first `checkpoints_read` showing it reported.
     kept: BTreeMap<JobId, Timestamp>,
+    /// Every node process's start: (reading, from), answered or not.
+    starts: Vec<(Timestamp, Timestamp)>,
     /// The first start recorded at all (histories that predate registration records).
     any: Option<Timestamp>,
 }
@@ -48,6 +52,7 @@ impl Defined {
         let mut out = Defined {
             registered: Vec::new(),
             kept: BTreeMap::new(),
+            starts: Vec::new(),
             any: None,
         };
         for (record, event) in input.history.node_events() {
@@ -61,6 +66,7 @@ impl Defined {
                         false => record.true_time,
                     };
                     started.insert(node, (*since, from));
+                    out.starts.push((*since, from));
                     answered.remove(node);
                     out.any = out.any.or(Some(record.true_time));
                 }
@@ -93,8 +99,8 @@ impl Defined {
     }
 
     /// From when `job` is owed: the registration the backend kept, when the history shows which
-    /// (an accepted registration of that start reading); else the earliest accepted
-    /// registration. The first start at all when no node recorded its registration.
+    /// (an accepted registration of that start reading, or a start of that reading whose answer
+    /// was lost); else the earliest accepted registration. The first start at all when no node recorded its registration.
     pub(crate) fn of_job(&self, job: &JobId) -> Option<Timestamp> {
         if self.registered.is_empty() {
             return self.any;
@@ -102,7 +108,9 @@ impl Defined {
         let mut accepted = self.registered.iter().filter(|r| !r.refused.contains(job));
         let kept = self.kept.get(job).and_then(|&at| {
             let mut same = self.registered.iter().filter(|r| !r.refused.contains(job));
-            same.find(|r| r.since == at).map(|r| r.from)
+            let answered = same.find(|r| r.since == at).map(|r| r.from);
+            // Or a start whose registration was applied and its answer lost (memory 72476).
+            answered.or_else(|| self.starts.iter().find(|s| s.0 == at).map(|s| s.1))
         });
         kept.or_else(|| accepted.by_ref().map(|r| r.from).min())
             .or(self.any)

@@ -35,7 +35,7 @@ fn skip(tick: i64) -> NodeEvent {
 }
 
 /// The verdict for ticks 0, 10, 20 and 30 of job `j`.
-fn verdict_of(history: &History, spec: JobSpec) -> Verdict {
+pub(super) fn verdict_of(history: &History, spec: JobSpec) -> Verdict {
     let jobs = jobs("j", spec);
     let mut verdict = Verdict::default();
     check(input(history, &jobs, 0, 30), &mut verdict);

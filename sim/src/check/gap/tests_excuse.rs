@@ -600,6 +600,40 @@ fn a_run_cancelled_by_shutdown_is_not_replaced_by_a_tick_claimed_with_it() {
     );
 }
 
+/// Node a ran tick 0, then claimed `ticks` in one batch by a clock 15 s ahead that came back at
+/// `clock_back_ms`; the first tick's run began at `began_ms` and its cancel was committed (and
+/// recorded) at `cancel_ms`.
+pub(super) fn batch_run_cancelled(
+    ticks: &[i64],
+    clock_back_ms: u64,
+    began_ms: u64,
+    cancel_ms: u64,
+) -> Builder {
+    let offset = FaultKind::ClockOffset {
+        offset: SignedDuration::from_secs(15),
+    };
+    let first = ticks[0];
+    let cancelled = NodeEvent::TickCancelled {
+        job: job("j"),
+        tick: at(first),
+        token: FencingToken(1),
+        attempt: 1,
+    };
+    let mut history = Builder::new()
+        .fault(0, "a", offset.clone())
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1));
+    for &tick in ticks {
+        history = history.node(1, "a", claimed("j", tick, 1));
+    }
+    history
+        .fault_ended(clock_back_ms, "a", offset, 0)
+        .command(began_ms, "a", began("j", first, 1, 1))
+        .node(cancel_ms, "a", cancel_committed("j", first, 1))
+        .node(cancel_ms, "a", cancelled)
+}
+
 #[test]
 fn a_batch_tick_that_came_due_during_the_run_before_it_replaced_that_run() {
     // Ticks 10 and 20 were claimed in one batch by a clock 15 s ahead, which came back at 10.5 s.
@@ -608,27 +642,8 @@ fn a_batch_tick_that_came_due_during_the_run_before_it_replaced_that_run() {
     // overlap replace says. Cancelled at 15 s, before 20 was due, it was only cut short; and so
     // it was when 20 was due already as the run began (the clock still ahead), for a batch runs
     // a tick due already after the one before, it does not replace it.
-    let offset = FaultKind::ClockOffset {
-        offset: SignedDuration::from_secs(15),
-    };
     let batch = |began_ms: u64, clock_back_ms: u64, cancel_ms: u64| {
-        let cancelled = NodeEvent::TickCancelled {
-            job: job("j"),
-            tick: at(10),
-            token: FencingToken(1),
-            attempt: 1,
-        };
-        let history = Builder::new()
-            .fault(0, "a", offset.clone())
-            .command(0, "a", began("j", 0, 1, 1))
-            .command(1, "a", returned("j", 0, 1, 1))
-            .node(1, "a", completed("j", 0, 1, 1))
-            .node(1, "a", claimed("j", 10, 1))
-            .node(1, "a", claimed("j", 20, 1))
-            .fault_ended(clock_back_ms, "a", offset.clone(), 0)
-            .command(began_ms, "a", began("j", 10, 1, 1))
-            .node(cancel_ms, "a", cancel_committed("j", 10, 1))
-            .node(cancel_ms, "a", cancelled)
+        let history = batch_run_cancelled(&[10, 20], clock_back_ms, began_ms, cancel_ms)
             .command(cancel_ms + 1, "a", began("j", 20, 1, 1))
             .command(cancel_ms + 2, "a", returned("j", 20, 1, 1))
             .node(cancel_ms + 2, "a", completed("j", 20, 1, 1))

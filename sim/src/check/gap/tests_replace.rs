@@ -1,8 +1,8 @@
 //! Tests of replacements under overlap `Replace` within one claimed batch: which tick of the
 //! batch may be said to have replaced a run the leadership cancelled.
-use cronfence::FencingToken;
-
-use super::tests_excuse::{abandon_by, cancel_committed, commands, kinds, replace_spec, verdict};
+use super::tests_excuse::{
+    abandon_by, batch_run_cancelled, commands, kinds, replace_spec, verdict,
+};
 use super::*;
 use crate::check::testkit::*;
 use crate::fault::FaultKind;
@@ -14,24 +14,7 @@ fn replaced_in_turn(cancel_ms: u64, given_up: i64, token: u64) -> Verdict {
     let offset = FaultKind::ClockOffset {
         offset: SignedDuration::from_secs(15),
     };
-    let cancelled = NodeEvent::TickCancelled {
-        job: job("j"),
-        tick: at(10),
-        token: FencingToken(1),
-        attempt: 1,
-    };
-    let history = Builder::new()
-        .fault(0, "a", offset.clone())
-        .command(0, "a", began("j", 0, 1, 1))
-        .command(1, "a", returned("j", 0, 1, 1))
-        .node(1, "a", completed("j", 0, 1, 1))
-        .node(1, "a", claimed("j", 10, 1))
-        .node(1, "a", claimed("j", 20, 1))
-        .node(1, "a", claimed("j", 30, 1))
-        .fault_ended(10_500, "a", offset.clone(), 0)
-        .command(10_600, "a", began("j", 10, 1, 1))
-        .node(cancel_ms, "a", cancel_committed("j", 10, 1))
-        .node(cancel_ms, "a", cancelled)
+    let history = batch_run_cancelled(&[10, 20, 30], 10_500, 10_600, cancel_ms)
         .fault(cancel_ms + 1, "a", offset)
         .node(
             cancel_ms + 2,

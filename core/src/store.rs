@@ -94,6 +94,14 @@ pub trait TickStore: Send + Sync {
 
     /// Commits finished runs in one backend operation, fenced like [`TickStore::claim`].
     async fn commit(&self, fence: &Fence, commits: &[Commit]) -> Result<()>;
+
+    /// Whether a leadership's claims and commits must go one at a time: true where fenced
+    /// writes sent side by side compare the values each other change and only refuse each other
+    /// (etcd's transactions). The runner then sends them in turns, at the cost of a claim
+    /// waiting for a commit's round trip.
+    fn writes_take_turns(&self) -> bool {
+        false
+    }
 }
 
 /// The outcome of registering one job definition.

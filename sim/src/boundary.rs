@@ -161,6 +161,10 @@ impl TickStore for FaultyBackend {
         })
         .await
     }
+
+    fn writes_take_turns(&self) -> bool {
+        self.inner.writes_take_turns()
+    }
 }
 
 #[async_trait::async_trait]

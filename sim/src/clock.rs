@@ -68,6 +68,20 @@ pub struct ClockModel {
     pub strobe: Option<(SignedDuration, SignedDuration, Duration)>,
 }
 
+/// A strobe's period in nanoseconds (at least one).
+fn strobe_period_ns(period: SignedDuration) -> u128 {
+    period.as_nanos().max(1) as u128
+}
+
+/// +1 in a strobe's even phases, -1 in its odd ones.
+fn strobe_sign(phase: u128) -> i32 {
+    if phase % 2 == 0 {
+        1
+    } else {
+        -1
+    }
+}
+
 impl ClockModel {
     /// The offset from true time at world-elapsed time `elapsed`.
     pub fn offset_at(&self, elapsed: Duration) -> SignedDuration {
@@ -77,16 +91,37 @@ impl ClockModel {
             let drift = run * i128::from(self.drift_ppm) / 1_000_000;
             offset += SignedDuration::from_nanos(drift as i64);
         }
-        if let Some((amplitude, period, since)) = self.strobe {
-            let period = period.as_nanos().max(1) as u128;
-            let phase = elapsed.saturating_sub(since).as_nanos() / period;
-            offset += if phase % 2 == 0 {
-                amplitude
-            } else {
-                -amplitude
-            };
+        if let Some((amplitude, _, _)) = self.strobe {
+            offset += strobe_sign(self.strobe_phase(elapsed)) * amplitude;
         }
         offset
+    }
+
+    /// The strobe's phase at `elapsed` (0 without a strobe): even reads `+amplitude`.
+    fn strobe_phase(&self, elapsed: Duration) -> u128 {
+        self.strobe.map_or(0, |(_, period, since)| {
+            elapsed.saturating_sub(since).as_nanos() / strobe_period_ns(period)
+        })
+    }
+
+    /// The furthest ahead of true time at `to` this model's clock read at any instant of
+    /// `[from, to]`: its reading then minus true time at `to`. Within one strobe phase the
+    /// reading only grows with time (drift never runs a clock backwards), so the furthest is at
+    /// the end of the span's last phase (`to`) or of the one before it, when the span reaches
+    /// back into it; earlier phases repeat those two, earlier.
+    pub fn furthest_ahead_in(&self, from: Duration, to: Duration) -> SignedDuration {
+        let at_to = self.offset_at(to);
+        let Some((_, period, since)) = self.strobe else {
+            return at_to;
+        };
+        let into_phase = (to.saturating_sub(since).as_nanos() % strobe_period_ns(period)) as u64;
+        let phase_began = to - Duration::from_nanos(into_phase);
+        if phase_began <= since || phase_began <= from {
+            return at_to;
+        }
+        let before = phase_began - Duration::from_nanos(1);
+        let behind = SignedDuration::try_from(to - before).unwrap_or(SignedDuration::MAX);
+        at_to.max(self.offset_at(before) - behind)
     }
 
     /// Takes in clock fault `kind` starting (`on`) or ending at world-elapsed time `elapsed`.

@@ -169,9 +169,9 @@ impl GoMicro {
             }
         };
         self.sink.record(&event(true));
-        self.sink.command(true, &self.job, tick, token, 1);
+        let run = self.sink.began(&self.job, tick, token, 1);
         tokio::time::sleep(self.run_time).await;
-        self.sink.command(false, &self.job, tick, token, 1);
+        run.returned();
         self.sink.record(&event(false));
     }
 }

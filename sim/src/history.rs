@@ -68,8 +68,21 @@ pub enum CommandRecord {
         /// The attempt.
         attempt: u32,
     },
-    /// The command's body returned (a cancelled command, dropped mid-run, records nothing).
+    /// The command's body returned.
     CommandEnded {
+        /// The job.
+        job: JobId,
+        /// The tick's scheduled instant.
+        tick: Timestamp,
+        /// The fencing token the run was handed.
+        token: FencingToken,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// The command was dropped after it began and before its body returned: the runner
+    /// cancelled it, or its node's process died (a crash drops its tasks on the executor's next
+    /// turn). A run that ends neither way is still running.
+    CommandDropped {
         /// The job.
         job: JobId,
         /// The tick's scheduled instant.

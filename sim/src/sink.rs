@@ -1,5 +1,6 @@
-//! Where a node's doings go in either world: its events, and its commands' beginnings and ends,
-//! recorded into the history with true time and the node's own clock's reading.
+//! Where a node's doings go in either world: its events, and its commands' beginnings and ends
+//! (returned or dropped), recorded into the history with true time and the node's own clock's
+//! reading.
 
 use cronfence::{Clock, EventSink, FencingToken, JobId, NodeEvent};
 use jiff::Timestamp;
@@ -8,6 +9,7 @@ use crate::clock::{SimClock, WorldTime};
 use crate::history::{CommandRecord, Recorder, What};
 
 /// One node's recorder.
+#[derive(Clone)]
 pub struct Sink {
     node: String,
     clock: SimClock,
@@ -38,32 +40,66 @@ impl Sink {
         );
     }
 
-    /// Records that a job's command began (`began`) or returned from running `tick`; called from
-    /// the command itself.
-    pub fn command(
+    /// Records that a job's command began running `tick`; called from the command itself, on its
+    /// first poll. The returned run records the command's end: [`CommandRun::returned`] when its
+    /// body returns, or a drop (cancelled, or its process died) if it is dropped before.
+    pub fn began(
         &self,
-        began: bool,
         job: &JobId,
         tick: Timestamp,
         token: FencingToken,
         attempt: u32,
-    ) {
-        let job = job.clone();
-        self.push(What::Command(if began {
-            CommandRecord::CommandBegan {
-                job,
-                tick,
-                token,
-                attempt,
-            }
-        } else {
-            CommandRecord::CommandEnded {
-                job,
-                tick,
-                token,
-                attempt,
-            }
+    ) -> CommandRun {
+        self.push(What::Command(CommandRecord::CommandBegan {
+            job: job.clone(),
+            tick,
+            token,
+            attempt,
         }));
+        CommandRun {
+            sink: self.clone(),
+            job: job.clone(),
+            tick,
+            token,
+            attempt,
+            returned: false,
+        }
+    }
+}
+
+/// A command that began and has not ended yet: records how it ends.
+pub struct CommandRun {
+    sink: Sink,
+    job: JobId,
+    tick: Timestamp,
+    token: FencingToken,
+    attempt: u32,
+    returned: bool,
+}
+
+impl CommandRun {
+    /// The command's body returned.
+    pub fn returned(mut self) {
+        self.returned = true;
+        self.sink.push(What::Command(CommandRecord::CommandEnded {
+            job: self.job.clone(),
+            tick: self.tick,
+            token: self.token,
+            attempt: self.attempt,
+        }));
+    }
+}
+
+impl Drop for CommandRun {
+    fn drop(&mut self) {
+        if !self.returned {
+            self.sink.push(What::Command(CommandRecord::CommandDropped {
+                job: self.job.clone(),
+                tick: self.tick,
+                token: self.token,
+                attempt: self.attempt,
+            }));
+        }
     }
 }
 

@@ -283,10 +283,11 @@ impl Process {
                 async move {
                     // The body runs on the first poll: this record is the run really beginning.
                     let (job, at, token) = (&tick.job, tick.scheduled_at, tick.fencing_token);
-                    sink.command(true, job, at, token, tick.attempt);
+                    let run = sink.began(job, at, token, tick.attempt);
                     tokio::time::sleep(run_time).await;
-                    // Only a command that returns records its end: a cancelled one is dropped.
-                    sink.command(false, job, at, token, tick.attempt);
+                    // A command dropped before this (cancelled, or its process died) records
+                    // the drop instead.
+                    run.returned();
                     Ok::<(), std::io::Error>(())
                 }
             });

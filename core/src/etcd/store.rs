@@ -435,6 +435,12 @@ impl TickStore for EtcdBackend {
         self.fenced_write("commit runs", fence, false, &mut update, &jobs)
             .await
     }
+
+    /// Claims and commits compare every checkpoint they change: side by side they refuse each
+    /// other.
+    fn writes_take_turns(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait::async_trait]

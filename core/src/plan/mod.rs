@@ -20,6 +20,8 @@ use crate::store::{Checkpoint, Claim, ClaimKind};
 mod rebase;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_early;
 
 /// One tick to run, with its attempt number (1 unless an at-least-once tick runs again).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,10 +221,12 @@ impl Planner {
             debug_assert_eq!(id, cp.job, "checkpoint order matches job order");
             let before_registration = cp.registered_at - jiff::SignedDuration::from_nanos(1);
             planner.newest_claim = planner.newest_claim.max(cp.last_claimed);
-            let retries = match spec.delivery {
+            let mut retries = match spec.delivery {
                 Delivery::AtLeastOnce => cp.in_flight,
                 Delivery::AtMostOnce => Vec::new(),
             };
+            // Oldest first: reruns run in order ([`rerun_early`] takes the oldest).
+            retries.sort();
             planner.jobs.push(PlannedJob {
                 id,
                 spec,
@@ -284,6 +288,15 @@ impl Planner {
         self.queue
             .iter()
             .find(|&&(_, idx)| !self.waiting(idx))
+            .map(|(at, _)| *at)
+    }
+
+    /// When the next tick of any job is due after `wall` (leader's clock), if ever: what the
+    /// leader waits for besides jobs due by the wall but not yet by the evidence.
+    pub fn next_deadline_after(&self, wall: Timestamp) -> Option<Timestamp> {
+        self.queue
+            .range((wall, usize::MAX)..)
+            .find(|&&(at, idx)| at > wall && !self.waiting(idx))
             .map(|(at, _)| *at)
     }
 
@@ -400,18 +413,23 @@ impl Planner {
             .starting_deadline
             .map(|d| jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::MAX));
         let late = |t: Timestamp| deadline.is_some_and(|d| now.duration_since(t) > d);
+        let mut early = Vec::new();
         for &(at, attempt) in self.due_retries(job, reading) {
-            if late(at) {
+            let rerun = TickRun {
+                at,
+                attempt: attempt + 1,
+            };
+            if at > now {
+                early.push(rerun);
+            } else if late(at) {
                 d.abandon.push(single(at, AbandonReason::DeadlineExceeded));
                 d.retired.push(at);
             } else {
-                d.run.push(TickRun {
-                    at,
-                    attempt: attempt + 1,
-                });
+                d.run.push(rerun);
             }
         }
         self.select_due(job, now, &late, &mut d);
+        rerun_early(job, early, &mut d);
         self.run_early(job, reading, &mut d);
         if d.run.is_empty() && d.abandon.is_empty() {
             return None;
@@ -494,7 +512,8 @@ impl Planner {
     /// waits for it to end (`Forbid`: a tick already claimed is owed a run, so it is not
     /// skipped). The wall alone decides, not the evidence: the tick was claimed once already, so
     /// running it is never giving it up, and a witness stale from a clock fault long past must not
-    /// hold back a tick a previous leader left behind.
+    /// hold back a tick a previous leader left behind. But one due by the wall alone runs early
+    /// as a new tick does, alone and never replacing a run ([`rerun_early`]).
     fn due_retries<'j>(
         &self,
         job: &'j PlannedJob,
@@ -545,6 +564,23 @@ impl Planner {
                 break;
             }
         }
+    }
+}
+
+/// Adds the reruns due by the wall clock but not by the evidence (`early`, oldest first) as
+/// [`Planner::run_early`] adds new ticks: running a claimed tick early loses nothing, but a
+/// batch led by one would start the ticks behind it late in true time, and one due only by a
+/// clock that ran ahead must never replace (`Replace`) the job's run going. So unless runs may
+/// overlap, the oldest runs alone, and only while nothing else of the job runs or is decided;
+/// the others wait for its end ([`Planner::finished`] requeues the job) or for the evidence to
+/// reach them. (Explorer worlds memory 82398 and 82402: a leader whose clock had jumped ahead
+/// re-ran a previous leadership's ticks in one batch, and a rerun due only by its clock
+/// replaced the batch: the ticks behind it given up as replaced, never run.)
+fn rerun_early(job: &PlannedJob, early: Vec<TickRun>, d: &mut Decision) {
+    if job.spec.overlap == OverlapPolicy::Allow {
+        d.run.extend(early);
+    } else if job.running + job.pending == 0 && d.run.is_empty() {
+        d.run.extend(early.into_iter().next());
     }
 }
 

@@ -11,7 +11,8 @@
 //! own rules and records a commit that cannot land. The committer sends nothing for an execution
 //! that stopped waiting (its leadership revoked, or the execution dropped) and nothing once the
 //! leadership is revoked, as an execution committing alone would not; it ends once the leader
-//! and every execution have let go of it. It owns no decision about runs and no retry.
+//! and every execution have let go of it. It owns no decision about runs and no retry. Its
+//! requests and the leader's claims take turns ([`WriteTurn`]).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -29,6 +30,16 @@ use crate::store::Commit;
 /// operations for `n` jobs, and etcd allows 128 per transaction by default (`--max-txn-ops`);
 /// a batch of one job (a backlog of one job's runs) is 4 operations whatever its size.
 pub(crate) const BATCH_JOBS: usize = 63;
+
+/// A leadership's turn to write: where the backend asks for it
+/// ([`crate::store::TickStore::writes_take_turns`]), its claims and its commits go to the
+/// backend one at a time. Both compare the checkpoints they change (etcd's fenced
+/// transactions), so sent side by side
+/// they only refuse each other: the leader's claims of one explorer world (etcd-sim 81091) lost
+/// four compares in a row to its own commits, backed off, and a tick came due late enough to be
+/// replaced. The turn is taken before the request is timed, so waiting for it never eats into a
+/// request's timeout.
+pub(crate) type WriteTurn = Arc<tokio::sync::Mutex<()>>;
 
 /// A leadership's committer: a handle executions share (cloning it is cheap).
 #[derive(Clone)]
@@ -49,12 +60,14 @@ impl Committer {
         ctx: Arc<NodeCtx>,
         fence: Fence,
         revoked: signal::Receiver<Option<Revocation>>,
+        turn: WriteTurn,
     ) -> Self {
         let (queue, queued) = mpsc::unbounded_channel();
         let batcher = Batcher {
             ctx,
             fence,
             revoked,
+            turn,
             queued,
             waiting: VecDeque::new(),
         };
@@ -78,6 +91,8 @@ struct Batcher {
     ctx: Arc<NodeCtx>,
     fence: Fence,
     revoked: signal::Receiver<Option<Revocation>>,
+    /// The leadership's turn to write, shared with its claims.
+    turn: WriteTurn,
     queued: mpsc::UnboundedReceiver<Waiting>,
     /// Commits taken off the queue and not yet sent (those a full batch left over).
     waiting: VecDeque<Waiting>,
@@ -114,9 +129,14 @@ impl Batcher {
     /// Sends one batch and hands every commit of it the result; sends nothing, and drops the
     /// batch, once the leadership is revoked (its executions stop waiting then).
     async fn send(&self, batch: Vec<Waiting>) {
-        if self.revoked.borrow().is_some() {
-            return;
-        }
+        let mut revoked = self.revoked.clone();
+        let takes_turns = self.ctx.backend.writes_take_turns();
+        let _turn = tokio::select! {
+            biased;
+            _ = revoked.wait_for(|r| r.is_some()) => return,
+            turn = self.turn.lock(), if takes_turns => Some(turn),
+            _ = std::future::ready(()), if !takes_turns => None,
+        };
         let commits: Vec<Commit> = batch.iter().map(|w| w.commit.clone()).collect();
         self.ctx.emit(NodeEvent::CommitsSent {
             token: self.fence.token,
@@ -124,7 +144,6 @@ impl Batcher {
         });
         let ctx = &self.ctx;
         let call = ctx.call("commit runs", ctx.backend.commit(&self.fence, &commits));
-        let mut revoked = self.revoked.clone();
         let result = tokio::select! {
             biased;
             _ = revoked.wait_for(|r| r.is_some()) => return,
@@ -209,7 +228,12 @@ mod tests {
         let leadership = backend.campaign(&session, &election, "test").await;
         let leadership = leadership.expect("won");
         let ctx = NodeCtx::for_tests(backend, Arc::new(crate::event::NoEvents));
-        let committer = Committer::start(ctx, leadership.fence(), leadership.revocation_signal());
+        let committer = Committer::start(
+            ctx,
+            leadership.fence(),
+            leadership.revocation_signal(),
+            Default::default(),
+        );
         // The session keeps the lease alive as long as the test runs.
         std::mem::forget((session, leadership));
         committer

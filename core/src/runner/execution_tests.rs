@@ -83,7 +83,12 @@ async fn claimed_and_run(
     let events = Arc::new(Recorded::default());
     let ctx = NodeCtx::for_tests(backend.clone(), events.clone());
     let revoked = leadership.revocation_signal();
-    let committer = Committer::start(ctx.clone(), fence.clone(), revoked.clone());
+    let committer = Committer::start(
+        ctx.clone(),
+        fence.clone(),
+        revoked.clone(),
+        Default::default(),
+    );
     let (began, _) = mpsc::unbounded_channel();
     let (ended, mut execution_ended) = mpsc::unbounded_channel();
     let execution = Execution {

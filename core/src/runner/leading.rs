@@ -19,7 +19,7 @@ use crate::signal;
 use tokio::time::Instant;
 
 use super::batch::Decided;
-use super::committer::Committer;
+use super::committer::{Committer, WriteTurn};
 use super::execution::{Ended, Execution};
 use super::supersession::SpecWatch;
 use super::NodeCtx;
@@ -32,6 +32,7 @@ use crate::lifecycle::{steps_down_for_clock, Action, EndCause, Input, Lifecycle,
 use crate::plan::{AbandonReason, Decision, Planner};
 use crate::policy::Delivery;
 use crate::store::Checkpoint;
+use tokio::sync::OwnedMutexGuard;
 
 /// How a leadership ended, with what the history needs to say about it.
 #[derive(Debug)]
@@ -87,6 +88,8 @@ struct Leader<'a> {
     unanswered: BTreeMap<(usize, jiff::Timestamp), AbandonReason>,
     /// The leadership's group committer, started with its first at-least-once execution.
     committer: Option<Committer>,
+    /// The leadership's turn to write, which its claims and its committer take one at a time.
+    turn: WriteTurn,
     /// Reads the jobs' registered versions, so a newer definition ends the leadership between
     /// ticks rather than at a due tick's refused claim.
     specs: SpecWatch,
@@ -153,6 +156,7 @@ pub(crate) async fn lead(
         won_at,
         unanswered: BTreeMap::new(),
         committer: None,
+        turn: WriteTurn::default(),
         specs: SpecWatch::start(ctx, jobs),
     };
     let ending = leader.run().await;
@@ -228,6 +232,8 @@ fn end(
 impl Leader<'_> {
     async fn run(&mut self) -> Ending {
         let mut backoff = self.ctx.backoff();
+        // The leadership's turn to write, held from deciding a claim until its answer.
+        let mut turn: Option<OwnedMutexGuard<()>> = None;
         loop {
             if self.ctx.stopping() {
                 return Ending::Shutdown;
@@ -265,9 +271,35 @@ impl Leader<'_> {
                     .unwrap_or(self.ctx.config.clock_recheck);
                 let floor = std::time::Duration::from_millis(1);
                 delay = behind.clamp(floor, self.ctx.config.clock_recheck.max(floor));
+                // Nor past another job's next tick.
+                let others = sleep_for(
+                    &*self.ctx.clock,
+                    self.planner.next_deadline_after(reading.wall),
+                    self.ctx.config.clock_recheck,
+                );
+                delay = delay.min(others.max(floor));
+            }
+            if !decisions.is_empty() && turn.is_none() && self.ctx.backend.writes_take_turns() {
+                // Claims and commits take turns (`WriteTurn`). Decided while the committer
+                // wrote, the claim waits for its turn, then is decided afresh: its record is
+                // sent as decided, and a run that ended meanwhile changes what overlap asks.
+                match self.turn.clone().try_lock_owned() {
+                    Ok(guard) => turn = Some(guard),
+                    Err(_) => {
+                        turn = Some(tokio::select! {
+                            biased;
+                            _ = self.ctx.stop_requested() => return Ending::Shutdown,
+                            reason = self.leadership.revoked() => return Ending::Revoked(reason),
+                            guard = self.turn.clone().lock_owned() => guard,
+                        });
+                        continue;
+                    }
+                }
             }
             if !decisions.is_empty() {
-                match self.claim(&decisions, reading).await {
+                let claimed = self.claim(&decisions, reading).await;
+                drop(turn.take());
+                match claimed {
                     Ok(()) => {
                         backoff = self.ctx.backoff();
                         continue;
@@ -276,6 +308,7 @@ impl Leader<'_> {
                     Err(None) => delay = backoff.next_delay(),
                 }
             }
+            drop(turn.take());
             tokio::select! {
                 biased;
                 _ = self.ctx.stop_requested() => return Ending::Shutdown,
@@ -585,11 +618,10 @@ impl Leader<'_> {
 
     /// The leadership's committer, started the first time a run needs it.
     fn committer(&mut self) -> Committer {
-        let (ctx, fence) = (self.ctx, &self.fence);
+        let (ctx, fence, turn) = (self.ctx, &self.fence, &self.turn);
         let revoked = || self.leadership.revocation_signal();
-        self.committer
-            .get_or_insert_with(|| Committer::start(ctx.clone(), fence.clone(), revoked()))
-            .clone()
+        let start = || Committer::start(ctx.clone(), fence.clone(), revoked(), turn.clone());
+        self.committer.get_or_insert_with(start).clone()
     }
 
     fn ended(&mut self, ended: Ended) {

@@ -66,6 +66,41 @@ impl NodeClocks {
             None => SignedDuration::ZERO,
         }
     }
+
+    /// The furthest ahead of true time at `to_ns` that `node`'s clock read at any instant of
+    /// `[from_ns, to_ns]`: what its reading then was, minus true time at `to_ns`. A reading taken
+    /// somewhere in that span that reads further ahead than this is one no clock showed.
+    pub fn furthest_ahead(&self, node: &str, from_ns: u64, to_ns: u64) -> SignedDuration {
+        let Some(models) = self.models.get(node) else {
+            return SignedDuration::ZERO;
+        };
+        let from_ns = from_ns.min(to_ns);
+        let in_force = |t: u64| models.iter().rposition(|(at, _)| *at <= t);
+        let model = |i: Option<usize>| i.map(|i| models[i].1.clone()).unwrap_or_default();
+        // Each model in force over part of the span, and the part: [start, end].
+        let mut spans = Vec::new();
+        let mut start = from_ns;
+        let mut current = in_force(from_ns);
+        for (i, (at, _)) in models.iter().enumerate() {
+            if *at > from_ns && *at <= to_ns {
+                // Changes at one instant (faults applied in one turn) leave no span between
+                // them: the state after the first was never read.
+                if *at > start {
+                    spans.push((model(current), start, *at - 1));
+                }
+                (start, current) = (*at, Some(i));
+            }
+        }
+        spans.push((model(current), start, to_ns));
+        spans
+            .into_iter()
+            .map(|(m, a, b)| {
+                let behind = SignedDuration::from_nanos((to_ns - b) as i64);
+                m.furthest_ahead_in(Duration::from_nanos(a), Duration::from_nanos(b)) - behind
+            })
+            .max()
+            .unwrap_or(SignedDuration::ZERO)
+    }
 }
 
 #[cfg(test)]

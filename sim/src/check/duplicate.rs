@@ -8,6 +8,7 @@
 //! counting (the node crashed or was paused, its leadership of the run's token was revoked, or it
 //! was fenced out of or cancelled that tick). Where commands are observed, an end that does not
 //! count also needs the command itself to have stopped — it returned (`command_ended`), was
+//! dropped (`command_dropped`, the command's own record), was
 //! cancelled (`TickCancelled`, or a commit of it `cancelled` sent: the runner sends one only after
 //! dropping the command to replace it, and it may be fenced out), or its node crashed, paused or
 //! was stopped — because a
@@ -110,6 +111,13 @@ impl<'h> Runs<'h> {
                 What::Command(CommandRecord::CommandEnded { job, tick, .. }) => {
                     let why = format!("its command returned (record {})", record.seq);
                     runs.stop_tick(&record.node, (job.clone(), *tick), index, record.seq, &why);
+                }
+                What::Command(CommandRecord::CommandDropped {
+                    job, tick, token, ..
+                }) => {
+                    let why = format!("its command was dropped (record {})", record.seq);
+                    let key = (job.clone(), *tick);
+                    runs.stop_run(&record.node, token.0, key, index, record.seq, &why);
                 }
                 What::Node(NodeEvent::TickStarted {
                     job, tick, token, ..
@@ -753,6 +761,54 @@ mod tests {
         assert!(verdict.reruns[0]
             .detail
             .contains("a dropped it to replace it"));
+    }
+
+    #[test]
+    fn a_replaced_run_whose_cancelled_commit_never_went_out_justifies_the_rerun_by_its_drop() {
+        // etcd-sim 83327: a dropped the run to replace it, but its leadership was revoked while
+        // the `cancelled` commit waited behind another batch, so no commit was sent and the run
+        // ended `tick_uncommitted`. The command's own drop record is what shows it stopped.
+        let uncommitted = NodeEvent::TickUncommitted {
+            job: job("j"),
+            tick: at(10),
+            token: FencingToken(1),
+            attempt: 1,
+            reason: "the leadership was lost before the commit got through".into(),
+        };
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .command(10_300, "a", dropped("j", 10, 1, 1))
+            .node(10_500, "a", uncommitted.clone())
+            .node(10_500, "a", revoked(1))
+            .command(12_000, "a", began("j", 10, 2, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert!(verdict.violations.is_empty(), "{verdict:#?}");
+        assert!(verdict.reruns[0].detail.contains("its command was dropped"));
+        // Without the drop the command may still be running: the re-run is a duplicate.
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .node(10_500, "a", uncommitted)
+            .node(10_500, "a", revoked(1))
+            .command(12_000, "a", began("j", 10, 2, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+    }
+
+    #[test]
+    fn a_drop_of_another_leaderships_run_does_not_stop_a_run() {
+        // The drop of a's later run (token 2) says nothing of its run under token 1, which b's
+        // re-run overlaps.
+        let history = Builder::new()
+            .command(10_000, "a", began("j", 10, 1, 1))
+            .node(10_500, "a", revoked(1))
+            .command(11_000, "a", dropped("j", 10, 2, 2))
+            .command(12_000, "b", began("j", 10, 3, 2))
+            .build();
+        let verdict = observed_verdict(&history);
+        assert_eq!(verdict.violations.len(), 1, "{verdict:#?}");
+        assert!(verdict.violations[0].detail.contains("had not stopped"));
     }
 
     #[test]

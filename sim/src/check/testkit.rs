@@ -99,6 +99,16 @@ pub(crate) fn returned(name: &str, tick: i64, token: u64, attempt: u32) -> Comma
     }
 }
 
+/// `CommandDropped` of job `name`'s tick at `tick` seconds: the command was dropped mid-run.
+pub(crate) fn dropped(name: &str, tick: i64, token: u64, attempt: u32) -> CommandRecord {
+    CommandRecord::CommandDropped {
+        job: job(name),
+        tick: at(tick),
+        token: FencingToken(token),
+        attempt,
+    }
+}
+
 /// `CommandBegan` of job `name`'s tick at `tick` seconds: the command itself began.
 pub(crate) fn began(name: &str, tick: i64, token: u64, attempt: u32) -> CommandRecord {
     CommandRecord::CommandBegan {

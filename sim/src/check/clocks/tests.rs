@@ -48,3 +48,69 @@ fn a_drifting_clock_and_a_strobe_read_what_their_model_gives_at_that_instant() {
     assert_eq!(clocks.offset("node-1", 2_500 * MS), secs(10));
     assert_eq!(clocks.offset("node-1", 3_500 * MS), secs(-10));
 }
+
+#[test]
+fn the_furthest_a_clock_read_ahead_over_a_span_counts_every_model_in_it() {
+    // A 60 s jump over [1 s, 5 s], seen from 8 s: just before the jump ended the clock read 60 s
+    // ahead, 3 s (and 1 ns) before 8 s; nothing ahead before 1 s or after 5 s.
+    let jump = FaultKind::ClockJump { by: secs(60) };
+    let strobe = FaultKind::ClockStrobe {
+        amplitude: secs(10),
+        period: SignedDuration::from_secs(1),
+    };
+    let history = Builder::new()
+        .fault(1_000, "node-0", jump.clone())
+        .fault_ended(5_000, "node-0", jump, 1_000)
+        .fault(0, "node-1", strobe)
+        .build();
+    let clocks = NodeClocks::new(&history);
+    let just_before_end = secs(57) + SignedDuration::from_nanos(-1);
+    assert_eq!(
+        clocks.furthest_ahead("node-0", 0, 8_000 * MS),
+        just_before_end
+    );
+    assert_eq!(
+        clocks.furthest_ahead("node-0", 0, 900 * MS),
+        SignedDuration::ZERO
+    );
+    assert_eq!(
+        clocks.furthest_ahead("node-0", 5_000 * MS, 8_000 * MS),
+        SignedDuration::ZERO
+    );
+    // The strobe reads behind in [1.2 s, 1.8 s] (an odd phase), ahead from 2 s; seen from 3.1 s
+    // (behind again) it read furthest ahead just before 3 s.
+    assert_eq!(
+        clocks.furthest_ahead("node-1", 1_200 * MS, 1_800 * MS),
+        secs(-10)
+    );
+    assert_eq!(
+        clocks.furthest_ahead("node-1", 1_200 * MS, 2_100 * MS),
+        secs(10)
+    );
+    let reached = secs(10) - SignedDuration::from_millis(100) - SignedDuration::from_nanos(1);
+    assert_eq!(
+        clocks.furthest_ahead("node-1", 1_200 * MS, 3_100 * MS),
+        reached
+    );
+    assert_eq!(
+        clocks.furthest_ahead("node-1", 3_000 * MS, 3_100 * MS),
+        secs(-10)
+    );
+}
+
+#[test]
+fn clock_faults_at_one_instant_leave_no_state_in_between_to_read() {
+    // A jump of +60 s and one of -60 s applied in the same turn at 1 s: the clock never read
+    // ahead, whatever the order the faults were recorded in.
+    let ahead = FaultKind::ClockJump { by: secs(60) };
+    let back = FaultKind::ClockJump { by: secs(-60) };
+    let history = Builder::new()
+        .fault(1_000, "node-0", ahead)
+        .fault(1_000, "node-0", back)
+        .build();
+    let clocks = NodeClocks::new(&history);
+    assert_eq!(
+        clocks.furthest_ahead("node-0", 0, 2_000 * MS),
+        SignedDuration::ZERO
+    );
+}

@@ -8,7 +8,11 @@
 //! A start reading taken by a clock that read ahead is believed, as the backend believes it, once
 //! the clock faults show the node's clock really read that far ahead at its start (the clock
 //! contract: its start reading is its only evidence); a start reading no clock could have shown
-//! counts as the true start instant.
+//! counts as the true start instant. A process takes its start reading when it begins, which may
+//! be long before its `node_started` record (the etcd client connects first): the reading is
+//! believed if the clock showed it at any instant from the process's beginning (the world's, or
+//! the end of the crash or stop that restarted it) to that record (etcd-sim 83767: a restart's
+//! reading taken 7 s before its record, during a clock jump over by the record).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,8 +21,11 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::check::index::Index;
 use crate::check::CheckInput;
+use crate::fault::FaultKind;
+use crate::history::{FaultRecord, What};
 
-/// How far apart a node's start reading and its `node_started` record may be (one step).
+/// How far a node's start reading may read past its clock at its `node_started` record (one
+/// step).
 const START_SLACK: SignedDuration = SignedDuration::from_millis(1);
 
 /// One answered registration.
@@ -43,6 +50,23 @@ pub(crate) struct Defined {
     any: Option<Timestamp>,
 }
 
+/// Per node, when each of its later processes began (world-elapsed ns, in order): the end of a
+/// crash or a stop restarts it.
+fn process_begins<'h>(input: CheckInput<'h>) -> BTreeMap<&'h str, Vec<u64>> {
+    let mut begins: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for record in &input.history.records {
+        if let What::Fault(FaultRecord::FaultEnded { fault }) = &record.what {
+            if matches!(fault.kind, FaultKind::Crash | FaultKind::Stop { .. }) {
+                begins
+                    .entry(fault.node.as_str())
+                    .or_default()
+                    .push(record.t_ns);
+            }
+        }
+    }
+    begins
+}
+
 impl Defined {
     pub(crate) fn of(input: CheckInput<'_>, index: &Index<'_>) -> Self {
         // Per node: its current process's start reading and the instant its jobs are its from.
@@ -55,12 +79,19 @@ impl Defined {
             starts: Vec::new(),
             any: None,
         };
+        let begins = process_begins(input);
         for (record, event) in input.history.node_events() {
             let node = record.node.as_str();
             match event {
                 NodeEvent::NodeStarted { since } => {
                     let lead = since.duration_since(record.true_time);
-                    let shown = lead <= index.clock_offset(node, record.t_ns) + START_SLACK;
+                    let began = begins.get(node).and_then(|b| {
+                        let upto = b.partition_point(|&t| t <= record.t_ns);
+                        upto.checked_sub(1).map(|k| b[k])
+                    });
+                    let furthest =
+                        index.clock_furthest_ahead(node, began.unwrap_or(0), record.t_ns);
+                    let shown = lead <= furthest + START_SLACK;
                     let from = match shown {
                         true => record.true_time.max(*since),
                         false => record.true_time,

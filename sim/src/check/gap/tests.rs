@@ -523,6 +523,31 @@ fn a_drop_applied_before_its_tick_was_due_counts_only_on_verified_clock_evidence
     );
 }
 
+/// Node a starts at `ms` with its start reading `reading` s and registers (1 ms later), wins
+/// (1 s later) and reads the checkpoint back with that registration.
+pub(super) fn started_and_read(history: Builder, ms: u64, reading: i64) -> Builder {
+    let checkpoint = cronfence::Checkpoint {
+        job: job("j"),
+        registered_at: at(reading),
+        last_claimed: None,
+        in_flight: Vec::new(),
+    };
+    let read = NodeEvent::CheckpointsRead {
+        election: election(),
+        token: FencingToken(1),
+        checkpoints: vec![checkpoint],
+    };
+    history
+        .node(ms, "a", NodeEvent::NodeStarted { since: at(reading) })
+        .node(
+            ms + 1,
+            "a",
+            NodeEvent::JobsRegistered { since: at(reading) },
+        )
+        .node(ms + 1_000, "a", won(1))
+        .node(ms + 1_001, "a", read)
+}
+
 /// Node a starts at 0 with its start reading `reading` s (its clock `ahead` s ahead from 0),
 /// registers and reads the checkpoint back with that registration; it runs nothing.
 fn registered_by_a_clock(reading: i64, ahead: Option<i64>) -> Verdict {
@@ -533,26 +558,7 @@ fn registered_by_a_clock(reading: i64, ahead: Option<i64>) -> Verdict {
         };
         history = history.fault(0, "a", offset);
     }
-    let checkpoint = cronfence::Checkpoint {
-        job: job("j"),
-        registered_at: at(reading),
-        last_claimed: None,
-        in_flight: Vec::new(),
-    };
-    let history = history
-        .node(0, "a", NodeEvent::NodeStarted { since: at(reading) })
-        .node(1, "a", NodeEvent::JobsRegistered { since: at(reading) })
-        .node(2, "a", won(1))
-        .node(
-            3,
-            "a",
-            NodeEvent::CheckpointsRead {
-                election: election(),
-                token: FencingToken(1),
-                checkpoints: vec![checkpoint],
-            },
-        )
-        .build();
+    let history = started_and_read(history, 0, reading).build();
     verdict_of(&history, every_10s(Delivery::AtMostOnce))
 }
 

@@ -441,3 +441,65 @@ fn a_drop_is_not_taken_to_give_up_a_tick_a_newer_landed_claim_may_have_passed() 
     let ticks: Vec<_> = verdict.violations.iter().map(|f| f.tick).collect();
     assert_eq!(ticks, [Some(at(10))], "{verdict:#?}");
 }
+
+/// `ClaimsSent` by leadership `token`: a drop of `dropped`, then an at-least-once run claim of
+/// `run`.
+fn drop_and_run(token: u64, dropped: i64, run: i64) -> NodeEvent {
+    let NodeEvent::ClaimsSent { mut claims, .. } = drop(token, dropped) else {
+        unreachable!("drop() is a ClaimsSent");
+    };
+    let NodeEvent::ClaimsSent { claims: runs, .. } = sent_runs(token, &[run]) else {
+        unreachable!("sent_runs() is a ClaimsSent");
+    };
+    claims.extend(runs);
+    NodeEvent::ClaimsSent {
+        token: FencingToken(token),
+        claims,
+        evidence: None,
+    }
+}
+
+/// a runs 0, then sends a run claim of 10 (never answered, never landed), [drop 20, run 30] at
+/// 31 s and, at 51 s, [drop 40, run 50] (`second_drops`) or a lone run claim of 50, and crashes
+/// at 52 s; b's read at 55 s shows the checkpoint at 50 with 30 and 50 in flight: both later
+/// batches landed.
+fn two_landed_batches(second_drops: bool, deadline: Option<u64>) -> Verdict {
+    let history = Builder::new()
+        .node(0, "a", won(1))
+        .node(0, "a", read_of(1, None, &[]));
+    let second = match second_drops {
+        true => drop_and_run(1, 40, 50),
+        false => sent_runs(1, &[50]),
+    };
+    let history = ran_once(history, 0, "a", 1, 0)
+        .node(10_000, "a", sent_runs(1, &[10]))
+        .node(31_000, "a", drop_and_run(1, 20, 30))
+        .node(51_000, "a", second)
+        .fault(52_000, "a", FaultKind::Crash)
+        .node(55_000, "b", won(2))
+        .node(55_001, "b", read_of(2, Some(50), &[30, 50]));
+    let history = ran_once(history, 56_000, "b", 2, 30);
+    let history = ran_once(history, 57_000, "b", 2, 50).build();
+    verdict_with_deadline(&history, 50, deadline)
+}
+
+#[test]
+fn a_tick_given_up_by_whichever_of_two_landed_drops_came_first_is_explained() {
+    // etcd-sim 82005: both batches after the lost claim of 10 landed, each with a drop planned
+    // from 0 that gives 10 up (1 s deadline): whichever landed first moved the checkpoint past
+    // 10 by a drop, and a's crash explains the missing record.
+    let verdict = two_landed_batches(true, Some(1));
+    let ticks: Vec<_> = verdict.violations.iter().map(|f| f.tick).collect();
+    assert!(!ticks.contains(&Some(at(10))), "{verdict:#?}");
+    assert!(kinds(&verdict.excused).contains(&("dropped_with_leader", Some(at(10)))));
+    // A landed batch of run claims alone may have skipped 10 silently; without a deadline no
+    // drop gives 10 up: it stays owed either way.
+    for (second_drops, deadline) in [(false, Some(1)), (true, None)] {
+        let verdict = two_landed_batches(second_drops, deadline);
+        let ticks: Vec<_> = verdict.violations.iter().map(|f| f.tick).collect();
+        assert!(
+            ticks.contains(&Some(at(10))),
+            "{second_drops} {deadline:?}: {verdict:#?}"
+        );
+    }
+}

@@ -24,19 +24,25 @@ impl Judge<'_, '_> {
     /// before its node could record why.
     pub(super) fn dropped_unproven(&self, tick: Timestamp) -> Option<Finding> {
         let drops = self.outcomes.drops.get(self.job)?;
-        let proven: Vec<_> = drops
+        // Each proof: the drops that may have given the tick up (the drop, and the landed
+        // drops of its leadership that give it up too).
+        let proven: Vec<Vec<&DropRange<'_>>> = drops
             .iter()
-            .filter(|d| self.gave_up_unproven(tick, d))
+            .filter_map(|d| self.gave_up_unproven(tick, d))
             .collect();
-        // Given up where the drop was sent in true time, or only where the verified clock
-        // evidence its batch was decided on put it: then no later quiet owes it a run.
-        let at = |d: &&DropRange<'_>| self.may_retire(tick, self.index.time(d.claim.at));
+        // Given up where every such drop was sent in true time, or only where the verified clock
+        // evidence their batches were decided on put it: then no later quiet owes it a run.
+        let at = |p: &Vec<&DropRange<'_>>| {
+            p.iter()
+                .all(|d| self.may_retire(tick, self.index.time(d.claim.at)))
+        };
+        // The leadership must be lost after the newest of them.
         let (in_time, on_clock): (Vec<_>, Vec<_>) = proven.into_iter().partition(at);
-        let in_time: Vec<_> = in_time.iter().map(|d| d.claim).collect();
+        let in_time: Vec<_> = in_time.iter().filter_map(|p| newest(p)).collect();
         if let Some(found) = self.lost_with_leader(tick, &in_time, "dropped_with_leader") {
             return Some(found);
         }
-        let on_clock: Vec<_> = on_clock.iter().map(|d| d.claim).collect();
+        let on_clock: Vec<_> = on_clock.iter().filter_map(|p| newest(p)).collect();
         let found = self.lost_with_leader(tick, &on_clock, "dropped_with_leader")?;
         self.on_clock.borrow_mut().insert(tick);
         Some(found)
@@ -52,37 +58,53 @@ impl Judge<'_, '_> {
             .any(|r| r.checkpoint.last_claimed.is_none_or(|last| last < d.upto))
     }
 
-    /// Whether drop `d` gave up `tick`, below its range, by the proof above.
-    fn gave_up_unproven(&self, tick: Timestamp, d: &DropRange<'_>) -> bool {
-        let Some(unproven) = d.unproven else {
-            return false;
-        };
+    /// Whether drop `d` gave up `tick`, below its range, by the proof above: the drops that may
+    /// have (`d` first, then the landed drops of its leadership that give it up as well).
+    fn gave_up_unproven<'d>(
+        &'d self,
+        tick: Timestamp,
+        d: &'d DropRange<'d>,
+    ) -> Option<Vec<&'d DropRange<'d>>> {
+        let unproven = d.unproven?;
         let below = unproven.from.is_none_or(|from| from < tick)
             && d.after.is_some_and(|after| tick <= after)
             && tick <= d.upto;
         if !below || !self.retire_allowed(tick, d) || !self.only_unanswered_runs(tick, d) {
-            return false;
+            return None;
         }
         // The first read by another leadership after the dropping one read: no other leadership
         // won in between (its win would have fenced the drop out), and it came after the drop.
-        let Some(read) = self
+        let read = self
             .outcomes
             .reads
             .get(self.job)
             .into_iter()
             .flatten()
             .find(|r| r.at > unproven.read && (r.node, r.token) != (d.claim.node, d.claim.token))
-            .filter(|r| r.at > d.claim.at)
-        else {
-            return false;
-        };
+            .filter(|r| r.at > d.claim.at)?;
         let cp = read.checkpoint;
         let passed = cp.last_claimed.is_some_and(|last| last >= tick)
             && cp.in_flight.iter().all(|&(t, _)| t != tick);
-        passed
-            && !self.answered_from(tick, unproven.read, read.at)
-            && !self.never_applied(d.claim.at, read)
-            && self.only_drop_moved_past(tick, unproven.read, d.claim.at, read)
+        if !passed
+            || self.answered_from(tick, unproven.read, read.at)
+            || self.never_applied(d.claim.at, read)
+        {
+            return None;
+        }
+        self.only_drops_moved_past(tick, unproven.read, d, read)
+    }
+
+    /// Whether drop `o`, of the same leadership as `d` and planned from the same read, gives up
+    /// `tick` too: in its range, or below it by the same unproven claims, where the policy
+    /// allowed it when it was sent. A batch carrying such a drop moved the checkpoint past
+    /// `tick` by a drop, not silently (etcd-sim 82005: two such batches both landed).
+    fn gives_up_too(&self, tick: Timestamp, d: &DropRange<'_>, o: &DropRange<'_>) -> bool {
+        let same = (o.claim.node, o.claim.token) == (d.claim.node, d.claim.token);
+        let read = d.unproven.map(|u| u.read);
+        let covers = o.after.is_none_or(|after| after < tick)
+            || o.unproven
+                .is_some_and(|u| Some(u.read) == read && u.from.is_none_or(|from| from < tick));
+        same && o.claim.at != d.claim.at && tick <= o.upto && covers && self.retire_allowed(tick, o)
     }
 
     /// Whether every claim of `tick` is an at-least-once run claim that drop `d`'s leadership
@@ -120,22 +142,38 @@ impl Judge<'_, '_> {
     }
 
     /// Whether every batch sent from position `from` until `read` holding a claim of the job's
-    /// `tick` or a newer one, but the drop's own batch (at `dropped_at`), never landed: then only the
-    /// drop can have moved the checkpoint past `tick`.
-    fn only_drop_moved_past(
-        &self,
+    /// `tick` or a newer one, but drop `d`'s own, never landed or carries a drop that gives
+    /// `tick` up too ([`Judge::gives_up_too`]): then only drops can have moved the checkpoint
+    /// past `tick`. Those drops, `d` first.
+    fn only_drops_moved_past<'d>(
+        &'d self,
         tick: Timestamp,
         from: usize,
-        dropped_at: usize,
+        d: &'d DropRange<'d>,
         read: &CheckpointRead<'_>,
-    ) -> bool {
+    ) -> Option<Vec<&'d DropRange<'d>>> {
+        let drops = self
+            .outcomes
+            .drops
+            .get(self.job)
+            .map_or(&[][..], Vec::as_slice);
         let batches: std::collections::BTreeSet<usize> = self
             .sent_between(from, read.at)
             .iter()
-            .filter(|&&(at, c)| at != dropped_at && c.tick >= tick)
+            .filter(|&&(at, c)| at != d.claim.at && c.tick >= tick)
             .map(|&(at, _)| at)
             .collect();
-        batches.into_iter().all(|at| self.never_applied(at, read))
+        let mut relied = vec![d];
+        for at in batches {
+            if self.never_applied(at, read) {
+                continue;
+            }
+            let peer = drops
+                .iter()
+                .find(|o| o.claim.at == at && self.gives_up_too(tick, d, o))?;
+            relied.push(peer);
+        }
+        Some(relied)
     }
 
     /// Whether the batch sent at position `at` never landed: it holds an at-least-once run claim
@@ -174,4 +212,9 @@ impl Judge<'_, '_> {
         let end = sent.partition_point(|&(i, _)| i < to).max(first);
         &sent[first..end]
     }
+}
+
+/// The newest claim of drops `p`.
+fn newest<'h>(p: &[&DropRange<'h>]) -> Option<super::outcomes::ClaimEntry<'h>> {
+    p.iter().map(|d| d.claim).max_by_key(|c| c.at)
 }

@@ -80,10 +80,15 @@ impl<'h> Index<'h> {
         (start.t_ns.abs_diff(taken) <= 1_000_000).then(|| since.duration_since(start.true_time))
     }
 
-    /// How far ahead of true time `node`'s clock read at world-elapsed `t_ns` (from the clock
-    /// faults; behind is negative).
-    pub(crate) fn clock_offset(&self, node: &str, t_ns: u64) -> jiff::SignedDuration {
-        self.clocks.offset(node, t_ns)
+    /// The furthest ahead of true time at `to_ns` that `node`'s clock read at any instant of
+    /// `[from_ns, to_ns]` (from the clock faults).
+    pub(crate) fn clock_furthest_ahead(
+        &self,
+        node: &str,
+        from_ns: u64,
+        to_ns: u64,
+    ) -> jiff::SignedDuration {
+        self.clocks.furthest_ahead(node, from_ns, to_ns)
     }
 
     /// What `node`'s clock read at the record at `index`, by the clock model (the faults), not

@@ -1,0 +1,115 @@
+//! Tests of reruns due by the wall clock but not yet by the evidence: a leader whose clock ran
+//! ahead reruns a previous leadership's ticks early, but one at a time, and never lets one
+//! replace a run. Times are seconds after a fixed anchor; the schedule ticks every 10 s.
+
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::*;
+use crate::schedule::Schedule;
+
+fn t(secs: i64) -> Timestamp {
+    "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_secs(secs)
+}
+
+/// An at-least-once job every 10 s under `overlap`, claimed up to 90 s, with ticks 20 to 90
+/// left in flight by a previous leadership.
+fn left_in_flight(overlap: OverlapPolicy) -> Planner {
+    let mut spec = JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap());
+    spec.delivery = Delivery::AtLeastOnce;
+    spec.overlap = overlap;
+    let id = JobId::new("job").unwrap();
+    let cp = Checkpoint {
+        job: id.clone(),
+        registered_at: t(0),
+        last_claimed: Some(t(90)),
+        in_flight: (2..=9).rev().map(|k| (t(10 * k), 1)).collect(),
+    };
+    Planner::new(vec![(id, spec)], vec![cp], t(0))
+}
+
+fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Vec<Decision> {
+    p.poll_at(Reading {
+        wall: t(wall),
+        evidence: t(evidence),
+        witness_age: Duration::ZERO,
+    })
+}
+
+fn runs(ds: &[Decision]) -> Vec<(Timestamp, u32)> {
+    ds.iter()
+        .flat_map(|d| d.run.iter().map(|r| (r.at, r.attempt)))
+        .collect()
+}
+
+#[test]
+fn a_rerun_due_by_the_wall_alone_runs_alone_and_never_replaces_a_run() {
+    // Explorer worlds memory 82398 and 82402: the clock reads 85 s, the evidence 21 s. Only 20
+    // is due by the evidence; 30 to 80 used to join it in one batch, and 90, due by the clock
+    // alone a moment later, replaced the batch: the ticks behind 20 given up as replaced.
+    let mut p = left_in_flight(OverlapPolicy::Replace);
+    let ds = at_reading(&p, 85, 21);
+    assert_eq!(runs(&ds), vec![(t(20), 2)]);
+    p.advance(&ds);
+    p.began(0);
+    let ds = at_reading(&p, 91, 22);
+    assert!(
+        ds.is_empty(),
+        "nothing due by the evidence replaces 20: {ds:?}"
+    );
+    // Once 20 ended, the oldest rerun runs early, alone.
+    p.finished(0, true);
+    let ds = at_reading(&p, 92, 23);
+    assert_eq!(runs(&ds), vec![(t(30), 2)]);
+    assert!(!ds[0].cancel_running);
+    // A rerun the evidence has reached replaces a run like any tick due.
+    p.advance(&ds);
+    p.began(0);
+    let ds = at_reading(&p, 93, 40);
+    assert_eq!(runs(&ds), vec![(t(40), 2)]);
+    assert!(ds[0].cancel_running);
+}
+
+#[test]
+fn reruns_due_by_the_wall_alone_run_together_where_runs_may_overlap() {
+    let p = left_in_flight(OverlapPolicy::Allow);
+    let ds = at_reading(&p, 85, 21);
+    let expected: Vec<_> = (2..=8).map(|k| (t(10 * k), 2)).collect();
+    assert_eq!(runs(&ds), expected);
+}
+
+#[test]
+fn a_leader_waiting_for_the_evidence_still_wakes_for_other_jobs() {
+    // The rerun of 30 waits for the evidence, queued at 30 s (past by the wall); another job's
+    // next tick, 100 s, is the deadline after the wall the leader must not sleep past.
+    let spec = |overlap| {
+        let mut spec = JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap());
+        spec.delivery = Delivery::AtLeastOnce;
+        spec.overlap = overlap;
+        spec
+    };
+    let checkpoint = |id: &JobId, in_flight: Vec<(Timestamp, u32)>| Checkpoint {
+        job: id.clone(),
+        registered_at: t(0),
+        last_claimed: Some(t(90)),
+        in_flight,
+    };
+    let (a, b) = (JobId::new("a").unwrap(), JobId::new("b").unwrap());
+    let checkpoints = vec![
+        checkpoint(&a, vec![(t(20), 1), (t(30), 1)]),
+        checkpoint(&b, Vec::new()),
+    ];
+    let jobs = vec![
+        (a, spec(OverlapPolicy::Replace)),
+        (b, spec(OverlapPolicy::Allow)),
+    ];
+    let mut p = Planner::new(jobs, checkpoints, t(0));
+    let ds = at_reading(&p, 91, 21);
+    assert_eq!(runs(&ds), vec![(t(20), 2)]);
+    p.advance(&ds);
+    p.began(0);
+    assert!(at_reading(&p, 91, 22).is_empty());
+    assert_eq!(p.next_deadline(), Some(t(30)));
+    assert_eq!(p.next_deadline_after(t(91)), Some(t(100)));
+}

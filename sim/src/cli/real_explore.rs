@@ -174,11 +174,15 @@ fn probe(plan: &Plan) -> anyhow::Result<()> {
 fn progress(event: Event<'_>, started: Instant) {
     let at = seconds(started.elapsed());
     match event {
-        Event::Started(seed, scenario) => eprintln!(
-            "[{at}] seed {seed} starts: {}, {}, lasts {:#}",
-            plural(scenario.nodes, "node"),
-            plural(scenario.faults.len(), "fault"),
-            scenario.duration
+        Event::Started(seed, drawn) => eprintln!(
+            "[{at}] seed {seed} starts: {}, {}{}, lasts {:#}",
+            plural(drawn.scenario.nodes, "node"),
+            plural(drawn.scenario.faults.len(), "fault"),
+            match drawn.left_out {
+                0 => String::new(),
+                n => format!(" ({n} left out: real time cannot play them)"),
+            },
+            drawn.scenario.duration
         ),
         Event::Skipped(s) => eprintln!("[{at}] seed {} skipped: {}", s.seed, s.why),
         Event::Played(p) => eprintln!(

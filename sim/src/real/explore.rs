@@ -26,9 +26,18 @@ use crate::scenario::{BackendKind, Loaded, Scenario};
 /// fits the real-time limit (a draw takes well under a millisecond, so this is seconds).
 pub const MOST_SKIPS_IN_A_ROW: u64 = 10_000;
 
+/// A drawn world as real time plays it.
+#[derive(Clone, Debug)]
+pub struct Drawn {
+    /// The world, less the faults real time cannot play.
+    pub scenario: Scenario,
+    /// How many faults were left out.
+    pub left_out: usize,
+}
+
 /// The world of `seed` as real time plays it: the etcd-sim world of that seed and `size`, less
 /// the faults real time cannot play; `Err` says why real time cannot play it at all.
-pub fn world(seed: u64, size: Size, max_duration: Duration) -> Result<Scenario, String> {
+pub fn world(seed: u64, size: Size, max_duration: Duration) -> Result<Drawn, String> {
     let mut scenario = draw(seed, BackendKind::EtcdSim, size);
     let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
     scenario.faults.retain(|f| {
@@ -49,7 +58,10 @@ pub fn world(seed: u64, size: Size, max_duration: Duration) -> Result<Scenario, 
         ));
     }
     match suite::unplayable(&scenario, max_duration) {
-        None => Ok(scenario),
+        None => Ok(Drawn {
+            scenario,
+            left_out: left_out.values().sum(),
+        }),
         Some(why) => Err(why),
     }
 }
@@ -88,6 +100,8 @@ pub struct Played {
     pub seed: u64,
     /// The world (named `explore-<seed>`).
     pub world: Arc<Loaded>,
+    /// How many of its drawn faults real time could not play (left out).
+    pub left_out: usize,
     /// How long it took in real time.
     pub took: Duration,
     /// Its run, or the message of the panic that ended it.
@@ -136,7 +150,7 @@ pub struct Explored {
 /// Something the explorer reports as it happens.
 pub enum Event<'a> {
     /// A world starts.
-    Started(u64, &'a Scenario),
+    Started(u64, &'a Drawn),
     /// A seed was skipped.
     Skipped(&'a Skipped),
     /// A world finished.
@@ -158,8 +172,8 @@ pub fn explore(plan: &Plan, report: &(dyn Fn(Event<'_>) + Sync)) -> Explored {
             std::thread::Builder::new()
                 .name(format!("explore-{i}"))
                 .spawn_scoped(scope, move || {
-                    while let Some((seed, scenario)) = next_world(seeds, plan, report) {
-                        let world = play(seed, scenario, plan);
+                    while let Some((seed, drawn)) = next_world(seeds, plan, report) {
+                        let world = play(seed, drawn, plan);
                         report(Event::Played(&world));
                         played.lock().expect("no worker panics").push(world);
                     }
@@ -191,7 +205,7 @@ fn next_world(
     seeds: &Mutex<Seeds>,
     plan: &Plan,
     report: &(dyn Fn(Event<'_>) + Sync),
-) -> Option<(u64, Scenario)> {
+) -> Option<(u64, Drawn)> {
     let mut seeds = seeds.lock().expect("no worker panics");
     loop {
         let over = match plan.stop {
@@ -204,11 +218,11 @@ fn next_world(
         let seed = seeds.next;
         seeds.next += 1;
         match world(seed, plan.size, plan.max_duration) {
-            Ok(scenario) => {
+            Ok(drawn) => {
                 seeds.started += 1;
                 seeds.skips_in_a_row = 0;
-                report(Event::Started(seed, &scenario));
-                return Some((seed, scenario));
+                report(Event::Started(seed, &drawn));
+                return Some((seed, drawn));
             }
             Err(why) => {
                 let skipped = Skipped { seed, why };
@@ -222,12 +236,12 @@ fn next_world(
 
 /// Plays the world of `seed` under `<prefix>/explore-<seed>`; a panic is caught and reported as
 /// the world's outcome, never ending the run.
-fn play(seed: u64, scenario: Scenario, plan: &Plan) -> Played {
+fn play(seed: u64, drawn: Drawn, plan: &Plan) -> Played {
     let name = format!("explore-{seed}");
     let world = Arc::new(Loaded {
         path: PathBuf::from(format!("{name}.toml")),
         name: name.clone(),
-        scenario,
+        scenario: drawn.scenario,
     });
     let prefix = format!("{}/{name}", plan.prefix.trim_end_matches('/'));
     let started = Instant::now();
@@ -238,6 +252,7 @@ fn play(seed: u64, scenario: Scenario, plan: &Plan) -> Played {
     Played {
         seed,
         world,
+        left_out: drawn.left_out,
         took: started.elapsed(),
         run,
     }
@@ -274,11 +289,17 @@ mod tests {
         for seed in 1..=300 {
             let drawn = draw(seed, BackendKind::EtcdSim, Size::Small);
             let real = world(seed, Size::Small, long).expect("an hour fits every small world");
+            let (real, left) = (real.scenario, real.left_out);
             let mut expected = drawn.clone();
             expected
                 .faults
                 .retain(|f| !suite::UNPLAYED.contains(&f.fault.get_ref().as_str()));
-            left_out += drawn.faults.len() - expected.faults.len();
+            assert_eq!(
+                left,
+                drawn.faults.len() - expected.faults.len(),
+                "seed {seed}"
+            );
+            left_out += left;
             assert!(
                 real.description.starts_with(&drawn.description),
                 "seed {seed}"

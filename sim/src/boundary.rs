@@ -182,7 +182,7 @@ impl JobRegistry for FaultyBackend {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, madsim))]
 mod tests {
     use super::*;
     use cronfence::{ClaimKind, MemoryBackend, Schedule};

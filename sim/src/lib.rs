@@ -19,10 +19,11 @@
 //! | [`inject`] | playing faults into the world |
 //! | [`local_days`] | runs per local day of cron jobs (DST days) |
 //! | [`random`] | random fault plans drawn from a seed |
-//! | [`explore`] | swarm exploration: worlds drawn from a seed, run, shrunk, summed up |
+//! | [`splitmix`] | the seeded generator every draw uses (both builds) |
+//! | [`explore`] | swarm exploration: worlds drawn from a seed (both builds), run, shrunk, summed up (simulator) |
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
-//! | `real` | the real build: a real-time world on real etcd, and the real-time suite |
+//! | `real` | the real build: a real-time world on real etcd, the real-time suite and explorer |
 //! | [`takeover`] | how soon another node leads after a leader's stop or crash (`takeover_at_most`) |
 //! | [`suite`] | the scenario suite: finding files, expanding cases, running them on all cores |
 //! | [`report`] | failover reports: summary table, HTML page, SVG timelines |
@@ -40,7 +41,6 @@ pub mod cli;
 pub mod clock;
 pub mod control;
 pub mod expect;
-#[cfg(madsim)]
 pub mod explore;
 pub mod fault;
 pub mod gomicro;
@@ -59,6 +59,7 @@ pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod sink;
+pub mod splitmix;
 pub mod suite;
 pub mod takeover;
 #[cfg(madsim)]

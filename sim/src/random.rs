@@ -1,10 +1,10 @@
 //! Random fault plans drawn from a seed.
 //!
-//! The same scenario and seed always draw the same plan: a small splitmix64 generator seeded with
-//! the seed, faults spaced by `every` on average (uniformly between half and one and a half
-//! times it), kinds chosen from the scenario's list, targets split between the leader and a
-//! random node, durations up to `max_duration`. The plan is data ([`Planned`]); the injector plays
-//! it.
+//! The same scenario and seed always draw the same plan: the splitmix64 generator
+//! ([`SplitMix`], which lives in [`crate::splitmix`] so the real build has it too) seeded with
+//! the seed, faults spaced by `every` on average (uniformly between half and one and a half times
+//! it), kinds chosen from the scenario's list, targets split between the leader and a random
+//! node, durations up to `max_duration`. The plan is data ([`Planned`]); the injector plays it.
 
 use std::time::Duration;
 
@@ -14,34 +14,7 @@ use crate::fault::{Direction, FaultKind};
 use crate::inject::Planned;
 use crate::scenario::RandomPlan;
 
-/// A splitmix64 generator: tiny, fast and fully determined by its seed.
-#[derive(Clone, Debug)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix(seed ^ 0x5eed_c0ff_ee00_cafe)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `lo..hi` (`lo` if the range is empty).
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo {
-            lo
-        } else {
-            lo + self.next_u64() % (hi - lo)
-        }
-    }
-}
+pub use crate::splitmix::SplitMix;
 
 /// Draws the random faults of a run of `duration` with `nodes` nodes.
 pub fn draw(plan: &RandomPlan, nodes: usize, duration: Duration, seed: u64) -> Vec<Planned> {

@@ -1,6 +1,7 @@
 //! The `cronfence` command line: `report` (the main job), `run` (one scenario, one seed: the
 //! replay command), `regress` (outcomes against committed baselines) and `explore` (worlds drawn
-//! from seeds, shrunk when they fail).
+//! from seeds, shrunk when they fail). The real build runs `regress --backend etcd` and
+//! `explore --backend etcd` against a given etcd cluster in real time.
 //!
 //! This module holds the argument definitions and the dispatch; each command lives in its own
 //! file. Exit codes: 0 when everything is as expected, 1 when a scenario missed its expectation or
@@ -13,6 +14,8 @@ mod explore;
 mod progress;
 #[cfg(not(madsim))]
 mod real;
+#[cfg(not(madsim))]
+mod real_explore;
 #[cfg(madsim)]
 mod regress;
 #[cfg(madsim)]
@@ -106,16 +109,30 @@ pub enum Command {
     },
     /// Swarm exploration: draw a world per seed (nodes, settings, jobs, fault kinds and rates),
     /// run it, shrink each failure to a scenario file that replays it, and write a report.
+    /// `--backend etcd` (real build only) plays the etcd-sim worlds in real time against
+    /// `--endpoints` instead (no shrinking).
     Explore {
-        /// Backends to explore (default: memory,etcd-sim).
+        /// Backends to explore (default: memory,etcd-sim). `etcd` (real build only) plays the
+        /// etcd-sim worlds in real time against `--endpoints`.
         #[arg(long, value_delimiter = ',')]
         backend: Vec<String>,
         /// Seeds to run per backend (default 100): the first N of this shard from --first-seed.
+        /// With `--backend etcd`: worlds to play (skipped seeds do not count).
         #[arg(long, conflicts_with = "minutes")]
         seeds: Option<u64>,
         /// Keep drawing seeds until this many minutes have passed.
         #[arg(long)]
         minutes: Option<f64>,
+        /// With `--backend etcd`: the cluster's client URLs.
+        #[arg(long, value_delimiter = ',')]
+        endpoints: Vec<String>,
+        /// With `--backend etcd`: the key prefix worlds write under (each its own below it).
+        #[arg(long, default_value = "/cronfence-explore")]
+        prefix: String,
+        /// With `--backend etcd`: the longest world to play in real time; longer ones are
+        /// skipped.
+        #[arg(long, default_value = "5m")]
+        max_duration: jiff::SignedDuration,
         /// The first seed of the sequence.
         #[arg(long, default_value_t = 1)]
         first_seed: u64,
@@ -125,10 +142,12 @@ pub enum Command {
         /// The folder the run folder is created in.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
-        /// The run folder's name (default: the UTC time, e.g. `explore-20261125-093000`).
+        /// The run folder's name (default: the UTC time, e.g. `explore-20261125-093000`;
+        /// `explore-etcd-...` with `--backend etcd`).
         #[arg(long)]
         name: Option<String>,
-        /// Worker threads (default: the number of cores).
+        /// Worker threads (default: the number of cores); with `--backend etcd`, worlds played
+        /// at once (default 4).
         #[arg(long)]
         jobs: Option<usize>,
         /// A known-failure list (e.g. scenarios/explore/known.toml): failures it lists are
@@ -139,10 +158,11 @@ pub enum Command {
         /// --known entries that still fail); exits 0.
         #[arg(long)]
         write_known: Option<PathBuf>,
-        /// World size: `full` (default) or `small` (the size `cargo test` and the known list use).
+        /// World size: `full` (default) or `small` (the size `cargo test` and the known list use);
+        /// with `--backend etcd` the default is `small`.
         #[arg(long)]
         size: Option<String>,
-        /// Most worlds run to shrink one failure kind.
+        /// Most worlds run to shrink one failure kind (the simulator only).
         #[arg(long, default_value_t = 150)]
         shrink_runs: usize,
         /// Merge these shards' report folders (or summary.json files) instead of exploring.
@@ -155,105 +175,172 @@ pub enum Command {
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     #[cfg(madsim)]
     {
-        match cli.command {
-            Command::Report {
-                scenarios,
-                out,
-                name,
-                backend,
-                seeds,
-                jobs,
-            } => report::main(report::Args {
-                scenarios,
-                out,
-                name,
-                backends: backends(&backend)?,
-                seeds,
-                threads: threads(jobs),
-            }),
-            Command::Run {
-                scenario,
-                backend,
-                seed,
-                history,
-            } => run::main(&scenario, backend.as_deref(), seed, history.as_deref()),
-            Command::Regress {
-                scenarios,
-                backend,
-                baseline,
-                bless,
-                jobs,
-                ..
-            } => regress::main(regress::Args {
-                scenarios,
-                backends: backends(&backend)?,
-                baseline,
-                bless,
-                threads: threads(jobs),
-            }),
-            Command::Explore {
-                backend,
-                seeds,
-                minutes,
-                first_seed,
-                shard,
-                out,
-                name,
-                jobs,
-                known,
-                write_known,
-                size,
-                shrink_runs,
-                merge,
-            } => explore::main(explore::Args {
-                backends: backends(&backend)?,
-                seeds,
-                minutes,
-                first_seed,
-                shard,
-                out,
-                name,
-                threads: threads(jobs),
-                known,
-                write_known,
-                size,
-                shrink_runs,
-                merge,
-            }),
-        }
+        simulator(cli.command)
     }
     #[cfg(not(madsim))]
     {
-        match cli.command {
-            Command::Regress {
-                scenarios,
-                backend,
-                endpoints,
-                prefix,
-                max_duration,
-                baseline,
-                bless,
-                ..
-            } if backend == ["etcd"] => real::main(real::Args {
-                scenarios,
-                endpoints,
-                prefix,
-                max_duration: max_duration.unsigned_abs(),
-                baseline,
-                bless,
-            }),
-            _ => anyhow::bail!(
-                "this is the real build, which runs only `regress --backend etcd --endpoints ...`; \
-                 the simulator needs the default (madsim) build: run `cargo run -p cronfence-sim -- ...` \
-                 without a real-build alias"
-            ),
+        real_build(cli.command)
+    }
+}
+
+/// The simulator build: every command but those against a real cluster.
+#[cfg(madsim)]
+fn simulator(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Report {
+            scenarios,
+            out,
+            name,
+            backend,
+            seeds,
+            jobs,
+        } => report::main(report::Args {
+            scenarios,
+            out,
+            name,
+            backends: backends(&backend, "regress")?,
+            seeds,
+            threads: threads(jobs),
+        }),
+        Command::Run {
+            scenario,
+            backend,
+            seed,
+            history,
+        } => run::main(&scenario, backend.as_deref(), seed, history.as_deref()),
+        Command::Regress {
+            scenarios,
+            backend,
+            baseline,
+            bless,
+            jobs,
+            ..
+        } => regress::main(regress::Args {
+            scenarios,
+            backends: backends(&backend, "regress")?,
+            baseline,
+            bless,
+            threads: threads(jobs),
+        }),
+        Command::Explore {
+            backend,
+            seeds,
+            minutes,
+            first_seed,
+            shard,
+            out,
+            name,
+            jobs,
+            known,
+            write_known,
+            size,
+            shrink_runs,
+            merge,
+            endpoints,
+            ..
+        } => {
+            let backends = backends(&backend, "explore")?;
+            if !endpoints.is_empty() {
+                anyhow::bail!(
+                    "--endpoints is for `explore --backend etcd`, which runs in the real build"
+                );
+            }
+            explore::main(explore::Args {
+                backends,
+                seeds,
+                minutes,
+                first_seed,
+                shard,
+                out,
+                name,
+                threads: threads(jobs),
+                known,
+                write_known,
+                size,
+                shrink_runs,
+                merge,
+            })
         }
     }
 }
 
-/// The `--backend` values, parsed; `None` when none were given.
+/// The real build: `regress` and `explore` against a real etcd cluster.
+#[cfg(not(madsim))]
+fn real_build(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Regress {
+            scenarios,
+            backend,
+            endpoints,
+            prefix,
+            max_duration,
+            baseline,
+            bless,
+            ..
+        } if backend == ["etcd"] => real::main(real::Args {
+            scenarios,
+            endpoints,
+            prefix,
+            max_duration: max_duration.unsigned_abs(),
+            baseline,
+            bless,
+        }),
+        Command::Explore {
+            backend,
+            seeds,
+            minutes,
+            first_seed,
+            shard,
+            out,
+            name,
+            jobs,
+            known,
+            write_known,
+            size,
+            merge,
+            endpoints,
+            prefix,
+            max_duration,
+            ..
+        } if backend == ["etcd"] => {
+            let simulator_only = [
+                ("--shard", shard != "1/1"),
+                ("--known", known.is_some()),
+                ("--write-known", write_known.is_some()),
+                ("--merge", !merge.is_empty()),
+            ];
+            real_explore::main(real_explore::Args {
+                endpoints,
+                prefix,
+                max_duration: max_duration.unsigned_abs(),
+                size,
+                seeds,
+                minutes,
+                first_seed,
+                jobs,
+                out,
+                name,
+                simulator_only: simulator_only
+                    .into_iter()
+                    .filter_map(|(option, given)| given.then_some(option))
+                    .collect(),
+            })
+        }
+        _ => anyhow::bail!(
+            "this is the real build, which runs only `regress --backend etcd --endpoints ...` \
+             and `explore --backend etcd --endpoints ...`; the simulator needs the default \
+             (madsim) build: run `cargo run -p cronfence-sim -- ...` without a real-build alias"
+        ),
+    }
+}
+
+/// The `--backend` values, parsed; `None` when none were given. `etcd` is refused with the
+/// real build's `real_command` (`regress` or `explore`) that runs against a real cluster.
 #[cfg(madsim)]
-fn backends(names: &[String]) -> anyhow::Result<Option<Vec<crate::scenario::BackendKind>>> {
+fn backends(
+    names: &[String],
+    real_command: &str,
+) -> anyhow::Result<Option<Vec<crate::scenario::BackendKind>>> {
     if names.is_empty() {
         return Ok(None);
     }
@@ -263,7 +350,7 @@ fn backends(names: &[String]) -> anyhow::Result<Option<Vec<crate::scenario::Back
             crate::scenario::BackendKind::parse(n).ok_or_else(|| match n.as_str() {
                 "etcd" => anyhow::anyhow!(
                     "real etcd runs in the real build: `cargo real-run -p cronfence-sim --bin \
-                     cronfence -- regress --backend etcd --endpoints http://127.0.0.1:2379`"
+                     cronfence -- {real_command} --backend etcd --endpoints http://127.0.0.1:2379`"
                 ),
                 _ => anyhow::anyhow!(
                     "unknown backend `{n}`; the simulator knows `memory` and `etcd-sim`, \
@@ -279,4 +366,28 @@ fn backends(names: &[String]) -> anyhow::Result<Option<Vec<crate::scenario::Back
 fn threads(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
+}
+
+#[cfg(all(test, madsim))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explore_on_real_etcd_in_the_simulator_build_points_to_the_real_build() {
+        // The simulator cannot reach a real cluster: the refusal names the real build's command,
+        // and comes before any world is drawn.
+        let cli = Cli::parse_from([
+            "cronfence",
+            "explore",
+            "--backend",
+            "etcd",
+            "--endpoints",
+            "http://127.0.0.1:2379",
+        ]);
+        let error = main(cli).expect_err("refused").to_string();
+        assert!(
+            error.contains("cargo real-run") && error.contains("-- explore --backend etcd"),
+            "{error}"
+        );
+    }
 }

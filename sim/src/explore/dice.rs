@@ -3,8 +3,8 @@
 //! milliseconds). Nothing else in the explorer draws a random number, and nothing here keeps
 //! state beyond the stream, so the same seed and backend always draw the same world.
 
-use crate::random::SplitMix;
 use crate::scenario::BackendKind;
+use crate::splitmix::SplitMix;
 
 /// A world's random stream.
 pub(crate) struct Dice(SplitMix);

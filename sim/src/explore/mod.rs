@@ -10,6 +10,10 @@
 //! known failures; [`summary`] writes and merges the report. It does not check anything itself
 //! (the checkers do) and never changes a world once drawn, except to shrink it.
 //!
+//! Drawing (dice, draw, jobs, faults, timing, toml) compiles in both builds, so the real build's
+//! explorer (`crate::real::explore`) plays the very world the simulator draws from a seed;
+//! running, shrinking, sweeping and summing up need the simulator and exist only there.
+//!
 //! | file | owns |
 //! |---|---|
 //! | `dice.rs` | the seeded dice every draw uses (one splitmix64 stream per world) |
@@ -28,12 +32,18 @@
 mod dice;
 mod draw;
 mod faults;
+#[cfg(madsim)]
 pub mod files;
 mod jobs;
+#[cfg(madsim)]
 pub mod known;
+#[cfg(madsim)]
 mod outcome;
+#[cfg(madsim)]
 pub mod shrink;
+#[cfg(madsim)]
 pub mod summary;
+#[cfg(madsim)]
 pub mod sweep;
 mod timing;
 pub mod toml;
@@ -42,6 +52,7 @@ use serde::{Deserialize, Serialize};
 
 pub use draw::{draw, ETCD_SIM_MAX_NODES, MEMORY_MAX_NODES};
 pub use faults::KINDS;
+#[cfg(madsim)]
 pub use outcome::{observe, Outcome};
 pub use timing::{fit, last_fault_end, tail};
 

@@ -5,8 +5,12 @@
 //! same history the simulator records, so the same checkers judge it. [`suite`] runs the scenario
 //! files a real world can play (at most a few minutes long) against a given cluster, all at once,
 //! each under its own key prefix; it is what `cronfence regress --backend etcd --endpoints ...`
-//! compares with a baseline. [`proxy`] holds a node's traffic to or from etcd.
+//! compares with a baseline. [`explore`] plays the simulator's explorer worlds against a given
+//! cluster (`cronfence explore --backend etcd`), and [`explore_summary`] writes its run folder.
+//! [`proxy`] holds a node's traffic to or from etcd.
 
+pub mod explore;
+pub mod explore_summary;
 mod playback;
 mod process;
 pub mod proxy;

@@ -52,8 +52,9 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration) -> Option<String>
     None
 }
 
-/// The fault kinds a real-time world cannot play yet (it plays every other).
-const UNPLAYED: &[&str] = &["delayed_write", "backend_restart"];
+/// The fault kinds a real-time world cannot play yet (it plays every other); [`unplayable`]
+/// refuses a scenario with one, and the real-time explorer leaves them out of its worlds.
+pub const UNPLAYED: &[&str] = &["delayed_write", "backend_restart"];
 
 /// One scenario's real-time run.
 pub struct RealRun {
@@ -99,8 +100,8 @@ pub fn run(scenarios: &[Arc<Loaded>], endpoints: &[String], prefix: &str) -> Vec
     })
 }
 
-/// Plays one scenario in real time.
-fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
+/// Plays one scenario in real time, keys under `prefix`, and judges it by its expectation.
+pub fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
     let scenario = &loaded.scenario;
     let jobs = scenario.job_specs();
     let mut world = RealWorld::new(

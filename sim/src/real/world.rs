@@ -24,6 +24,9 @@ use cronfence::etcd::EtcdConfig;
 use cronfence::{ElectionName, JobId, JobSpec, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
 
+/// Which election runs each job, computed from the finished history.
+type Elections = Box<dyn FnOnce(&History) -> BTreeMap<JobId, ElectionName>>;
+
 /// One node: its runtime, and what it needs to start again.
 struct RealNode {
     runtime: Option<tokio::runtime::Runtime>,
@@ -50,7 +53,7 @@ pub struct RealWorld {
     /// Nodes set up unlike the others ([`Self::set_up`]): their configuration and jobs.
     setups: BTreeMap<String, (NodeConfig, BTreeMap<JobId, JobSpec>)>,
     /// Which election runs each job, when the caller says ([`Self::finish_with`]).
-    elections: Option<Box<dyn FnOnce(&History) -> BTreeMap<JobId, ElectionName>>>,
+    elections: Option<Elections>,
     /// With [`Self::running_go_micro`]: the go-micro model's settings.
     go_micro: Option<GoMicroSettings>,
 }

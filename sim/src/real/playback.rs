@@ -1,14 +1,14 @@
 //! Playing a scenario's faults into a [`RealWorld`] in real time: each fault at its instant, on
 //! the nodes its target names then (as the simulator's injector resolves them: `leader`,
 //! `follower`, `first`, `majority`, `all` or a node), and undone after its duration. Faults that
-//! overlap on one node count: a node crashed twice restarts when the last crash ends, as in the
-//! simulator.
+//! overlap on one node count: a node crashed twice restarts when the last crash ends, and each
+//! way a partition cuts is held until the last partition cutting it ends, as in the simulator.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::RealWorld;
-use crate::fault::FaultKind;
+use crate::fault::{Direction, FaultKind};
 use crate::scenario::{fault_kind, Scenario};
 
 /// A fault starting (or, `end`, ending) `at` after the start.
@@ -112,11 +112,14 @@ impl Playback {
     fn play_step(&mut self, world: &mut RealWorld, step: &Step, name: &str) -> Option<Step> {
         let (kind, duration) = (step.kind.clone(), step.duration);
         let on = !step.end;
+        if let FaultKind::Partition { direction } = kind {
+            self.partition(world, name, direction, on, duration);
+            return undo(step, kind, name, on, duration);
+        }
         // Switches count: only the first start and the last end act.
         let switch = match &kind {
             FaultKind::Crash => Some("crash"),
             FaultKind::Stop { .. } => Some("stop"),
-            FaultKind::Partition { .. } => Some("partition"),
             FaultKind::BackendTimeout => Some("backend_timeout"),
             _ => None,
         };
@@ -144,21 +147,65 @@ impl Playback {
                 }
                 FaultKind::Stop { upgrade_to } if on => world.stop(name, *upgrade_to, duration),
                 FaultKind::Stop { upgrade_to } => world.start_again(name, *upgrade_to),
-                FaultKind::Partition { direction } => {
-                    world.partition(name, *direction, on, duration)
-                }
                 k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
                 k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
                 other => unreachable!("unplayable faults are refused first: {}", other.name()),
             }
         }
-        let undo = on.then_some(duration).flatten()?;
-        Some(Step {
-            at: step.at + undo,
-            kind,
-            end: true,
-            target: Some(name.to_string()),
-            duration: None,
-        })
+        undo(step, kind, name, on, duration)
     }
+
+    /// A partition of `name` starting (`on`) or ending, as the simulator's injector plays one:
+    /// recorded as declared, each way it cuts counted on its own, so a way is held from the
+    /// first partition that cuts it until the last one ends (a `from_backend` partition ending
+    /// inside a `both` one releases nothing the `both` still holds, and lets the other way go
+    /// only with the `both`).
+    fn partition(
+        &mut self,
+        world: &RealWorld,
+        name: &str,
+        direction: Direction,
+        on: bool,
+        duration: Option<Duration>,
+    ) {
+        world.record_partition(name, direction, on, duration);
+        let ways = match direction {
+            Direction::Both => &[
+                ("to_backend", Direction::ToBackend),
+                ("from_backend", Direction::FromBackend),
+            ][..],
+            Direction::ToBackend => &[("to_backend", Direction::ToBackend)][..],
+            Direction::FromBackend => &[("from_backend", Direction::FromBackend)][..],
+        };
+        for &(way, held) in ways {
+            let count = self.in_force.entry((way, name.to_string())).or_default();
+            let before = *count;
+            *count = if on {
+                before + 1
+            } else {
+                before.saturating_sub(1)
+            };
+            if (on && before == 0) || (!on && before == 1) {
+                world.hold(name, held, on);
+            }
+        }
+    }
+}
+
+/// The step that ends `step` on `name`, if it started now and lasts.
+fn undo(
+    step: &Step,
+    kind: FaultKind,
+    name: &str,
+    on: bool,
+    duration: Option<Duration>,
+) -> Option<Step> {
+    let undo = on.then_some(duration).flatten()?;
+    Some(Step {
+        at: step.at + undo,
+        kind,
+        end: true,
+        target: Some(name.to_string()),
+        duration: None,
+    })
 }

@@ -377,10 +377,27 @@ impl RealWorld {
         on: bool,
         duration: Option<Duration>,
     ) {
+        self.hold(name, direction, on);
+        self.record_partition(name, direction, on, duration);
+    }
+
+    /// Holds (`on`) or lets through `direction` of `name`'s traffic with etcd, recording
+    /// nothing; needs [`Self::with_proxies`].
+    pub fn hold(&self, name: &str, direction: Direction, on: bool) {
         let proxies = self.proxies.as_ref().expect("a world with proxies");
         for proxy in proxies.by_node.get(name).into_iter().flatten() {
             proxy.hold(direction, on);
         }
+    }
+
+    /// Records that a partition of `name`, `direction` only, started (`on`) or ended.
+    pub fn record_partition(
+        &self,
+        name: &str,
+        direction: Direction,
+        on: bool,
+        duration: Option<Duration>,
+    ) {
         let kind = FaultKind::Partition { direction };
         self.record_fault(self.fault(kind, name, duration), on);
     }

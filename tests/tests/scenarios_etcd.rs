@@ -1,0 +1,111 @@
+//! `cargo real-test -p cronfence-it --test scenarios_etcd`: every scenario file the real-time
+//! world can play is its own test, `scenarios/<file>/etcd`, played in real time against an etcd
+//! server this test starts and judged by the same checkers and `[expect]` section as in the
+//! simulator. The files it cannot play (faults real time cannot inject yet, test-only variants,
+//! random plans, longer than five minutes) are listed as ignored, with the reason in the name.
+//!
+//! Real time is mostly waiting, so 16 files play at once, the longest first (`--test-threads`
+//! sets another number). Real time does not
+//! reproduce a history byte for byte; a failure prints the command that plays the file again.
+//! Each file's keys go under a prefix of their own.
+
+#[cfg(madsim)]
+fn main() {
+    eprintln!("the real-etcd scenarios run in the real build: `cargo real-test -p cronfence-it --test scenarios_etcd`");
+}
+
+#[cfg(not(madsim))]
+fn main() {
+    real::main();
+}
+
+#[cfg(not(madsim))]
+mod real {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use cronfence_it::etcd::Cluster;
+    use cronfence_sim::real::suite;
+    use cronfence_sim::scenario::{self, Loaded};
+    use libtest_mimic::{Arguments, Failed, Trial};
+
+    /// The longest file played (the real-time suite's default limit).
+    const MAX_DURATION: Duration = Duration::from_secs(300);
+
+    /// How many files play at once by default. All 64 at once loaded a single etcd and two
+    /// cores enough that a waiting candidate heard of a graceful stop's resign about a second
+    /// late (`graceful_stop_handoff` wants the handoff within 1 s; alone it takes milliseconds).
+    const AT_ONCE: usize = 16;
+
+    fn scenario_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+
+    pub fn main() {
+        let mut args = Arguments::from_args();
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
+            .expect("scenarios/ exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        let cluster = match args.list {
+            true => None,
+            false => Some(Arc::new(Cluster::start(1).unwrap_or_else(|e| {
+                eprintln!("cannot start etcd for the real-etcd scenarios: {e:#}");
+                std::process::exit(1);
+            }))),
+        };
+        let prefix = format!("/cronfence-scenarios-{}", std::process::id());
+        // The simulator's `cargo test scenarios` reports files that do not load. The longest
+        // play first, so the last to start are short.
+        let mut files: Vec<Loaded> = paths
+            .iter()
+            .filter_map(|path| scenario::load(path).ok())
+            .collect();
+        files.sort_by_key(|f| std::cmp::Reverse(f.scenario.duration));
+        let mut trials = Vec::new();
+        for loaded in files {
+            let name = format!("scenarios/{}/etcd", loaded.name);
+            if let Some(why) = suite::unplayable(&loaded.scenario, MAX_DURATION) {
+                let name = format!("{name} (not played: {why})");
+                trials.push(Trial::test(name, || Ok(())).with_ignored_flag(true));
+                continue;
+            }
+            let endpoints = cluster.as_ref().map(|c| c.endpoints()).unwrap_or_default();
+            let prefix = prefix.clone();
+            trials.push(Trial::test(name, move || play(loaded, &endpoints, &prefix)));
+        }
+        if args.test_threads.is_none() {
+            args.test_threads = Some(AT_ONCE);
+        }
+        let conclusion = libtest_mimic::run(&args, trials);
+        drop(cluster);
+        conclusion.exit();
+    }
+
+    /// Plays `loaded` in real time and judges it.
+    fn play(loaded: Loaded, endpoints: &[String], prefix: &str) -> Result<(), Failed> {
+        let name = loaded.name.clone();
+        let runs = suite::run(&[Arc::new(loaded)], endpoints, prefix);
+        let run = runs.into_iter().next().expect("one run per scenario");
+        run.judged.map_err(|why| {
+            let file = std::env::temp_dir().join(format!(
+                "cronfence-etcd-{name}-{}.jsonl",
+                std::process::id()
+            ));
+            let kept = match std::fs::write(&file, run.history.to_jsonl()) {
+                Ok(()) => format!("history: {}", file.display()),
+                Err(e) => format!(
+                    "the history could not be written to {}: {e}",
+                    file.display()
+                ),
+            };
+            Failed::from(format!(
+                "{why}\n{kept}\nplay it again (real time: the same file, not the same history): \
+                 cargo real-test -p cronfence-it --test scenarios_etcd -- scenarios/{name}/etcd"
+            ))
+        })
+    }
+}

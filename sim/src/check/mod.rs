@@ -97,6 +97,22 @@ pub enum Checker {
     Liveness,
 }
 
+impl Checker {
+    /// Its name as the history and reports write it: `no_duplicate`, `no_gap`, `fencing`,
+    /// `liveness`.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .expect("a checker serialises as its name")
+    }
+
+    /// `<checker>/<kind>` of a violation, as the explorer names a world's failure.
+    pub fn kind_of(finding: &Finding) -> String {
+        format!("{}/{}", finding.checker.name(), finding.kind)
+    }
+}
+
 /// One finding: a violation, an excused tick, or an allowed re-run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {

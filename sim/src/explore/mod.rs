@@ -126,3 +126,14 @@ impl std::fmt::Display for Size {
         })
     }
 }
+
+/// A panic payload's message (a `&str` or `String` payload), first line only: what a world that
+/// panicked reports, in either build's explorer.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    text.lines().next().unwrap_or_default().to_string()
+}

@@ -42,35 +42,17 @@ pub fn observe(run: impl FnOnce() -> crate::world::Run) -> Outcome {
                 .verdict
                 .violations
                 .iter()
-                .map(|f| format!("{}/{}", checker_name(f.checker), f.kind))
+                .map(crate::check::Checker::kind_of)
                 .collect(),
             panic: None,
             records: run.history.records.len(),
         },
         Err(payload) => Outcome {
             kinds: BTreeSet::from([PANIC.to_string()]),
-            panic: Some(message(payload.as_ref())),
+            panic: Some(super::panic_message(payload.as_ref())),
             records: 0,
         },
     }
-}
-
-/// `no_duplicate`, `no_gap`, `fencing`.
-fn checker_name(checker: crate::check::Checker) -> String {
-    serde_json::to_value(checker)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .expect("a checker serialises as its name")
-}
-
-/// A panic payload's message (a `&str` or `String` payload), first line only.
-fn message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ impl Played {
                 .verdict
                 .violations
                 .iter()
-                .map(|f| format!("{}/{}", checker_name(f.checker), f.kind))
+                .map(crate::check::Checker::kind_of)
                 .collect(),
         }
     }
@@ -248,7 +248,7 @@ fn play(seed: u64, drawn: Drawn, plan: &Plan) -> Played {
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
         suite::play(world.clone(), plan.endpoints.clone(), &prefix)
     }))
-    .map_err(|payload| panic_message(payload.as_ref()));
+    .map_err(|payload| crate::explore::panic_message(payload.as_ref()));
     Played {
         seed,
         world,
@@ -256,24 +256,6 @@ fn play(seed: u64, drawn: Drawn, plan: &Plan) -> Played {
         took: started.elapsed(),
         run,
     }
-}
-
-/// `no_duplicate`, `no_gap`, `fencing`, `liveness`.
-fn checker_name(checker: crate::check::Checker) -> String {
-    serde_json::to_value(checker)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .expect("a checker serialises as its name")
-}
-
-/// A panic payload's message (a `&str` or `String` payload), first line only.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into());
-    text.lines().next().unwrap_or_default().to_string()
 }
 
 #[cfg(test)]

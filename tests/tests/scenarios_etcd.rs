@@ -27,7 +27,8 @@ mod real {
 
     use cronfence_it::etcd::Cluster;
     use cronfence_sim::real::suite;
-    use cronfence_sim::scenario::{self, Loaded};
+    use cronfence_sim::scenario::Loaded;
+    use cronfence_sim::suite::discover;
     use libtest_mimic::{Arguments, Failed, Trial};
 
     /// The longest file played (the real-time suite's default limit).
@@ -44,12 +45,6 @@ mod real {
 
     pub fn main() {
         let mut args = Arguments::from_args();
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
-            .expect("scenarios/ exists")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
         let cluster = match args.list {
             true => None,
             false => Some(Arc::new(Cluster::start(1).unwrap_or_else(|e| {
@@ -60,10 +55,11 @@ mod real {
         let prefix = format!("/cronfence-scenarios-{}", std::process::id());
         // The simulator's `cargo test scenarios` reports files that do not load. The longest
         // play first, so the last to start are short.
-        let mut files: Vec<Loaded> = paths
-            .iter()
-            .filter_map(|path| scenario::load(path).ok())
-            .collect();
+        let found = discover(&[scenario_dir()]).unwrap_or_else(|e| {
+            eprintln!("cannot read the scenario files: {e:#}");
+            std::process::exit(1);
+        });
+        let mut files: Vec<Loaded> = found.scenarios.iter().map(|f| (**f).clone()).collect();
         files.sort_by_key(|f| std::cmp::Reverse(f.scenario.duration));
         let mut trials = Vec::new();
         for loaded in files {

@@ -161,11 +161,12 @@ pub(crate) async fn lead(
     };
     let ending = leader.run().await;
     leader.specs.stop();
+    let stopped = matches!(ending, Ending::Shutdown);
     let runs = end(ctx, &leader.leadership, lifecycle, ending);
     // A claim that never got an answer may have been applied: the ticks it held are this
     // leadership's, and it has ended without running them (recorded after its end, which
     // explains them: in real time the two records are not at one instant).
-    leader.record_unanswered();
+    leader.record_unanswered(stopped);
     leader.settle(runs).await;
     lifecycle.on(Input::RunsSettled)
 }
@@ -362,6 +363,12 @@ impl Leader<'_> {
             })
             .collect();
         let ctx = self.ctx;
+        // Decided across awaits (news, the write turn): a stop that came meanwhile claims
+        // nothing more. Checked with no await before the record of the send, so a claim is
+        // never sent once the stop is in force.
+        if ctx.stopping() {
+            return Err(Some(Ending::Shutdown));
+        }
         if ctx.config.broken.claim_after_run {
             self.run_then_claim(decisions);
             return Ok(());
@@ -480,10 +487,15 @@ impl Leader<'_> {
     /// as lost with the leadership, and the in-flight ticks they retired past their starting
     /// deadline as such (a run of theirs began under an earlier leadership; nothing else would
     /// say why it never ends). The misfires they gave up are named by the drops riding in the
-    /// claims, not recorded: a record of a give-up the backend never applied is false.
-    fn record_unanswered(&self) {
+    /// claims, not recorded: a record of a give-up the backend never applied is false. Where the
+    /// node stopped, its ticks are given up for the stop (the leadership ends by it).
+    fn record_unanswered(&self, stopped: bool) {
         let token = self.fence.token;
         for (&(job, tick), &reason) in &self.unanswered {
+            let reason = match reason {
+                AbandonReason::LeadershipLost if stopped => AbandonReason::Shutdown,
+                other => other,
+            };
             self.ctx.emit(NodeEvent::TicksAbandoned {
                 job: self.jobs[job].id.clone(),
                 first: tick,

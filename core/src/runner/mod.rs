@@ -143,7 +143,6 @@ impl NodeCtx {
         self.events.record(&event);
     }
 
-    /// True once shutdown was requested, or the [`RunningNode`] handle was dropped.
     /// Records that the backend refused one of this node's job definitions.
     pub(crate) fn reject(&self, error: Error) {
         let job = match &error {
@@ -203,6 +202,7 @@ impl NodeCtx {
         }
     }
 
+    /// True once shutdown was requested, or the [`RunningNode`] handle was dropped.
     pub(crate) fn stopping(&self) -> bool {
         self.shutdown.borrow() || self.shutdown.has_changed().is_err()
     }
@@ -335,11 +335,13 @@ impl Node {
             let ctx = ctx.clone();
             async move { ctx.sample_clock().await }
         });
+        let stopped_ctx = ctx.clone();
         let task = tokio::spawn(run(ctx, self.jobs, since, [watchdog, sampler]));
         RunningNode {
             status: status_rx,
             stop: stop_tx,
             task,
+            ctx: stopped_ctx,
         }
     }
 }
@@ -350,6 +352,8 @@ pub struct RunningNode {
     status: signal::Receiver<NodeStatus>,
     stop: signal::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    /// Records the stop request, in order with the node's own events.
+    ctx: Arc<NodeCtx>,
 }
 
 impl RunningNode {
@@ -386,6 +390,8 @@ impl RunningNode {
     /// Stops gracefully: no new ticks, running jobs get the grace period, then every leadership
     /// is resigned and the session closed so a follower takes over at once.
     pub async fn shutdown(self) {
+        // Recorded before it is in force: the node sends no claim recorded after it.
+        self.ctx.emit(NodeEvent::StopRequested);
         self.stop.send_replace(true);
         let _ = self.task.await;
     }

@@ -802,3 +802,5 @@ mod tests_replace;
 mod tests_review2;
 #[cfg(test)]
 mod tests_review3;
+#[cfg(test)]
+mod tests_stop;

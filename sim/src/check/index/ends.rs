@@ -227,14 +227,34 @@ impl<'h> Index<'h> {
     }
 
     /// Where `node`'s graceful stops reached it: (the stop's start, where it reached the node).
-    /// A stop reaches a running node at once. A node paused when it began (a pause not yet over
-    /// by [`Self::pause_over`]: a crash since ended it) sees it only after it resumes, and its tasks may first carry out work that piled up during the pause: it
+    /// The node records where: its `stop_requested`, the first after the stop and before its
+    /// next one (a stop reaches the node's process a moment after it begins, once that process
+    /// runs, and the node claims nothing once it has it). A history without that record (the
+    /// node never acted on the stop, or it comes from a world that does not record it) is read
+    /// from the faults: a stop reaches a running node at once. A node paused when it began (a
+    /// pause not yet over by [`Self::pause_over`]: a crash since ended it) sees it only after it
+    /// resumes, and its tasks may first carry out work that piled up during the pause: it
     /// reached the node at its first act of shutting down after the resume (a resignation, a
     /// failed one, or ticks given up for shutdown), and no later than its first claim of a tick
     /// that came due after the resume (fresh work: it had the stop by then); never, if it shows
     /// neither.
     pub(crate) fn stops_reaching(&self, node: &str) -> Vec<(usize, usize)> {
         let ends = self.node_ends.get(node).map_or(&[][..], Vec::as_slice);
+        let stops: Vec<usize> = ends
+            .iter()
+            .filter(|e| e.how == EndKind::Stopped)
+            .map(|e| e.index)
+            .collect();
+        let recorded = |stop: usize| {
+            let next = stops.iter().copied().find(|&s| s > stop);
+            let upto = next.unwrap_or(self.records.len());
+            self.records[stop + 1..upto]
+                .iter()
+                .position(|r| {
+                    r.node == node && matches!(r.what, What::Node(NodeEvent::StopRequested))
+                })
+                .map(|i| stop + 1 + i)
+        };
         let pause_over = |stop: usize| {
             let t = self.time(stop);
             ends.iter()
@@ -256,6 +276,9 @@ impl<'h> Index<'h> {
         ends.iter()
             .filter(|e| e.how == EndKind::Stopped)
             .map(|e| {
+                if let Some(reached) = recorded(e.index) {
+                    return (e.index, reached);
+                }
                 let Some(over) = pause_over(e.index) else {
                     return (e.index, e.index);
                 };

@@ -84,9 +84,6 @@ pub enum NodeEvent {
         /// This node's clock when it noticed.
         clock: Timestamp,
     },
-    /// The node was asked to stop gracefully ([`crate::RunningNode::shutdown`]): from here on it
-    /// sends no claim, lets its runs finish within the grace period, then resigns.
-    StopRequested,
     /// Leadership was given up on purpose.
     Resigned {
         /// The election.

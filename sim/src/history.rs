@@ -141,6 +141,10 @@ pub enum FaultRecord {
         /// The fault.
         fault: Fault,
     },
+    /// A graceful stop reached the node it is recorded under: its process hands the stop to the
+    /// node at this instant (a moment after the stop began, once the process runs; after the
+    /// pause, for a paused one). Recorded by the harness, not by the node.
+    StopReached,
 }
 
 /// A history being recorded; cheap to clone, shared by every node of a world.

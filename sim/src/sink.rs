@@ -6,7 +6,7 @@ use cronfence::{Clock, EventSink, FencingToken, JobId, NodeEvent};
 use jiff::Timestamp;
 
 use crate::clock::{SimClock, WorldTime};
-use crate::history::{CommandRecord, Recorder, What};
+use crate::history::{CommandRecord, FaultRecord, Recorder, What};
 
 /// One node's recorder.
 #[derive(Clone)]
@@ -38,6 +38,11 @@ impl Sink {
             Some(self.clock.now()),
             what,
         );
+    }
+
+    /// Records that a graceful stop reached the node (the harness hands it over next).
+    pub fn stop_reached(&self) {
+        self.push(What::Fault(FaultRecord::StopReached));
     }
 
     /// Records that a job's command began running `tick`; called from the command itself, on its

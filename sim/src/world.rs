@@ -245,7 +245,9 @@ impl Process {
             crate::gomicro::run_all(node, backend, clock, self.sink(), jobs, settings).await;
             return;
         }
-        crate::control::follow(&self.control, |version| self.start_node(version)).await;
+        let sink = self.sink();
+        let reached = move || sink.stop_reached();
+        crate::control::follow(&self.control, |version| self.start_node(version), reached).await;
         std::future::pending::<()>().await;
     }
 

@@ -335,13 +335,11 @@ impl Node {
             let ctx = ctx.clone();
             async move { ctx.sample_clock().await }
         });
-        let stopped_ctx = ctx.clone();
         let task = tokio::spawn(run(ctx, self.jobs, since, [watchdog, sampler]));
         RunningNode {
             status: status_rx,
             stop: stop_tx,
             task,
-            ctx: stopped_ctx,
         }
     }
 }
@@ -352,8 +350,6 @@ pub struct RunningNode {
     status: signal::Receiver<NodeStatus>,
     stop: signal::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
-    /// Records the stop request, in order with the node's own events.
-    ctx: Arc<NodeCtx>,
 }
 
 impl RunningNode {
@@ -390,8 +386,6 @@ impl RunningNode {
     /// Stops gracefully: no new ticks, running jobs get the grace period, then every leadership
     /// is resigned and the session closed so a follower takes over at once.
     pub async fn shutdown(self) {
-        // Recorded before it is in force: the node sends no claim recorded after it.
-        self.ctx.emit(NodeEvent::StopRequested);
         self.stop.send_replace(true);
         let _ = self.task.await;
     }

@@ -42,6 +42,7 @@ impl NodeClocks {
             let (fault, on) = match fault {
                 FaultRecord::FaultStarted { fault } => (fault, true),
                 FaultRecord::FaultEnded { fault } => (fault, false),
+                FaultRecord::StopReached => continue,
             };
             if !fault.kind.is_clock() {
                 continue;

@@ -196,6 +196,11 @@ impl Builder {
         self.push(ms, "world", What::Fault(FaultRecord::FaultEnded { fault }))
     }
 
+    /// A graceful stop reached `node` at `ms` (its process handed it over).
+    pub(crate) fn stop_reached(self, ms: u64, node: &str) -> Self {
+        self.push(ms, node, What::Fault(FaultRecord::StopReached))
+    }
+
     /// The backend applied `record` at `ms`.
     pub(crate) fn backend(self, ms: u64, record: BackendRecord) -> Self {
         self.push(ms, "backend", What::Backend(record))

@@ -45,7 +45,9 @@ impl Process {
             let (node, clock) = (&self.config.name, Arc::new(self.clock.clone()));
             crate::gomicro::run_all(node, backend, clock, self.sink.clone(), jobs, settings).await;
         }
-        crate::control::follow(&self.control, |version| self.start_node(version)).await;
+        let sink = self.sink.clone();
+        let reached = move || sink.stop_reached();
+        crate::control::follow(&self.control, |version| self.start_node(version), reached).await;
         std::future::pending::<()>().await;
     }
 

@@ -1,5 +1,5 @@
-//! Tests of where a graceful stop reached its node, read from the node's own `stop_requested`:
-//! a claim sent between the stop's start and that record was sent before the node had the stop,
+//! Tests of where a graceful stop reached its node, read from the harness's `stop_reached`: a
+//! claim sent between the stop's start and that record was sent before the node had the stop,
 //! and its ticks may be given up for the stop; a claim sent after it may not.
 use super::tests_excuse::{abandon_by, commands, kinds, verdict};
 use super::*;
@@ -7,7 +7,7 @@ use crate::check::testkit::*;
 use crate::fault::FaultKind;
 
 /// Node a leads and ran tick 0. A stop begins at 10 s; a sends its claim of tick 10 at 10.001 s
-/// (before its `stop_requested`, at 10.002 s, when `claim_first`; after it, at 10.003 s,
+/// (before the stop reached it, at 10.002 s, when `claim_first`; after, at 10.003 s,
 /// otherwise); the answer is lost, and a gives tick 10 up for shutdown at 10.5 s. b runs 20, 30.
 fn claim_around_the_stop(claim_first: bool) -> Verdict {
     let mut history = Builder::new()
@@ -20,7 +20,7 @@ fn claim_around_the_stop(claim_first: bool) -> Verdict {
     if claim_first {
         history = history.node(claim_ms, "a", sent(1, &[("j", 10)]));
     }
-    history = history.node(10_002, "a", NodeEvent::StopRequested);
+    history = history.stop_reached(10_002, "a");
     if !claim_first {
         history = history.node(claim_ms, "a", sent(1, &[("j", 10)]));
     }

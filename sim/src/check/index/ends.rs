@@ -227,11 +227,11 @@ impl<'h> Index<'h> {
     }
 
     /// Where `node`'s graceful stops reached it: (the stop's start, where it reached the node).
-    /// The node records where: its `stop_requested`, the first after the stop and before its
-    /// next one (a stop reaches the node's process a moment after it begins, once that process
-    /// runs, and the node claims nothing once it has it). A history without that record (the
-    /// node never acted on the stop, or it comes from a world that does not record it) is read
-    /// from the faults: a stop reaches a running node at once. A node paused when it began (a
+    /// The harness records where: `stop_reached`, under the node, the first after the stop and
+    /// before its next one (a stop reaches the node's process a moment after it begins, once
+    /// that process runs; a paused one, after it resumes; and a node claims nothing once it has
+    /// it). A history without that record (the process never handed the stop over, or a world
+    /// that does not record it) is read from the faults: a stop reaches a running node at once. A node paused when it began (a
     /// pause not yet over by [`Self::pause_over`]: a crash since ended it) sees it only after it
     /// resumes, and its tasks may first carry out work that piled up during the pause: it
     /// reached the node at its first act of shutting down after the resume (a resignation, a
@@ -251,7 +251,7 @@ impl<'h> Index<'h> {
             self.records[stop + 1..upto]
                 .iter()
                 .position(|r| {
-                    r.node == node && matches!(r.what, What::Node(NodeEvent::StopRequested))
+                    r.node == node && matches!(r.what, What::Fault(FaultRecord::StopReached))
                 })
                 .map(|i| stop + 1 + i)
         };

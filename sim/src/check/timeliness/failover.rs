@@ -143,6 +143,8 @@ impl<'h> Leaderships<'h> {
                     outage.over = Some(index);
                 }
             }
+            // The stop's start is the loss; where it reached the node changes nothing here.
+            FaultRecord::StopReached => {}
         }
     }
 

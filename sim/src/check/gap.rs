@@ -224,15 +224,29 @@ impl Judge<'_, '_> {
         let forbid = self.spec.overlap == OverlapPolicy::Forbid;
         if self.spec.delivery == Delivery::AtLeastOnce && forbid {
             // A tick in flight that a leadership read, owed a rerun, waits (`Forbid` only) behind
-            // the run it had going when the tick came due, like a tick it claimed.
+            // the run it had going when the tick came due, like a tick it claimed — or behind
+            // the rerun of an older tick that same read found in flight (reruns go oldest
+            // first, and one due by the wall alone goes alone: the rest wait for its end).
             let index = self.index;
             let due = index.records.partition_point(|r| r.true_time < tick);
+            let end = index.records.len();
+            let older_rerun = |at: usize, node: &str, token: u64| {
+                let going = index.running_at(node, token, job, end);
+                let older = going
+                    .and_then(|run| index.run_tick(run))
+                    .filter(|&t| t < tick);
+                older.is_some_and(|older| {
+                    let reads = index.read_in_flight(&(job.clone(), older));
+                    reads.contains(&(at, node, token))
+                })
+            };
             let owed: Vec<_> = index
                 .read_in_flight(&(job.clone(), tick))
                 .into_iter()
                 .filter(|&(at, node, token)| {
                     let came_due = due.max(at + 1);
                     index.running_at(node, token, job, came_due).is_some()
+                        || older_rerun(at, node, token)
                 })
                 .map(|(at, node, token)| outcomes::ClaimEntry {
                     since: at,

@@ -157,6 +157,56 @@ fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() 
 }
 
 #[test]
+fn a_tick_read_in_flight_waits_behind_the_older_rerun_that_read_started() {
+    // a claimed 10 and 20 and crashed; b won at 25 s, when both were long due, read both in
+    // flight and reran 10 alone (due by its wall only: 20 waits for its end). The world ends
+    // with that rerun going: 20 is queued behind it, though nothing ran when b read it
+    // (explorer world etcd-sim 123039). Controls: the rerun ended before the world did, so 20
+    // was b's to run; and the read that found 20 did not find 10 (another leadership's rerun).
+    let owed = |rerun_ends: bool, read_of_10: bool| {
+        let in_flight: &[i64] = if read_of_10 { &[10, 20] } else { &[20] };
+        let mut history = Builder::new()
+            .command(0, "a", began("j", 0, 1, 1))
+            .command(1, "a", returned("j", 0, 1, 1))
+            .node(1, "a", completed("j", 0, 1, 1))
+            .node(10_000, "a", claimed("j", 10, 1))
+            .node(10_000, "a", claimed("j", 20, 1))
+            .command(10_001, "a", began("j", 10, 1, 1))
+            .fault(10_500, "a", FaultKind::Crash)
+            .node(25_000, "b", won(2))
+            .node(25_000, "b", read(2, in_flight))
+            .node(25_001, "b", claimed("j", 10, 2))
+            .command(25_002, "b", began("j", 10, 2, 2));
+        if rerun_ends {
+            history = history
+                .command(26_000, "b", returned("j", 10, 2, 2))
+                .node(26_000, "b", completed("j", 10, 2, 2))
+                .node(40_000, "b", won(2));
+        }
+        verdict_under(&history.build(), OverlapPolicy::Forbid)
+    };
+    let queued = owed(false, true);
+    assert!(
+        queued
+            .excused
+            .iter()
+            .any(|f| f.kind == "queued_at_end" && f.tick == Some(at(20))),
+        "{queued:#?}"
+    );
+    assert!(
+        !queued.violations.iter().any(|f| f.tick == Some(at(20))),
+        "{queued:#?}"
+    );
+    for (rerun_ends, read_of_10) in [(true, true), (false, false)] {
+        let v = owed(rerun_ends, read_of_10);
+        assert!(
+            v.violations.iter().any(|f| f.tick == Some(at(20))),
+            "{rerun_ends} {read_of_10}: {v:#?}"
+        );
+    }
+}
+
+#[test]
 fn a_pause_the_leader_came_back_from_leaves_its_queued_tick_queued() {
     // a claimed 10 and 20 in one batch and runs 10 (forbid: 20 waits behind it) when the world
     // ends; a pause of 1 s at 12 s, over well before the end, ended nothing: 20 is queued. A pause

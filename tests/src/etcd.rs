@@ -248,6 +248,20 @@ impl Cluster {
     }
 }
 
+/// A one-member cluster as a backend the real-time world may kill and restart
+/// (`backend_restart`): SIGKILL, then a restart on the same data directory.
+pub struct OwnEtcd(pub Cluster);
+
+impl cronfence_sim::real::restart::BackendProcess for OwnEtcd {
+    fn kill(&mut self) {
+        self.0.kill(0);
+    }
+
+    fn restart(&mut self) -> std::result::Result<(), String> {
+        self.0.restart(0).map_err(|e| format!("{e:#}"))
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for i in 0..self.members.len() {

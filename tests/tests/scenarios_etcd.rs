@@ -7,7 +7,9 @@
 //! Real time is mostly waiting, so 16 files play at once, the longest first (`--test-threads`
 //! sets another number). Real time does not
 //! reproduce a history byte for byte; a failure prints the command that plays the file again.
-//! Each file's keys go under a prefix of their own.
+//! Each file's keys go under a prefix of their own. A file that restarts its backend
+//! (`backend_restart`) plays against an etcd of its own, which the fault kills (SIGKILL) and
+//! starts again on the same data.
 
 #[cfg(madsim)]
 fn main() {
@@ -25,7 +27,7 @@ mod real {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use cronfence_it::etcd::Cluster;
+    use cronfence_it::etcd::{Cluster, OwnEtcd};
     use cronfence_sim::real::suite;
     use cronfence_sim::scenario::Loaded;
     use cronfence_sim::suite::discover;
@@ -64,7 +66,7 @@ mod real {
         let mut trials = Vec::new();
         for loaded in files {
             let name = format!("scenarios/{}/etcd", loaded.name);
-            if let Some(why) = suite::unplayable(&loaded.scenario, MAX_DURATION) {
+            if let Some(why) = suite::unplayable(&loaded.scenario, MAX_DURATION, true) {
                 let name = format!("{name} (not played: {why})");
                 trials.push(Trial::test(name, || Ok(())).with_ignored_flag(true));
                 continue;
@@ -81,11 +83,19 @@ mod real {
         conclusion.exit();
     }
 
-    /// Plays `loaded` in real time and judges it.
+    /// Plays `loaded` in real time and judges it: against the shared etcd at `endpoints`, or
+    /// against one of its own when it restarts its backend.
     fn play(loaded: Loaded, endpoints: &[String], prefix: &str) -> Result<(), Failed> {
         let name = loaded.name.clone();
-        let runs = suite::run(&[Arc::new(loaded)], endpoints, prefix);
-        let run = runs.into_iter().next().expect("one run per scenario");
+        let prefix = format!("{prefix}/{name}");
+        let run = if suite::restarts_backend(&loaded.scenario) {
+            let own = Cluster::start(1).map_err(|e| format!("cannot start etcd: {e:#}"))?;
+            let endpoints = own.endpoints();
+            let backend = Box::new(OwnEtcd(own));
+            suite::play_on(Arc::new(loaded), endpoints, &prefix, Some(backend))
+        } else {
+            suite::play(Arc::new(loaded), endpoints.to_vec(), &prefix)
+        };
         run.judged.map_err(|why| {
             let file = std::env::temp_dir().join(format!(
                 "cronfence-etcd-{name}-{}.jsonl",

@@ -40,7 +40,7 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut playable = Vec::new();
     for loaded in found.scenarios {
-        match suite::unplayable(&loaded.scenario, args.max_duration) {
+        match suite::unplayable(&loaded.scenario, args.max_duration, false) {
             None => playable.push(loaded),
             Some(why) => eprintln!("skipped {}: {why}", loaded.name),
         }

@@ -3,8 +3,8 @@
 //!
 //! [`world`] draws the world of a seed exactly as `cronfence explore --backend etcd-sim` does
 //! ([`crate::explore::draw`] on [`BackendKind::EtcdSim`]), so a real-etcd world can be set
-//! beside its simulated twin. It leaves out the faults real time cannot play
-//! ([`suite::UNPLAYED`]), saying so in the world's description, and skips a world the real-time
+//! beside its simulated twin. It leaves out the faults real time cannot play against a given
+//! cluster ([`suite::plays_on_a_given_cluster`]), saying so in the world's description, and skips a world the real-time
 //! suite refuses ([`suite::unplayable`]: longer than the limit). [`explore`] keeps drawing seeds
 //! from the first until the time is out or enough worlds ran, plays each with the real-time
 //! suite's machinery ([`suite::play`], keys under `<prefix>/explore-<seed>`) on a few worker
@@ -42,7 +42,7 @@ pub fn world(seed: u64, size: Size, max_duration: Duration) -> Result<Drawn, Str
     let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
     scenario.faults.retain(|f| {
         let kind = f.fault.get_ref();
-        let plays = !suite::UNPLAYED.contains(&kind.as_str());
+        let plays = suite::plays_on_a_given_cluster(kind);
         if !plays {
             *left_out.entry(kind.clone()).or_default() += 1;
         }
@@ -57,7 +57,7 @@ pub fn world(seed: u64, size: Size, max_duration: Duration) -> Result<Drawn, Str
             kinds.join(", ")
         ));
     }
-    match suite::unplayable(&scenario, max_duration) {
+    match suite::unplayable(&scenario, max_duration, false) {
         None => Ok(Drawn {
             scenario,
             left_out: left_out.values().sum(),
@@ -275,7 +275,7 @@ mod tests {
             let mut expected = drawn.clone();
             expected
                 .faults
-                .retain(|f| !suite::UNPLAYED.contains(&f.fault.get_ref().as_str()));
+                .retain(|f| suite::plays_on_a_given_cluster(f.fault.get_ref()));
             assert_eq!(
                 left,
                 drawn.faults.len() - expected.faults.len(),

@@ -7,13 +7,15 @@
 //! each under its own key prefix; it is what `cronfence regress --backend etcd --endpoints ...`
 //! compares with a baseline. [`explore`] plays the simulator's explorer worlds against a given
 //! cluster (`cronfence explore --backend etcd`), and [`explore_summary`] writes its run folder.
-//! [`proxy`] holds a node's traffic to or from etcd.
+//! [`proxy`] holds a node's traffic to or from etcd; [`restart`] kills and restarts an etcd the
+//! caller started.
 
 pub mod explore;
 pub mod explore_summary;
 mod playback;
 mod process;
 pub mod proxy;
+pub mod restart;
 pub mod suite;
 mod world;
 

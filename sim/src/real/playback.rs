@@ -121,6 +121,7 @@ impl Playback {
             FaultKind::Crash => Some("crash"),
             FaultKind::Stop { .. } => Some("stop"),
             FaultKind::BackendTimeout => Some("backend_timeout"),
+            FaultKind::BackendRestart => Some("backend_restart"),
             _ => None,
         };
         let acts = match switch {
@@ -147,6 +148,7 @@ impl Playback {
                 }
                 FaultKind::Stop { upgrade_to } if on => world.stop(name, *upgrade_to, duration),
                 FaultKind::Stop { upgrade_to } => world.start_again(name, *upgrade_to),
+                FaultKind::BackendRestart => world.backend_restart(on, duration),
                 k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
                 k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
                 other => unreachable!("unplayable faults are refused first: {}", other.name()),

@@ -5,7 +5,8 @@
 //! pauses and graceful stops of nodes, partitions (each way) through each node's own proxy
 //! ([`super::proxy`]), an unresponsive backend (every proxy holding), clock faults through each
 //! node's clock, backend latency and ambiguous commits through each node's etcd client
-//! ([`crate::boundary`]) — it has no random
+//! ([`crate::boundary`]), and a backend restart where the caller started etcd itself
+//! ([`play_on`]) — it has no random
 //! plan and no test-only variant (the go-micro model plays too, electing through the same etcd), and it lasts at most `max_duration`. True
 //! time starts at the scenario's own start (every node's clock reads from there, so a DST night
 //! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
@@ -16,14 +17,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::playback::Playback;
+use super::restart::BackendProcess;
 use super::RealWorld;
 use crate::check::Verdict;
 use crate::history::History;
 use crate::report::summary::{Row, SeedOutcome};
 use crate::scenario::{Loaded, Scenario};
 
-/// Why `scenario` cannot run in real time, if it cannot.
-pub fn unplayable(scenario: &Scenario, max_duration: Duration) -> Option<String> {
+/// Why `scenario` cannot run in real time, if it cannot; `restarts`: the caller started the
+/// backend and can kill and restart it ([`super::restart`]), so `backend_restart` plays.
+pub fn unplayable(scenario: &Scenario, max_duration: Duration, restarts: bool) -> Option<String> {
     if let Some(why) = &scenario.not_in_real_time {
         return Some(why.clone());
     }
@@ -48,13 +51,34 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration) -> Option<String>
                 UNPLAYED.join(" or ")
             ));
         }
+        if !restarts && OWN_BACKEND.contains(&name.as_str()) {
+            return Some(format!(
+                "has the fault `{name}`, which needs an etcd the harness started itself (the \
+                 real-etcd scenario tests start one per such file)"
+            ));
+        }
     }
     None
 }
 
+/// True when `scenario` restarts its backend: it plays only against an etcd of its own.
+pub fn restarts_backend(scenario: &Scenario) -> bool {
+    let kinds = scenario.faults.iter().map(|f| f.fault.get_ref().as_str());
+    kinds.into_iter().any(|k| OWN_BACKEND.contains(&k))
+}
+
 /// The fault kinds a real-time world cannot play yet (it plays every other); [`unplayable`]
 /// refuses a scenario with one, and the real-time explorer leaves them out of its worlds.
-pub const UNPLAYED: &[&str] = &["delayed_write", "backend_restart"];
+pub const UNPLAYED: &[&str] = &["delayed_write"];
+
+/// True when a real-time world plays fault `kind` against a given cluster (one it did not start).
+pub fn plays_on_a_given_cluster(kind: &str) -> bool {
+    !UNPLAYED.contains(&kind) && !OWN_BACKEND.contains(&kind)
+}
+
+/// The fault kinds a real-time world plays only on a backend it started itself (and so can kill
+/// and restart): not against a given cluster (`regress --endpoints`, `explore --endpoints`).
+pub const OWN_BACKEND: &[&str] = &["backend_restart"];
 
 /// One scenario's real-time run.
 pub struct RealRun {
@@ -102,6 +126,16 @@ pub fn run(scenarios: &[Arc<Loaded>], endpoints: &[String], prefix: &str) -> Vec
 
 /// Plays one scenario in real time, keys under `prefix`, and judges it by its expectation.
 pub fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
+    play_on(loaded, endpoints, prefix, None)
+}
+
+/// [`play`], on a backend the world may kill and restart (`backend_restart`) through `backend`.
+pub fn play_on(
+    loaded: Arc<Loaded>,
+    endpoints: Vec<String>,
+    prefix: &str,
+    backend: Option<Box<dyn BackendProcess>>,
+) -> RealRun {
     let scenario = &loaded.scenario;
     let jobs = scenario.job_specs();
     let mut world = RealWorld::new(
@@ -132,6 +166,9 @@ pub fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRu
     });
     if let Some(settings) = &scenario.go_micro {
         world = world.running_go_micro(settings.clone());
+    }
+    if let Some(backend) = backend {
+        world = world.with_backend_process(backend);
     }
     let playback = Playback::new(scenario);
     let started = std::time::Instant::now();

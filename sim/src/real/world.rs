@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::process::Process;
 use super::proxy::Proxy;
+use super::restart::BackendProcess;
 use crate::boundary::BackendFaults;
 use crate::check::{self, CheckInput, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
@@ -56,6 +57,10 @@ pub struct RealWorld {
     elections: Option<Elections>,
     /// With [`Self::running_go_micro`]: the go-micro model's settings.
     go_micro: Option<GoMicroSettings>,
+    /// With [`Self::with_backend_process`]: the backend, to kill and restart, and the restart
+    /// fault in force (its end is recorded as the same fault, as the simulator's injector does).
+    backend: Option<Box<dyn BackendProcess>>,
+    backend_down: Option<Fault>,
 }
 
 /// The nodes' proxies and their runtime.
@@ -83,7 +88,36 @@ impl RealWorld {
             setups: BTreeMap::new(),
             elections: None,
             go_micro: None,
+            backend: None,
+            backend_down: None,
         }
+    }
+
+    /// The world may kill and restart the backend (`backend_restart`) through `backend`.
+    pub fn with_backend_process(mut self, backend: Box<dyn BackendProcess>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Kills the backend (`on`), or starts it again; the fault ends where the backend serves
+    /// again, which is when its outage ends.
+    pub fn backend_restart(&mut self, on: bool, duration: Option<Duration>) {
+        let fault = self.fault(FaultKind::BackendRestart, "backend", duration);
+        let backend = self
+            .backend
+            .as_mut()
+            .expect("a scenario that restarts the backend plays only with its process");
+        if on {
+            backend.kill();
+            self.backend_down = Some(fault.clone());
+            self.record_fault(fault, true);
+            return;
+        }
+        if let Err(e) = backend.restart() {
+            panic!("the backend did not come back after `backend_restart`: {e}");
+        }
+        let fault = self.backend_down.take().unwrap_or(fault);
+        self.record_fault(fault, false);
     }
 
     /// Every node runs the go-micro model ([`crate::gomicro`]) instead of cronfence, electing

@@ -28,18 +28,13 @@ mod real {
     use std::time::Duration;
 
     use cronfence_it::etcd::{Cluster, OwnEtcd};
-    use cronfence_sim::real::suite;
+    use cronfence_sim::real::suite::{self, Target};
     use cronfence_sim::scenario::Loaded;
     use cronfence_sim::suite::discover;
     use libtest_mimic::{Arguments, Failed, Trial};
 
     /// The longest file played (the real-time suite's default limit).
     const MAX_DURATION: Duration = Duration::from_secs(300);
-
-    /// How many files play at once by default. All 64 at once loaded a single etcd and two
-    /// cores enough that a waiting candidate heard of a graceful stop's resign about a second
-    /// late (`graceful_stop_handoff` wants the handoff within 1 s; alone it takes milliseconds).
-    const AT_ONCE: usize = 16;
 
     fn scenario_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -76,7 +71,7 @@ mod real {
             trials.push(Trial::test(name, move || play(loaded, &endpoints, &prefix)));
         }
         if args.test_threads.is_none() {
-            args.test_threads = Some(AT_ONCE);
+            args.test_threads = Some(suite::AT_ONCE);
         }
         let conclusion = libtest_mimic::run(&args, trials);
         drop(cluster);
@@ -88,14 +83,13 @@ mod real {
     fn play(loaded: Loaded, endpoints: &[String], prefix: &str) -> Result<(), Failed> {
         let name = loaded.name.clone();
         let prefix = format!("{prefix}/{name}");
-        let run = if suite::restarts_backend(&loaded.scenario) {
+        let target = if suite::restarts_backend(&loaded.scenario) {
             let own = Cluster::start(1).map_err(|e| format!("cannot start etcd: {e:#}"))?;
-            let endpoints = own.endpoints();
-            let backend = Box::new(OwnEtcd(own));
-            suite::play_on(Arc::new(loaded), endpoints, &prefix, Some(backend))
+            Target::etcd(own.endpoints()).restartable(Box::new(OwnEtcd(own)))
         } else {
-            suite::play(Arc::new(loaded), endpoints.to_vec(), &prefix)
+            Target::etcd(endpoints.to_vec())
         };
+        let run = suite::play(Arc::new(loaded), target, &prefix);
         run.judged.map_err(|why| {
             let file = std::env::temp_dir().join(format!(
                 "cronfence-etcd-{name}-{}.jsonl",

@@ -103,7 +103,8 @@ pub enum Command {
         /// Write the current outcomes as the new baselines instead of comparing.
         #[arg(long)]
         bless: bool,
-        /// Worker threads (default: the number of cores).
+        /// Worker threads (default: the number of cores); with `--backend etcd`, how many
+        /// files play at once (default 16).
         #[arg(long)]
         jobs: Option<usize>,
     },
@@ -276,7 +277,7 @@ fn real_build(command: Command) -> anyhow::Result<ExitCode> {
             max_duration,
             baseline,
             bless,
-            ..
+            jobs,
         } if backend == ["etcd"] => real::main(real::Args {
             scenarios,
             endpoints,
@@ -284,6 +285,7 @@ fn real_build(command: Command) -> anyhow::Result<ExitCode> {
             max_duration: max_duration.unsigned_abs(),
             baseline,
             bless,
+            at_once: jobs.unwrap_or(crate::real::suite::AT_ONCE),
         }),
         Command::Explore {
             backend,

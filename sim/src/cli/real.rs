@@ -22,6 +22,8 @@ pub struct Args {
     pub baseline: PathBuf,
     /// Rewrite the baseline.
     pub bless: bool,
+    /// How many files play at once.
+    pub at_once: usize,
 }
 
 /// Runs the command.
@@ -50,20 +52,38 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
             "no scenario can run in real time (see the reasons above; --max-duration bounds how long one may last)"
         );
     }
-    let longest = playable
+    // The longest first, so the last to start are short.
+    playable.sort_by_key(|l| std::cmp::Reverse(l.scenario.duration));
+    let total: Duration = playable
         .iter()
         .map(|l| l.scenario.duration.unsigned_abs())
-        .max()
-        .unwrap_or_default();
+        .sum();
+    let at_once = args.at_once.max(1);
     eprintln!(
-        "running {} scenarios at once in real time against {}; done in about {:.0} s",
+        "running {} scenarios in real time, {at_once} at once, against {}; {:.0} s of scenarios \
+         in all",
         playable.len(),
         args.endpoints.join(","),
-        longest.as_secs_f64()
+        total.as_secs_f64()
     );
     let run_id = jiff::Timestamp::now().as_millisecond();
     let prefix = format!("{}/{run_id}", args.prefix.trim_end_matches('/'));
-    let runs = suite::run(&playable, &args.endpoints, &prefix);
+    let (count, started) = (playable.len(), std::time::Instant::now());
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let done = |run: &suite::RealRun| {
+        let n = finished.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let outcome = if run.judged.is_ok() {
+            "as expected"
+        } else {
+            "NOT as expected"
+        };
+        eprintln!(
+            "regress: {n}/{count} after {:.0} s; {} {outcome}",
+            started.elapsed().as_secs_f64(),
+            run.loaded.name
+        );
+    };
+    let runs = suite::run(&playable, &args.endpoints, &prefix, at_once, &done);
     let rows: Vec<_> = runs.iter().map(suite::RealRun::row).collect();
     for (run, row) in runs.iter().zip(&rows) {
         if let Err(why) = &run.judged {

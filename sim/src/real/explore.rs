@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::suite::{self, RealRun};
+use super::suite::{self, RealRun, Target};
 use crate::explore::{draw, Size};
 use crate::scenario::{BackendKind, Loaded, Scenario};
 
@@ -246,7 +246,7 @@ fn play(seed: u64, drawn: Drawn, plan: &Plan) -> Played {
     let prefix = format!("{}/{name}", plan.prefix.trim_end_matches('/'));
     let started = Instant::now();
     let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        suite::play(world.clone(), plan.endpoints.clone(), &prefix)
+        suite::play(world.clone(), Target::etcd(plan.endpoints.clone()), &prefix)
     }))
     .map_err(|payload| crate::explore::panic_message(payload.as_ref()));
     Played {

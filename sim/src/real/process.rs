@@ -1,4 +1,5 @@
-//! One node's process in the real-time world: it runs a real cronfence node against etcd while
+//! One node's process in the real-time world: it runs a real cronfence node against the backend
+//! (etcd, or any other through [`Connect`]) while
 //! its deploy control wants one (a graceful `stop` shuts the node down, its end starts a fresh
 //! one, possibly at a newer job spec version), reading the node's own faulty clock and reaching
 //! etcd through the client-side fault layer, and records what the node does into the history.
@@ -8,9 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cronfence::etcd::{EtcdBackend, EtcdConfig};
 use cronfence::{Clock, Job, JobId, JobSpec, Node, NodeConfig, RunningNode};
 
+use super::connect::Connect;
 use crate::boundary::{BackendFaults, FaultyBackend};
 use crate::clock::SimClock;
 use crate::control::NodeControl;
@@ -21,7 +22,10 @@ use crate::sink::Sink;
 #[derive(Clone)]
 pub(super) struct Process {
     pub(super) config: NodeConfig,
-    pub(super) etcd: EtcdConfig,
+    /// How it reaches the backend, at which addresses, keys under which prefix.
+    pub(super) connect: Arc<dyn Connect>,
+    pub(super) endpoints: Vec<String>,
+    pub(super) prefix: String,
     pub(super) jobs: BTreeMap<JobId, JobSpec>,
     pub(super) run_times: BTreeMap<JobId, Duration>,
     pub(super) clock: SimClock,
@@ -51,20 +55,20 @@ impl Process {
         std::future::pending::<()>().await;
     }
 
-    /// Connects to etcd (retrying while it is unreachable), through the client-side fault layer.
+    /// Connects to the backend (retrying while it is unreachable), through the client-side
+    /// fault layer.
     async fn backend(&self) -> Arc<dyn cronfence::Backend> {
         let backend = loop {
-            match EtcdBackend::connect(self.etcd.clone()).await {
+            let connected = self
+                .connect
+                .connect(&self.config, &self.endpoints, &self.prefix);
+            match connected.await {
                 Ok(backend) => break backend,
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
         let timeout = self.config.request_timeout;
-        Arc::new(FaultyBackend::new(
-            Arc::new(backend),
-            self.faults.clone(),
-            timeout,
-        ))
+        Arc::new(FaultyBackend::new(backend, self.faults.clone(), timeout))
     }
 
     /// Starts a node with every job, at spec `version` when one is given.

@@ -6,7 +6,7 @@
 //! ([`super::proxy`]), an unresponsive backend (every proxy holding), clock faults through each
 //! node's clock, backend latency and ambiguous commits through each node's etcd client
 //! ([`crate::boundary`]), and a backend restart where the caller started etcd itself
-//! ([`play_on`]) — it has no random
+//! ([`Target::restartable`]) — it has no random
 //! plan and no test-only variant (the go-micro model plays too, electing through the same etcd), and it lasts at most `max_duration`. True
 //! time starts at the scenario's own start (every node's clock reads from there, so a DST night
 //! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::connect::{Connect, EtcdConnect};
 use super::playback::Playback;
 use super::restart::BackendProcess;
 use super::RealWorld;
@@ -107,35 +108,87 @@ impl RealRun {
     }
 }
 
-/// Runs every scenario at once against `endpoints`, keys under `prefix/<scenario>`.
-pub fn run(scenarios: &[Arc<Loaded>], endpoints: &[String], prefix: &str) -> Vec<RealRun> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = scenarios
-            .iter()
-            .map(|loaded| {
-                let prefix = format!("{prefix}/{}", loaded.name);
-                scope.spawn(move || play(loaded.clone(), endpoints.to_vec(), &prefix))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
+/// What a real-time scenario plays against: a backend reached at `endpoints` through
+/// `connect`, and, when the caller started it, its `process`, for `backend_restart`.
+pub struct Target {
+    /// The addresses the backend serves at (each node reaches them through proxies of its own).
+    pub endpoints: Vec<String>,
+    /// How a node connects ([`EtcdConnect`] by default).
+    pub connect: Arc<dyn Connect>,
+    /// The backend's process, when the world may kill and restart it.
+    pub process: Option<Box<dyn BackendProcess>>,
 }
 
-/// Plays one scenario in real time, keys under `prefix`, and judges it by its expectation.
-pub fn play(loaded: Arc<Loaded>, endpoints: Vec<String>, prefix: &str) -> RealRun {
-    play_on(loaded, endpoints, prefix, None)
+impl Target {
+    /// The etcd cluster at `endpoints`.
+    pub fn etcd(endpoints: Vec<String>) -> Self {
+        Target {
+            endpoints,
+            connect: Arc::new(EtcdConnect),
+            process: None,
+        }
+    }
+
+    /// The same addresses, reached through `connect`: another backend under test.
+    pub fn connecting_with(mut self, connect: Arc<dyn Connect>) -> Self {
+        self.connect = connect;
+        self
+    }
+
+    /// A backend the caller started, which `backend_restart` may kill and restart.
+    pub fn restartable(mut self, process: Box<dyn BackendProcess>) -> Self {
+        self.process = Some(process);
+        self
+    }
 }
 
-/// [`play`], on a backend the world may kill and restart (`backend_restart`) through `backend`.
-pub fn play_on(
-    loaded: Arc<Loaded>,
-    endpoints: Vec<String>,
+/// How many files [`run`] plays at once by default. All 64 at once loaded a single etcd and two
+/// cores enough that a waiting candidate heard of a graceful stop's resign about a second late
+/// (`graceful_stop_handoff` wants the handoff within 1 s; alone it takes milliseconds).
+pub const AT_ONCE: usize = 16;
+
+/// Plays every scenario against the etcd at `endpoints`, `at_once` at a time in the order given
+/// (put the longest first), keys under `prefix/<scenario>`; `done` hears of each run as it ends.
+/// Returns the runs in the order given.
+pub fn run(
+    scenarios: &[Arc<Loaded>],
+    endpoints: &[String],
     prefix: &str,
-    backend: Option<Box<dyn BackendProcess>>,
-) -> RealRun {
+    at_once: usize,
+    done: &(dyn Fn(&RealRun) + Sync),
+) -> Vec<RealRun> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let runs: std::sync::Mutex<Vec<Option<RealRun>>> =
+        std::sync::Mutex::new(scenarios.iter().map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..at_once.clamp(1, scenarios.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(loaded) = scenarios.get(i) else {
+                    return;
+                };
+                let prefix = format!("{prefix}/{}", loaded.name);
+                let target = Target::etcd(endpoints.to_vec());
+                let run = play(loaded.clone(), target, &prefix);
+                done(&run);
+                runs.lock().expect("runs lock")[i] = Some(run);
+            });
+        }
+    });
+    let runs = runs.into_inner().expect("runs lock");
+    runs.into_iter()
+        .map(|r| r.expect("every scenario played"))
+        .collect()
+}
+
+/// Plays one scenario in real time against `target`, keys under `prefix`, and judges it by its
+/// expectation.
+pub fn play(loaded: Arc<Loaded>, target: Target, prefix: &str) -> RealRun {
+    let Target {
+        endpoints,
+        connect,
+        process,
+    } = target;
     let scenario = &loaded.scenario;
     let jobs = scenario.job_specs();
     let mut world = RealWorld::new(
@@ -167,9 +220,10 @@ pub fn play_on(
     if let Some(settings) = &scenario.go_micro {
         world = world.running_go_micro(settings.clone());
     }
-    if let Some(backend) = backend {
-        world = world.with_backend_process(backend);
+    if let Some(process) = process {
+        world = world.with_backend_process(process);
     }
+    world = world.connecting_with(connect);
     let playback = Playback::new(scenario);
     let started = std::time::Instant::now();
     for i in 0..scenario.nodes {

@@ -1,4 +1,5 @@
-//! A real-time world: cronfence nodes on real etcd, each on its own tokio runtime so it can be
+//! A real-time world: cronfence nodes on real etcd (or any backend, [`Self::connecting_with`]),
+//! each on its own tokio runtime so it can be
 //! crashed (the runtime is shut down: no resign, every task gone), paused (its only worker thread
 //! is blocked: keepalives and work stop) or stopped gracefully (its deploy control). Each node
 //! reads its own clock — true time from the world's start instant, moved by its clock faults —
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::connect::{Connect, EtcdConnect};
 use super::process::Process;
 use super::proxy::Proxy;
 use super::restart::BackendProcess;
@@ -21,7 +23,6 @@ use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, History, Recorder, What};
 use crate::scenario::GoMicroSettings;
 use crate::sink::Sink;
-use cronfence::etcd::EtcdConfig;
 use cronfence::{ElectionName, JobId, JobSpec, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
 
@@ -61,6 +62,8 @@ pub struct RealWorld {
     /// fault in force (its end is recorded as the same fault, as the simulator's injector does).
     backend: Option<Box<dyn BackendProcess>>,
     backend_down: Option<Fault>,
+    /// How the nodes reach the backend ([`Self::connecting_with`]; etcd by default).
+    connect: Arc<dyn Connect>,
 }
 
 /// The nodes' proxies and their runtime.
@@ -90,7 +93,14 @@ impl RealWorld {
             go_micro: None,
             backend: None,
             backend_down: None,
+            connect: Arc::new(EtcdConnect),
         }
+    }
+
+    /// The nodes reach the backend under test through `connect` instead of as etcd clients.
+    pub fn connecting_with(mut self, connect: Arc<dyn Connect>) -> Self {
+        self.connect = connect;
+        self
     }
 
     /// The world may kill and restart the backend (`backend_restart`) through `backend`.
@@ -184,16 +194,15 @@ impl RealWorld {
             None => (self.config.clone(), self.jobs.clone()),
         };
         config.name = name.to_string();
-        let mut etcd = EtcdConfig::new(reached);
-        etcd.prefix = self.prefix.clone();
-        etcd.request_timeout = config.request_timeout;
         let model = self.clocks.entry(name.to_string()).or_default().clone();
         let clock = SimClock::new(self.time, model);
         let control = self.controls.entry(name.to_string()).or_default().clone();
         let sink = Sink::new(name, clock.clone(), self.recorder.clone(), self.time);
         let process = Process {
             config,
-            etcd,
+            connect: self.connect.clone(),
+            endpoints: reached,
+            prefix: self.prefix.clone(),
             jobs,
             run_times: self.run_times.clone(),
             clock,

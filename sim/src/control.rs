@@ -65,8 +65,8 @@ impl NodeControl {
 
 /// Runs a node whenever `control` wants one: `start` starts a fresh one at the wanted spec
 /// version, and a stop shuts it down gracefully (`RunningNode::shutdown`, awaited), `reached`
-/// called the instant before (nothing else of the node runs in between). Returns when the
-/// control is gone.
+/// called the instant before (nothing else of the node runs in between; not when the control
+/// is gone, which stops the node too). Returns when the control is gone.
 pub async fn follow<F, Started>(control: &NodeControl, start: F, reached: impl Fn())
 where
     F: Fn(Option<u64>) -> Started,
@@ -81,7 +81,9 @@ where
         let stop = wanted
             .wait_for(|w| w.stopped || w.stops != begin.stops)
             .await;
-        reached();
+        if stop.is_ok() {
+            reached();
+        }
         running.shutdown().await;
         if stop.is_err() {
             return;

@@ -230,15 +230,21 @@ impl Judge<'_, '_> {
             let index = self.index;
             let due = index.records.partition_point(|r| r.true_time < tick);
             let end = index.records.len();
+            // That rerun must be the leadership's first run of the job since the read, and
+            // nothing newer than the tick may have run since: it went straight to its reruns.
             let older_rerun = |at: usize, node: &str, token: u64| {
-                let going = index.running_at(node, token, job, end);
-                let older = going
-                    .and_then(|run| index.run_tick(run))
-                    .filter(|&t| t < tick);
-                older.is_some_and(|older| {
-                    let reads = index.read_in_flight(&(job.clone(), older));
-                    reads.contains(&(at, node, token))
-                })
+                let Some(run) = index.running_at(node, token, job, end) else {
+                    return false;
+                };
+                let first = index.first_run_after(node, token, job, at) == Some(run);
+                let moved_on = index.ran_newer(node, token, job, tick, index.time(at));
+                let older = index.run_tick(run).filter(|&t| t < tick);
+                first
+                    && moved_on.is_none()
+                    && older.is_some_and(|older| {
+                        let reads = index.read_in_flight(&(job.clone(), older));
+                        reads.contains(&(at, node, token))
+                    })
             };
             let owed: Vec<_> = index
                 .read_in_flight(&(job.clone(), tick))

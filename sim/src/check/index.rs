@@ -140,6 +140,8 @@ pub(crate) struct Index<'h> {
     node_ends: BTreeMap<&'h str, Vec<Ending>>,
     /// Per node, the ends of its crashes (`fault_ended`): where a new process may have started.
     restarts: BTreeMap<&'h str, Vec<usize>>,
+    /// Per node, where the harness handed it a graceful stop (`stop_reached`).
+    stops_handed: BTreeMap<&'h str, Vec<usize>>,
     /// Per (election, token), the node the backend granted it to.
     holders: BTreeMap<(&'h ElectionName, u64), &'h str>,
     /// Per leadership, the claim batches the backend applied: (position, claims).
@@ -186,6 +188,7 @@ impl<'h> Index<'h> {
             clock_behind: BTreeMap::new(),
             node_ends: BTreeMap::new(),
             restarts: BTreeMap::new(),
+            stops_handed: BTreeMap::new(),
             holders: BTreeMap::new(),
             applied: BTreeMap::new(),
             claimed: BTreeMap::new(),
@@ -232,6 +235,9 @@ impl<'h> Index<'h> {
             }
             What::Fault(FaultRecord::FaultEnded { fault }) if fault.kind == FaultKind::Crash => {
                 self.restarts.entry(&fault.node).or_default().push(i);
+            }
+            What::Fault(FaultRecord::StopReached) => {
+                self.stops_handed.entry(node).or_default().push(i);
             }
             What::Backend(backend) => self.add_backend(i, backend),
             _ => {}
@@ -627,6 +633,19 @@ impl<'h> Index<'h> {
             What::Node(NodeEvent::TickStarted { tick, .. }) => Some(*tick),
             _ => None,
         }
+    }
+
+    /// The first run of `job` by `node` under `token` that began after position `at`.
+    pub(crate) fn first_run_after(
+        &self,
+        node: &'h str,
+        token: u64,
+        job: &JobId,
+        at: usize,
+    ) -> Option<usize> {
+        let list = self.by_leader.get(&(node, token, job.clone()))?;
+        let from = list.runs.partition_point(|r| r.0 <= at);
+        list.runs.get(from).map(|r| r.0)
     }
 
     /// A run of `job` by `node` under `token` of a tick newer than `tick` that began strictly

@@ -157,8 +157,9 @@ pub fn run(
     at_once: usize,
     done: &(dyn Fn(&RealRun) + Sync),
 ) -> Vec<RealRun> {
+    type Played = std::thread::Result<RealRun>;
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let runs: std::sync::Mutex<Vec<Option<RealRun>>> =
+    let runs: std::sync::Mutex<Vec<Option<Played>>> =
         std::sync::Mutex::new(scenarios.iter().map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..at_once.clamp(1, scenarios.len().max(1)) {
@@ -169,15 +170,23 @@ pub fn run(
                 };
                 let prefix = format!("{prefix}/{}", loaded.name);
                 let target = Target::etcd(endpoints.to_vec());
-                let run = play(loaded.clone(), target, &prefix);
-                done(&run);
-                runs.lock().expect("runs lock")[i] = Some(run);
+                // A file that panics does not stop the others; its panic is raised after.
+                let played = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    play(loaded.clone(), target, &prefix)
+                }));
+                if let Ok(run) = &played {
+                    done(run);
+                }
+                runs.lock().expect("runs lock")[i] = Some(played);
             });
         }
     });
     let runs = runs.into_inner().expect("runs lock");
     runs.into_iter()
-        .map(|r| r.expect("every scenario played"))
+        .map(|r| match r.expect("every scenario played") {
+            Ok(run) => run,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
         .collect()
 }
 

@@ -162,8 +162,10 @@ fn a_tick_read_in_flight_waits_behind_the_older_rerun_that_read_started() {
     // flight and reran 10 alone (due by its wall only: 20 waits for its end). The world ends
     // with that rerun going: 20 is queued behind it, though nothing ran when b read it
     // (explorer world etcd-sim 123039). Controls: the rerun ended before the world did, so 20
-    // was b's to run; and the read that found 20 did not find 10 (another leadership's rerun).
-    let owed = |rerun_ends: bool, read_of_10: bool| {
+    // was b's to run; the read that found 20 did not find 10 (another leadership's rerun); and
+    // (the review's) b ran fresh ticks 30 and 40 first and reran 10 only after: it had not
+    // gone straight to its reruns, and forgot 20.
+    let owed_with = |rerun_ends: bool, read_of_10: bool, fresh_first: bool| {
         let in_flight: &[i64] = if read_of_10 { &[10, 20] } else { &[20] };
         let mut history = Builder::new()
             .command(0, "a", began("j", 0, 1, 1))
@@ -174,9 +176,22 @@ fn a_tick_read_in_flight_waits_behind_the_older_rerun_that_read_started() {
             .command(10_001, "a", began("j", 10, 1, 1))
             .fault(10_500, "a", FaultKind::Crash)
             .node(25_000, "b", won(2))
-            .node(25_000, "b", read(2, in_flight))
-            .node(25_001, "b", claimed("j", 10, 2))
-            .command(25_002, "b", began("j", 10, 2, 2));
+            .node(25_000, "b", read(2, in_flight));
+        if fresh_first {
+            for (tick, ms) in [(30, 30_000), (40, 40_000)] {
+                history = history
+                    .node(ms, "b", claimed("j", tick, 2))
+                    .command(ms + 1, "b", began("j", tick, 2, 1))
+                    .command(ms + 500, "b", returned("j", tick, 2, 1))
+                    .node(ms + 500, "b", completed("j", tick, 2, 1));
+            }
+        }
+        let rerun_at = if fresh_first { 45_000 } else { 25_001 };
+        history = history.node(rerun_at, "b", claimed("j", 10, 2)).command(
+            rerun_at + 1,
+            "b",
+            began("j", 10, 2, 2),
+        );
         if rerun_ends {
             history = history
                 .command(26_000, "b", returned("j", 10, 2, 2))
@@ -185,6 +200,7 @@ fn a_tick_read_in_flight_waits_behind_the_older_rerun_that_read_started() {
         }
         verdict_under(&history.build(), OverlapPolicy::Forbid)
     };
+    let owed = |rerun_ends: bool, read_of_10: bool| owed_with(rerun_ends, read_of_10, false);
     let queued = owed(false, true);
     assert!(
         queued
@@ -204,6 +220,11 @@ fn a_tick_read_in_flight_waits_behind_the_older_rerun_that_read_started() {
             "{rerun_ends} {read_of_10}: {v:#?}"
         );
     }
+    let forgot = owed_with(false, true, true);
+    assert!(
+        forgot.violations.iter().any(|f| f.tick == Some(at(20))),
+        "{forgot:#?}"
+    );
 }
 
 #[test]

@@ -48,3 +48,48 @@ fn a_claim_sent_once_the_node_had_the_stop_may_not() {
         "{v:#?}"
     );
 }
+
+/// Node a leads and ran tick 0; it is paused 5–15 s, and two stops begin during the pause (7 s
+/// and 9 s, both in force); the harness hands them over together at 15 s. a sends its claim of
+/// tick 10 before the hand-over (15.000 s, then the hand-over at 15.001 s) when `claim_first`,
+/// or after it (15.002 s), and gives tick 10 up for shutdown at 15.5 s.
+fn claim_around_two_stops(claim_first: bool) -> Verdict {
+    let stop = || FaultKind::Stop { upgrade_to: None };
+    let mut history = Builder::new()
+        .node(0, "a", won(1))
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .fault_for(5_000, "a", FaultKind::Pause, 10_000)
+        .fault(7_000, "a", stop())
+        .fault(9_000, "a", stop())
+        .fault_ended(15_000, "a", FaultKind::Pause, 5_000);
+    if claim_first {
+        history = history.node(15_000, "a", sent(1, &[("j", 10)]));
+    }
+    history = history.stop_reached(15_001, "a");
+    if !claim_first {
+        history = history.node(15_002, "a", sent(1, &[("j", 10)]));
+    }
+    let history = history
+        .node(15_500, "a", abandon_by(1, 10, 10, AbandonReason::Shutdown))
+        .command(20_000, "b", began("j", 20, 2, 1))
+        .command(30_000, "b", began("j", 30, 2, 1))
+        .build();
+    verdict(&history, every_10s(Delivery::AtMostOnce), commands(), 30)
+}
+
+#[test]
+fn one_hand_over_serves_every_stop_begun_before_it() {
+    // The review's case: the earlier stop has no hand-over of its own before the later one
+    // began; it reached the node with the later one, not at the node's first act after the
+    // pause (which the give-up itself would be).
+    let after = claim_around_two_stops(false);
+    assert_eq!(
+        kinds(&after.violations),
+        [("unfounded_abandon", Some(at(10)))],
+        "{after:#?}"
+    );
+    let before = claim_around_two_stops(true);
+    assert!(before.violations.is_empty(), "{before:#?}");
+}

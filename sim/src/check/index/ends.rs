@@ -227,11 +227,11 @@ impl<'h> Index<'h> {
     }
 
     /// Where `node`'s graceful stops reached it: (the stop's start, where it reached the node).
-    /// The harness records where: `stop_reached`, under the node, the first after the stop and
-    /// before its next one (a stop reaches the node's process a moment after it begins, once
-    /// that process runs; a paused one, after it resumes; and a node claims nothing once it has
-    /// it). A history without that record (the process never handed the stop over, or a world
-    /// that does not record it) is read from the faults: a stop reaches a running node at once. A node paused when it began (a
+    /// The harness records where: `stop_reached`, under the node, the first after the stop (a
+    /// stop reaches the node's process a moment after it begins, once that process runs; a
+    /// paused one, after it resumes; stops that overlap, together; and a node claims nothing
+    /// once it has it); never, where none follows. A history in which the node has no such
+    /// record (a world that does not record it) is read from the faults: a stop reaches a running node at once. A node paused when it began (a
     /// pause not yet over by [`Self::pause_over`]: a crash since ended it) sees it only after it
     /// resumes, and its tasks may first carry out work that piled up during the pause: it
     /// reached the node at its first act of shutting down after the resume (a resignation, a
@@ -240,20 +240,12 @@ impl<'h> Index<'h> {
     /// neither.
     pub(crate) fn stops_reaching(&self, node: &str) -> Vec<(usize, usize)> {
         let ends = self.node_ends.get(node).map_or(&[][..], Vec::as_slice);
-        let stops: Vec<usize> = ends
-            .iter()
-            .filter(|e| e.how == EndKind::Stopped)
-            .map(|e| e.index)
-            .collect();
-        let recorded = |stop: usize| {
-            let next = stops.iter().copied().find(|&s| s > stop);
-            let upto = next.unwrap_or(self.records.len());
-            self.records[stop + 1..upto]
-                .iter()
-                .position(|r| {
-                    r.node == node && matches!(r.what, What::Fault(FaultRecord::StopReached))
-                })
-                .map(|i| stop + 1 + i)
+        // Where the harness handed `node` a stop. One hand-over serves every stop since the one
+        // before (stops that overlap, or all begun in one pause, reach the process together).
+        let handed = self.stops_handed.get(node).map_or(&[][..], Vec::as_slice);
+        let handed_after = |stop: usize| {
+            let first = handed.partition_point(|&i| i < stop);
+            handed.get(first).copied().unwrap_or(usize::MAX)
         };
         let pause_over = |stop: usize| {
             let t = self.time(stop);
@@ -276,8 +268,9 @@ impl<'h> Index<'h> {
         ends.iter()
             .filter(|e| e.how == EndKind::Stopped)
             .map(|e| {
-                if let Some(reached) = recorded(e.index) {
-                    return (e.index, reached);
+                if !handed.is_empty() {
+                    // A stop no hand-over follows never reached the node (it was down).
+                    return (e.index, handed_after(e.index));
                 }
                 let Some(over) = pause_over(e.index) else {
                     return (e.index, e.index);

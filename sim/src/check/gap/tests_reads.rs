@@ -108,20 +108,26 @@ fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
     findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
 }
 
+/// a ran tick 0, claimed 10 and 20 in one batch, began 10 and crashed at 10.5 s: both are left
+/// in flight for the next leadership.
+fn left_in_flight() -> Builder {
+    Builder::new()
+        .command(0, "a", began("j", 0, 1, 1))
+        .command(1, "a", returned("j", 0, 1, 1))
+        .node(1, "a", completed("j", 0, 1, 1))
+        .node(10_000, "a", claimed("j", 10, 1))
+        .node(10_000, "a", claimed("j", 20, 1))
+        .command(10_001, "a", began("j", 10, 1, 1))
+        .fault(10_500, "a", FaultKind::Crash)
+}
+
 #[test]
 fn a_tick_read_in_flight_waits_behind_the_readers_run_at_the_end_of_the_world() {
     // a claimed 10 and 20 and crashed; b read both in flight and reruns 10 (overlap forbid: 20
     // waits for it, unclaimed) when the world ends: 20 is queued behind b's run, not lost. Had
     // b's leadership ended, nobody would owe it a run; under replace, 20 would replace the run.
     let owed = |b_crashes: bool, overlap: OverlapPolicy| {
-        let mut history = Builder::new()
-            .command(0, "a", began("j", 0, 1, 1))
-            .command(1, "a", returned("j", 0, 1, 1))
-            .node(1, "a", completed("j", 0, 1, 1))
-            .node(10_000, "a", claimed("j", 10, 1))
-            .node(10_000, "a", claimed("j", 20, 1))
-            .command(10_001, "a", began("j", 10, 1, 1))
-            .fault(10_500, "a", FaultKind::Crash)
+        let mut history = left_in_flight()
             .node(11_000, "b", won(2))
             .node(11_000, "b", read(2, &[10, 20]))
             .node(11_001, "b", claimed("j", 10, 2))
@@ -167,16 +173,10 @@ fn a_tick_read_in_flight_waits_behind_the_older_rerun_that_read_started() {
     // gone straight to its reruns, and forgot 20.
     let owed_with = |rerun_ends: bool, read_of_10: bool, fresh_first: bool| {
         let in_flight: &[i64] = if read_of_10 { &[10, 20] } else { &[20] };
-        let mut history = Builder::new()
-            .command(0, "a", began("j", 0, 1, 1))
-            .command(1, "a", returned("j", 0, 1, 1))
-            .node(1, "a", completed("j", 0, 1, 1))
-            .node(10_000, "a", claimed("j", 10, 1))
-            .node(10_000, "a", claimed("j", 20, 1))
-            .command(10_001, "a", began("j", 10, 1, 1))
-            .fault(10_500, "a", FaultKind::Crash)
-            .node(25_000, "b", won(2))
-            .node(25_000, "b", read(2, in_flight));
+        let mut history =
+            left_in_flight()
+                .node(25_000, "b", won(2))
+                .node(25_000, "b", read(2, in_flight));
         if fresh_first {
             for (tick, ms) in [(30, 30_000), (40, 40_000)] {
                 history = history

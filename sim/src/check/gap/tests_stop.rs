@@ -6,16 +6,20 @@ use super::*;
 use crate::check::testkit::*;
 use crate::fault::FaultKind;
 
-/// Node a leads and ran tick 0. A stop begins at 10 s; a sends its claim of tick 10 at 10.001 s
-/// (before the stop reached it, at 10.002 s, when `claim_first`; after, at 10.003 s,
-/// otherwise); the answer is lost, and a gives tick 10 up for shutdown at 10.5 s. b runs 20, 30.
-fn claim_around_the_stop(claim_first: bool) -> Verdict {
-    let mut history = Builder::new()
+/// Node a won leadership #1 and ran tick 0.
+fn a_ran_tick_0() -> Builder {
+    Builder::new()
         .node(0, "a", won(1))
         .command(0, "a", began("j", 0, 1, 1))
         .command(1, "a", returned("j", 0, 1, 1))
         .node(1, "a", completed("j", 0, 1, 1))
-        .fault(10_000, "a", FaultKind::Stop { upgrade_to: None });
+}
+
+/// Node a leads and ran tick 0. A stop begins at 10 s; a sends its claim of tick 10 at 10.001 s
+/// (before the stop reached it, at 10.002 s, when `claim_first`; after, at 10.003 s,
+/// otherwise); the answer is lost, and a gives tick 10 up for shutdown at 10.5 s. b runs 20, 30.
+fn claim_around_the_stop(claim_first: bool) -> Verdict {
+    let mut history = a_ran_tick_0().fault(10_000, "a", FaultKind::Stop { upgrade_to: None });
     let claim_ms = if claim_first { 10_001 } else { 10_003 };
     if claim_first {
         history = history.node(claim_ms, "a", sent(1, &[("j", 10)]));
@@ -55,11 +59,7 @@ fn a_claim_sent_once_the_node_had_the_stop_may_not() {
 /// or after it (15.002 s), and gives tick 10 up for shutdown at 15.5 s.
 fn claim_around_two_stops(claim_first: bool) -> Verdict {
     let stop = || FaultKind::Stop { upgrade_to: None };
-    let mut history = Builder::new()
-        .node(0, "a", won(1))
-        .command(0, "a", began("j", 0, 1, 1))
-        .command(1, "a", returned("j", 0, 1, 1))
-        .node(1, "a", completed("j", 0, 1, 1))
+    let mut history = a_ran_tick_0()
         .fault_for(5_000, "a", FaultKind::Pause, 10_000)
         .fault(7_000, "a", stop())
         .fault(9_000, "a", stop())

@@ -4,6 +4,11 @@
 //! A scenario passes when the checkers' verdict matches its `[expect]` section: no violation for
 //! `outcome = "pass"`, every listed violation kind for `outcome = "violations"`. A failure prints
 //! the findings and the command that replays that seed.
+//!
+//! On its own seeds each file is also held to `reports/baselines/<backend>.toml`, as `cronfence
+//! regress` holds the whole suite (the same comparison, so the suite runs once, not twice):
+//! a verdict, count or time that moved beyond the baseline's tolerance fails the file's test, and
+//! `scenarios/baselines/<backend>` fails when a baseline names a file that is gone.
 
 #[cfg(not(madsim))]
 fn main() {
@@ -19,7 +24,9 @@ fn main() {
 mod sim {
     use std::path::{Path, PathBuf};
 
-    use cronfence_sim::scenario::{self, Loaded};
+    use cronfence_sim::regress::{self, Baseline, Severity};
+    use cronfence_sim::report::summary::{Row, SeedOutcome};
+    use cronfence_sim::scenario::{self, BackendKind, Loaded};
     use cronfence_sim::world;
     use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -35,7 +42,15 @@ mod sim {
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         paths.sort();
+        let names: Vec<String> = paths.iter().map(|p| stem(p)).collect();
         let mut trials = Vec::new();
+        for backend in [BackendKind::Memory, BackendKind::EtcdSim] {
+            let names = names.clone();
+            trials.push(Trial::test(
+                format!("scenarios/baselines/{backend}"),
+                move || complete(backend, &names),
+            ));
+        }
         for path in paths {
             match scenario::load(&path) {
                 Ok(loaded) => {
@@ -46,7 +61,7 @@ mod sim {
                     }
                 }
                 Err(error) => {
-                    let name = format!("scenarios/{}", path.file_stem().unwrap().to_string_lossy());
+                    let name = format!("scenarios/{}", stem(&path));
                     trials.push(Trial::test(name, move || {
                         Err(Failed::from(error.to_string()))
                     }));
@@ -56,33 +71,101 @@ mod sim {
         libtest_mimic::run(&args, trials).exit();
     }
 
-    fn seeds(loaded: &Loaded) -> Vec<u64> {
-        match std::env::var("CRONFENCE_SEEDS")
+    fn stem(path: &Path) -> String {
+        path.file_stem().unwrap().to_string_lossy().into_owned()
+    }
+
+    /// The seeds asked for with `CRONFENCE_SEEDS`, if any (then no baseline is compared: it holds
+    /// the files' own seeds).
+    fn seeds_asked() -> Option<u64> {
+        std::env::var("CRONFENCE_SEEDS")
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
-        {
+    }
+
+    fn seeds(loaded: &Loaded) -> Vec<u64> {
+        match seeds_asked() {
             Some(n) => (1..=n).collect(),
             None => loaded.scenario.seeds.list(),
         }
     }
 
+    fn baseline(backend: BackendKind) -> Result<Baseline, Failed> {
+        let dir = scenario_dir().join("../reports/baselines");
+        let file = regress::path(&dir, &backend.to_string());
+        match regress::read(&file) {
+            Ok(Some(baseline)) => Ok(baseline),
+            Ok(None) => Err(format!("{} is missing", file.display()).into()),
+            Err(e) => Err(format!("{e:#}").into()),
+        }
+    }
+
+    /// Every file the baseline of `backend` names still exists.
+    fn complete(backend: BackendKind, names: &[String]) -> Result<(), Failed> {
+        let baseline = baseline(backend)?;
+        let gone: Vec<&String> = baseline
+            .scenarios
+            .keys()
+            .filter(|name| !names.contains(name))
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "reports/baselines/{backend}.toml names scenarios with no file (removed or renamed): \
+             {gone:?}; `cargo run --release -p cronfence-sim -- regress --bless` rewrites it"
+        )
+        .into())
+    }
+
+    /// The regressions of this file's outcome against the committed baseline.
+    fn regressions(
+        loaded: &Loaded,
+        backend: BackendKind,
+        outcomes: &[SeedOutcome],
+    ) -> Result<Vec<String>, Failed> {
+        let row = Row::new(loaded, &backend.to_string(), outcomes);
+        let changes = regress::compare(&baseline(backend)?, &[row], false);
+        Ok(changes
+            .iter()
+            .filter(|c| c.severity == Severity::Regression)
+            .map(|c| {
+                format!(
+                    "{c} (against reports/baselines/{backend}.toml; if intended: \
+                     `cargo run --release -p cronfence-sim -- regress --bless`)"
+                )
+            })
+            .collect())
+    }
+
     fn run(loaded: &Loaded, backend: scenario::BackendKind) -> Result<(), Failed> {
         let mut failures = Vec::new();
-        let mut verdicts = Vec::new();
+        let mut runs = Vec::new();
         for seed in seeds(loaded) {
             let run = world::run(&loaded.scenario, backend, seed);
-            if let Err(why) =
-                cronfence_sim::expect::judge(&loaded.scenario, &run.verdict, &run.history)
-            {
+            let judged = cronfence_sim::expect::judge(&loaded.scenario, &run.verdict, &run.history);
+            if let Err(why) = &judged {
                 failures.push(format!(
                     "seed {seed}: {why}\n  replay: {}",
                     cronfence_sim::suite::replay(&loaded.path, backend, seed)
                 ));
             }
-            verdicts.push(run.verdict);
+            runs.push((seed, run.verdict, judged));
         }
-        if let Err(why) = cronfence_sim::expect::known_bug_shown(&loaded.scenario, &verdicts) {
+        let verdicts = runs.iter().map(|(_, verdict, _)| verdict);
+        if let Err(why) = cronfence_sim::expect::known_bug_shown(&loaded.scenario, verdicts) {
             failures.push(why);
+        }
+        if seeds_asked().is_none() {
+            let outcomes: Vec<SeedOutcome> = runs
+                .iter()
+                .map(|(seed, verdict, judged)| SeedOutcome {
+                    seed: *seed,
+                    verdict,
+                    judged,
+                })
+                .collect();
+            failures.extend(regressions(loaded, backend, &outcomes)?);
         }
         if failures.is_empty() {
             Ok(())

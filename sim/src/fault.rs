@@ -142,6 +142,26 @@ pub enum FaultKind {
     /// The backend process dies and restarts after `duration` with its state intact (as etcd's
     /// data survives on disk); lease TTLs restart from the moment it is back.
     BackendRestart,
+    /// One member of a three-member etcd cluster is killed (SIGKILL) and, after `duration`,
+    /// restarted on its data; the other two keep a quorum. Real time only: the simulated
+    /// backends are one server.
+    MemberCrash {
+        /// The member: `leader` (raft's, when the fault starts), `follower`, or its index;
+        /// recorded as the index it resolved to.
+        member: String,
+    },
+    /// One member is frozen (SIGSTOP) and, after `duration`, let go (SIGCONT): its connections
+    /// stay open and silent, as a stalled server's do.
+    MemberPause {
+        /// As for [`FaultKind::MemberCrash`].
+        member: String,
+    },
+    /// One member is cut off from its peers, both ways, through the proxies on the peer URLs,
+    /// and healed after `duration`: a minority that still takes the nodes' connections.
+    MemberIsolate {
+        /// As for [`FaultKind::MemberCrash`].
+        member: String,
+    },
 }
 
 impl FaultKind {
@@ -153,7 +173,37 @@ impl FaultKind {
                 | FaultKind::BackendTimeout
                 | FaultKind::AmbiguousCommit { .. }
                 | FaultKind::BackendRestart
+        ) || self.is_member()
+    }
+
+    /// True for faults of one etcd member (a cluster's: real time only).
+    pub fn is_member(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::MemberCrash { .. }
+                | FaultKind::MemberPause { .. }
+                | FaultKind::MemberIsolate { .. }
         )
+    }
+
+    /// The member a member fault names.
+    pub fn member(&self) -> Option<&str> {
+        match self {
+            FaultKind::MemberCrash { member }
+            | FaultKind::MemberPause { member }
+            | FaultKind::MemberIsolate { member } => Some(member),
+            _ => None,
+        }
+    }
+
+    /// The same fault, naming `member` instead.
+    pub fn on_member(&self, member: String) -> FaultKind {
+        match self {
+            FaultKind::MemberCrash { .. } => FaultKind::MemberCrash { member },
+            FaultKind::MemberPause { .. } => FaultKind::MemberPause { member },
+            FaultKind::MemberIsolate { .. } => FaultKind::MemberIsolate { member },
+            other => other.clone(),
+        }
     }
 
     /// True for faults of a node's clock.
@@ -183,6 +233,9 @@ impl FaultKind {
             FaultKind::AmbiguousCommit { .. } => "ambiguous_commit",
             FaultKind::DelayedWrite { .. } => "delayed_write",
             FaultKind::BackendRestart => "backend_restart",
+            FaultKind::MemberCrash { .. } => "member_crash",
+            FaultKind::MemberPause { .. } => "member_pause",
+            FaultKind::MemberIsolate { .. } => "member_isolate",
         }
     }
 }

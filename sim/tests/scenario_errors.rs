@@ -142,3 +142,38 @@ fn node_zones_are_one_valid_zone_per_node() {
     assert!(bad.message.contains("Mars/Olympus"), "{bad}");
     assert!(bad.hint.contains("Asia/Tokyo"), "{bad}");
 }
+
+/// A member fault: real time only, so the file says why and lists no simulated backend.
+fn member_fault(extra: &str) -> String {
+    GOOD.replace(
+        "duration = \"1m\"",
+        "duration = \"1m\"\nbackends = []\nnot_simulated = \"a cluster's member faults\"",
+    ) + &format!("\n[[faults]]\nfault = \"member_pause\"\nat = \"10s\"\nduration = \"5s\"\n{extra}")
+}
+
+#[test]
+fn a_member_fault_loads_in_a_real_time_only_file() {
+    parse(
+        Path::new("m.toml"),
+        &member_fault("member = \"follower\"\n"),
+    )
+    .expect("loads");
+    parse(Path::new("m.toml"), &member_fault("member = \"2\"\n")).expect("loads");
+}
+
+#[test]
+fn member_faults_are_refused_where_they_cannot_play_or_name_no_member() {
+    let e = error(&member_fault("member = \"3\"\n"));
+    assert!(e.message.contains("no etcd member `3`"), "{e}");
+    let e = error(&member_fault("node = \"leader\"\n"));
+    assert!(e.message.contains("hits an etcd member, not a node"), "{e}");
+    let simulated = format!("{GOOD}\n[[faults]]\nfault = \"member_crash\"\nat = \"10s\"\n");
+    let e = error(&simulated);
+    assert!(e.message.contains("cannot be injected on memory"), "{e}");
+    assert!(e.hint.contains("not_simulated"), "{e}");
+    let e = error(&member_fault("").replace("backends = []", "backends = [\"memory\"]"));
+    assert!(e.message.contains("not_simulated says"), "{e}");
+    let crash = format!("{GOOD}\n[[faults]]\nfault = \"crash\"\nat = \"10s\"\nmember = \"0\"\n");
+    let e = error(&crash);
+    assert!(e.message.contains("member"), "{e}");
+}

@@ -2,8 +2,9 @@
 //! directories, killed when the [`Cluster`] is dropped — also when the test panics.
 //!
 //! The binary is `ETCD_BIN` or `etcd` from `PATH` (Debian's `etcd-server`); `scripts/setup`
-//! installs it. A member can be killed with SIGKILL and restarted on its data, and the raft leader
-//! can be found through `etcdctl endpoint status`.
+//! installs it. A member can be killed with SIGKILL and restarted on its data, frozen with SIGSTOP
+//! and let go, and (in a cluster started [`Cluster::with_peer_proxies`]) cut off from its peers
+//! ([`crate::peers`]); the raft leader can be found through `etcdctl endpoint status`.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -12,11 +13,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use cronfence_sim::real::restart::MemberFault;
+
+use crate::peers::PeerLinks;
+
 /// One etcd member.
 struct Member {
     name: String,
     client: String,
+    /// The peer URL it advertises (its proxy's, with peer proxies).
     peer: String,
+    /// The peer URL it listens on.
+    listen_peer: String,
     dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -25,6 +33,8 @@ struct Member {
 pub struct Cluster {
     members: Vec<Member>,
     initial_cluster: String,
+    /// With [`Cluster::with_peer_proxies`]: the proxies on the peer URLs.
+    links: Option<PeerLinks>,
 }
 
 fn free_port() -> Result<u16> {
@@ -46,9 +56,19 @@ impl Cluster {
     /// by etcd: another test may take one in between, so a member that fails to bind restarts
     /// the whole cluster on new ports (up to five times).
     pub fn start_with(n: usize, extra: &[&str]) -> Result<Self> {
+        Self::start_retrying(n, extra, false)
+    }
+
+    /// Starts `n` members whose peers reach each other through proxies ([`crate::peers`]), so
+    /// [`Cluster::isolate`] can cut one off.
+    pub fn with_peer_proxies(n: usize) -> Result<Self> {
+        Self::start_retrying(n, &[], true)
+    }
+
+    fn start_retrying(n: usize, extra: &[&str], proxies: bool) -> Result<Self> {
         let mut attempt = 1;
         loop {
-            match Self::try_start(n, extra) {
+            match Self::try_start(n, extra, proxies) {
                 Err(e) if attempt < 5 && format!("{e:#}").contains("address already in use") => {
                     attempt += 1;
                 }
@@ -57,13 +77,21 @@ impl Cluster {
         }
     }
 
-    fn try_start(n: usize, extra: &[&str]) -> Result<Self> {
+    fn try_start(n: usize, extra: &[&str], proxies: bool) -> Result<Self> {
+        let links = proxies.then(PeerLinks::default);
         let mut members = Vec::new();
         for i in 0..n {
+            let port = free_port()?;
+            let listen_peer = format!("http://127.0.0.1:{port}");
+            let peer = match &links {
+                Some(links) => links.proxy(i, format!("127.0.0.1:{port}").parse()?)?,
+                None => listen_peer.clone(),
+            };
             members.push(Member {
                 name: format!("m{i}"),
                 client: format!("http://127.0.0.1:{}", free_port()?),
-                peer: format!("http://127.0.0.1:{}", free_port()?),
+                peer,
+                listen_peer,
                 dir: tempfile::tempdir()?,
                 child: None,
             });
@@ -76,12 +104,16 @@ impl Cluster {
         let mut cluster = Cluster {
             members,
             initial_cluster,
+            links,
         };
         for i in 0..n {
             cluster.spawn(i, "new", extra)?;
         }
         for i in 0..n {
             cluster.wait_healthy(i)?;
+        }
+        if let Some(links) = &cluster.links {
+            links.set_ids(cluster.member_ids()?);
         }
         Ok(cluster)
     }
@@ -108,7 +140,7 @@ impl Cluster {
             ])
             .args([
                 "--listen-peer-urls",
-                &m.peer,
+                &m.listen_peer,
                 "--initial-advertise-peer-urls",
                 &m.peer,
             ])
@@ -201,6 +233,57 @@ impl Cluster {
         self.wait_healthy(i)
     }
 
+    /// Freezes member `i` (SIGSTOP, `on`) or lets it go (SIGCONT).
+    pub fn pause(&mut self, i: usize, on: bool) -> Result<()> {
+        let child = self.members[i]
+            .child
+            .as_ref()
+            .context("the member is not running")?;
+        let signal = if on { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .context("running kill")?;
+        if !status.success() {
+            bail!("kill {signal} of etcd member {i} failed: {status}");
+        }
+        Ok(())
+    }
+
+    /// Cuts member `i` off from its peers both ways (`on`), or heals it; needs
+    /// [`Cluster::with_peer_proxies`].
+    pub fn isolate(&mut self, i: usize, on: bool) -> Result<()> {
+        let links = self
+            .links
+            .as_ref()
+            .context("a cluster started without peer proxies cannot cut a member off")?;
+        links.isolate(i, on);
+        Ok(())
+    }
+
+    /// How many members the cluster has.
+    pub fn size(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Each member's id in hex (as etcd's peers name it), by index, from `etcdctl member list`.
+    fn member_ids(&self) -> Result<Vec<String>> {
+        let text = etcdctl(&self.endpoints(), &["member", "list"])?;
+        let mut ids = vec![String::new(); self.members.len()];
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            if let [id, _, name, ..] = fields[..] {
+                if let Some(i) = self.members.iter().position(|m| m.name == name) {
+                    ids[i] = id.to_string();
+                }
+            }
+        }
+        if ids.iter().any(String::is_empty) {
+            bail!("`etcdctl member list` did not name every member:\n{text}");
+        }
+        Ok(ids)
+    }
+
     /// The index of the raft leader, from `etcdctl endpoint status`.
     pub fn leader(&self) -> Result<usize> {
         let live: Vec<usize> = (0..self.members.len())
@@ -215,6 +298,7 @@ impl Cluster {
             .args([
                 "--endpoints",
                 &endpoints,
+                "--command-timeout=2s",
                 "endpoint",
                 "status",
                 "-w",
@@ -248,24 +332,66 @@ impl Cluster {
     }
 }
 
-/// A one-member cluster as a backend the real-time world may kill and restart
-/// (`backend_restart`): SIGKILL, then a restart on the same data directory.
+/// A cluster as a backend the real-time world may kill and restart (`backend_restart`:
+/// SIGKILL of every member, then a restart on the same data directories) and whose members it
+/// may crash, freeze or cut off from their peers (the member faults).
 pub struct OwnEtcd(pub Cluster);
 
 impl cronfence_sim::real::restart::BackendProcess for OwnEtcd {
     fn kill(&mut self) {
-        self.0.kill(0);
+        for i in 0..self.0.size() {
+            self.0.kill(i);
+        }
     }
 
     fn restart(&mut self) -> std::result::Result<(), String> {
-        self.0.restart(0).map_err(|e| format!("{e:#}"))
+        // Members wait for a quorum before they answer: spawn them all, then wait.
+        for i in 0..self.0.size() {
+            self.0
+                .spawn(i, "existing", &[])
+                .map_err(|e| format!("{e:#}"))?;
+        }
+        for i in 0..self.0.size() {
+            self.0.wait_healthy(i).map_err(|e| format!("{e:#}"))?;
+        }
+        Ok(())
+    }
+
+    fn members(&self) -> usize {
+        self.0.size()
+    }
+
+    fn raft_leader(&self) -> std::result::Result<usize, String> {
+        self.0.leader().map_err(|e| format!("{e:#}"))
+    }
+
+    fn member_fault(
+        &mut self,
+        member: usize,
+        fault: MemberFault,
+        on: bool,
+    ) -> std::result::Result<(), String> {
+        let done = match (fault, on) {
+            (MemberFault::Crash, true) => {
+                self.0.kill(member);
+                Ok(())
+            }
+            (MemberFault::Crash, false) => self.0.restart(member),
+            (MemberFault::Pause, _) => self.0.pause(member, on),
+            (MemberFault::Isolate, _) => self.0.isolate(member, on),
+        };
+        done.map_err(|e| format!("{e:#}"))
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         for i in 0..self.members.len() {
+            // A frozen member takes SIGKILL too.
             self.kill(i);
+        }
+        if let Some(links) = &self.links {
+            links.close();
         }
     }
 }

@@ -9,7 +9,9 @@
 //! reproduce a history byte for byte; a failure prints the command that plays the file again.
 //! Each file's keys go under a prefix of their own. A file that restarts its backend
 //! (`backend_restart`) plays against an etcd of its own, which the fault kills (SIGKILL) and
-//! starts again on the same data.
+//! starts again on the same data; a file with member faults, against a cluster of three of its
+//! own, with proxies on the peer URLs to cut a member off. `CRONFENCE_ETCD_HISTORIES=<dir>` keeps
+//! every played file's history there (`<file>.jsonl`), passed or not.
 
 #[cfg(madsim)]
 fn main() {
@@ -84,12 +86,22 @@ mod real {
         let name = loaded.name.clone();
         let prefix = format!("{prefix}/{name}");
         let target = if suite::restarts_backend(&loaded.scenario) {
-            let own = Cluster::start(1).map_err(|e| format!("cannot start etcd: {e:#}"))?;
+            let own = match suite::members_needed(&loaded.scenario) {
+                1 => Cluster::start(1),
+                n => Cluster::with_peer_proxies(n),
+            };
+            let own = own.map_err(|e| format!("cannot start etcd: {e:#}"))?;
             Target::etcd(own.endpoints()).restartable(Box::new(OwnEtcd(own)))
         } else {
             Target::etcd(endpoints.to_vec())
         };
         let run = suite::play(Arc::new(loaded), target, &prefix);
+        if let Some(dir) = std::env::var_os("CRONFENCE_ETCD_HISTORIES") {
+            let file = Path::new(&dir).join(format!("{name}.jsonl"));
+            if let Err(e) = std::fs::write(&file, run.history.to_jsonl()) {
+                eprintln!("cannot keep the history in {}: {e}", file.display());
+            }
+        }
         run.judged.map_err(|why| {
             let file = std::env::temp_dir().join(format!(
                 "cronfence-etcd-{name}-{}.jsonl",

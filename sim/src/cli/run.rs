@@ -2,8 +2,9 @@
 //! path), one seed; prints the verdict and the timeliness figures, optionally writes the history
 //! as JSON lines, and exits 1 when the scenario's expectation is not met. Failing tests and
 //! reports print this command to replay a seed. A file that does not load, or a backend the
-//! scenario does not list (its faults may not exist there), is an error (exit 2); without
-//! `--backend` the scenario's first listed backend runs.
+//! scenario does not list (its faults may not exist there), is an error (exit 2), and so is a
+//! file that plays in real time only (`not_simulated`); without `--backend` the scenario's first
+//! listed backend runs.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,6 +22,19 @@ pub fn main(
 ) -> anyhow::Result<ExitCode> {
     let loaded = scenario::load(path)?;
     let listed = &loaded.scenario.backends;
+    if listed.is_empty() {
+        anyhow::bail!(
+            "{} plays in real time only ({}): `cargo real-test -p cronfence-it --test \
+             scenarios_etcd -- scenarios/{}/etcd` plays it against an etcd cluster the test starts",
+            path.display(),
+            loaded
+                .scenario
+                .not_simulated
+                .as_deref()
+                .unwrap_or("not simulated"),
+            loaded.name
+        );
+    }
     let backend = match backend {
         None => listed[0],
         Some(name) => scenario::BackendKind::parse(name).ok_or_else(|| {

@@ -132,6 +132,7 @@ pub fn draw(seed: u64, backend: BackendKind, size: Size) -> Scenario {
         nodes,
         backends: vec![backend],
         not_on_etcd_sim: None,
+        not_simulated: None,
         not_in_real_time: None,
         duration: SignedDuration::from_secs(1),
         seeds: Seeds::List(vec![seed]),

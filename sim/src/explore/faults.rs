@@ -131,6 +131,7 @@ fn bare(kind: &str, at_ms: u64) -> FaultEntry {
         count: None,
         delay: None,
         upgrade_to: None,
+        member: None,
     }
 }
 

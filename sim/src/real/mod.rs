@@ -8,11 +8,12 @@
 //! compares with a baseline. [`explore`] plays the simulator's explorer worlds against a given
 //! cluster (`cronfence explore --backend etcd`), and [`explore_summary`] writes its run folder.
 //! [`proxy`] holds a node's traffic to or from etcd; [`restart`] kills and restarts an etcd the
-//! caller started; [`connect`] lets the world drive any backend, etcd being the default.
+//! caller started, and plays member faults on a cluster it started (`members`); [`connect`] lets the world drive any backend, etcd being the default.
 
 pub mod connect;
 pub mod explore;
 pub mod explore_summary;
+mod members;
 mod playback;
 mod process;
 pub mod proxy;

@@ -1,6 +1,7 @@
 //! Playing a scenario's faults into a [`RealWorld`] in real time: each fault at its instant, on
 //! the nodes its target names then (as the simulator's injector resolves them: `leader`,
-//! `follower`, `first`, `majority`, `all` or a node), and undone after its duration. Faults that
+//! `follower`, `first`, `majority`, `all` or a node; a member fault on the etcd member it names,
+//! `etcd-<index>`), and undone after its duration. Faults that
 //! overlap on one node count: a node crashed twice restarts when the last crash ends, and each
 //! way a partition cuts is held until the last partition cutting it ends, as in the simulator.
 
@@ -83,8 +84,18 @@ impl Playback {
         }
     }
 
-    /// The nodes `step`'s target names now.
+    /// The nodes `step`'s target names now (`etcd-<index>` for the member a member fault
+    /// names).
     fn resolve(&self, world: &RealWorld, step: &Step) -> Vec<String> {
+        if let Some(declared) = step.kind.member() {
+            let faulted = self
+                .in_force
+                .iter()
+                .filter(|((kind, _), count)| kind.starts_with("member_") && **count > 0)
+                .filter_map(|((_, name), _)| name.strip_prefix("etcd-")?.parse().ok())
+                .collect();
+            return vec![format!("etcd-{}", world.member_index(declared, &faulted))];
+        }
         if step.kind.hits_backend() {
             return vec!["backend".into()];
         }
@@ -122,6 +133,7 @@ impl Playback {
             FaultKind::Stop { .. } => Some("stop"),
             FaultKind::BackendTimeout => Some("backend_timeout"),
             FaultKind::BackendRestart => Some("backend_restart"),
+            k if k.is_member() => Some(k.name()),
             _ => None,
         };
         let acts = match switch {
@@ -149,6 +161,11 @@ impl Playback {
                 FaultKind::Stop { upgrade_to } if on => world.stop(name, *upgrade_to, duration),
                 FaultKind::Stop { upgrade_to } => world.start_again(name, *upgrade_to),
                 FaultKind::BackendRestart => world.backend_restart(on, duration),
+                k if k.is_member() => {
+                    let member = name.strip_prefix("etcd-").and_then(|m| m.parse().ok());
+                    let member = member.expect("member faults resolve to etcd-<index>");
+                    world.member_fault(k, member, on, duration)
+                }
                 k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
                 k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
                 other => unreachable!("unplayable faults are refused first: {}", other.name()),

@@ -55,7 +55,8 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration, restarts: bool) -
         if !restarts && OWN_BACKEND.contains(&name.as_str()) {
             return Some(format!(
                 "has the fault `{name}`, which needs an etcd the harness started itself (the \
-                 real-etcd scenario tests start one per such file)"
+                 real-etcd scenario tests start one per such file, a cluster of three for member \
+                 faults)"
             ));
         }
     }
@@ -79,7 +80,23 @@ pub fn plays_on_a_given_cluster(kind: &str) -> bool {
 
 /// The fault kinds a real-time world plays only on a backend it started itself (and so can kill
 /// and restart): not against a given cluster (`regress --endpoints`, `explore --endpoints`).
-pub const OWN_BACKEND: &[&str] = &["backend_restart"];
+pub const OWN_BACKEND: &[&str] = &[
+    "backend_restart",
+    "member_crash",
+    "member_pause",
+    "member_isolate",
+];
+
+/// How many etcd members `scenario` needs: a cluster of
+/// [`crate::scenario::CLUSTER_MEMBERS`] for member faults, else one server.
+pub fn members_needed(scenario: &Scenario) -> usize {
+    let member = |f: &crate::scenario::FaultEntry| f.fault.get_ref().starts_with("member_");
+    if scenario.faults.iter().any(member) {
+        crate::scenario::CLUSTER_MEMBERS
+    } else {
+        1
+    }
+}
 
 /// One scenario's real-time run.
 pub struct RealRun {

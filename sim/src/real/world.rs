@@ -60,8 +60,10 @@ pub struct RealWorld {
     go_micro: Option<GoMicroSettings>,
     /// With [`Self::with_backend_process`]: the backend, to kill and restart, and the restart
     /// fault in force (its end is recorded as the same fault, as the simulator's injector does).
-    backend: Option<Box<dyn BackendProcess>>,
+    pub(super) backend: Option<Box<dyn BackendProcess>>,
     backend_down: Option<Fault>,
+    /// The member faults in force, by member and kind, to record their ends as they started.
+    pub(super) member_faults: BTreeMap<(String, &'static str), Fault>,
     /// How the nodes reach the backend ([`Self::connecting_with`]; etcd by default).
     connect: Arc<dyn Connect>,
 }
@@ -93,6 +95,7 @@ impl RealWorld {
             go_micro: None,
             backend: None,
             backend_down: None,
+            member_faults: BTreeMap::new(),
             connect: Arc::new(EtcdConnect),
         }
     }
@@ -259,7 +262,7 @@ impl RealWorld {
             })
     }
 
-    fn record_fault(&self, fault: Fault, started: bool) {
+    pub(super) fn record_fault(&self, fault: Fault, started: bool) {
         let elapsed = self.time.elapsed();
         let (t, true_time) = (elapsed.as_nanos() as u64, self.time.at(elapsed));
         let record = if started {
@@ -271,7 +274,7 @@ impl RealWorld {
             .push(t, true_time, "world", None, What::Fault(record));
     }
 
-    fn fault(&self, kind: FaultKind, node: &str, duration: Option<Duration>) -> Fault {
+    pub(super) fn fault(&self, kind: FaultKind, node: &str, duration: Option<Duration>) -> Fault {
         let t = self.time.elapsed();
         Fault {
             kind,

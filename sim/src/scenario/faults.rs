@@ -25,6 +25,10 @@ const KEYS: &[(&str, &[&str])] = &[
     ("latency", &["backend_latency"]),
     ("count", &["ambiguous_commit", "delayed_write"]),
     ("delay", &["delayed_write"]),
+    (
+        "member",
+        &["member_crash", "member_pause", "member_isolate"],
+    ),
 ];
 
 /// Checks every `[[faults]]` entry.
@@ -44,7 +48,13 @@ pub(super) fn check_faults(s: &Scenario) -> Result<(), Refusal> {
             return Err(Refusal {
                 place: span,
                 message: format!("fault `{name}` cannot be injected on {backend}"),
-                hint: "drop that backend from `backends` and say why in not_on_etcd_sim".into(),
+                hint: if kind.is_member() {
+                    "member faults need a cluster, which only real time has: set backends = [] \
+                     and say why in not_simulated"
+                        .into()
+                } else {
+                    "drop that backend from `backends` and say why in not_on_etcd_sim".into()
+                },
             });
         }
         if fault.at.is_negative() || fault.at >= s.duration {
@@ -64,6 +74,15 @@ pub(super) fn check_faults(s: &Scenario) -> Result<(), Refusal> {
                 d,
                 "duration = \"30s\" (omit it: never undone)",
             )?;
+        }
+        if let (Some(node), true) = (&fault.node, kind.is_member()) {
+            return Err(Refusal {
+                place: Place::Span(node.span()),
+                message: format!("fault `{name}` hits an etcd member, not a node"),
+                hint:
+                    "name the member instead: member = \"leader\", \"follower\" or \"0\" to \"2\""
+                        .into(),
+            });
         }
         if let Some(node) = &fault.node {
             check_target(node, s.nodes)?;
@@ -107,6 +126,7 @@ fn given(f: &FaultEntry, key: &str) -> bool {
         "latency" => f.latency.is_some(),
         "count" => f.count.is_some(),
         "delay" => f.delay.is_some(),
+        "member" => f.member.is_some(),
         _ => false,
     }
 }

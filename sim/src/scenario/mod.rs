@@ -33,6 +33,9 @@ pub struct Scenario {
     pub backends: Vec<BackendKind>,
     /// Why the scenario does not run on `etcd-sim`, when `backends` leaves it out.
     pub not_on_etcd_sim: Option<String>,
+    /// Why the scenario runs in real time only (`backends = []`): the simulated backends are
+    /// one server, so a fault of one member of a cluster plays only against real etcd.
+    pub not_simulated: Option<String>,
     /// Why the real-time suite (`regress --backend etcd`) must not play the scenario, when it
     /// must not although its faults are ones real time plays.
     pub not_in_real_time: Option<String>,
@@ -92,11 +95,19 @@ impl BackendKind {
     /// ambiguous commits it suffers through each node's client: [`crate::boundary`].)
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
-            BackendKind::Memory => &[],
-            BackendKind::EtcdSim => &["delayed_write"],
+            BackendKind::Memory => MEMBER_FAULTS,
+            BackendKind::EtcdSim => &[
+                "delayed_write",
+                "member_crash",
+                "member_pause",
+                "member_isolate",
+            ],
         }
     }
 }
+
+/// The member faults: a cluster's, which the simulated backends (one server each) cannot play.
+const MEMBER_FAULTS: &[&str] = &["member_crash", "member_pause", "member_isolate"];
 
 impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -243,6 +254,8 @@ pub struct FaultEntry {
     pub delay: Option<SignedDuration>,
     /// Stop: the job spec version the node defines its jobs with when it starts again.
     pub upgrade_to: Option<u64>,
+    /// The etcd member a member fault hits: `leader`, `follower` or an index.
+    pub member: Option<Spanned<String>>,
 }
 
 /// Random faults: one every `every` on average, of the listed kinds.
@@ -497,7 +510,7 @@ mod validate;
 
 use locate::{Place, Refusal};
 use validate::validate;
-pub use validate::{fault_kind, job_spec, ETCD_MIN_TTL, RANDOM_KINDS};
+pub use validate::{fault_kind, job_spec, CLUSTER_MEMBERS, ETCD_MIN_TTL, RANDOM_KINDS};
 
 impl Scenario {
     /// Every job the scenario schedules, with its definition and run time.

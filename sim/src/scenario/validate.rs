@@ -45,11 +45,32 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Refusal> {
 }
 
 fn check_backends(s: &Scenario) -> Result<(), Refusal> {
+    match (s.backends.is_empty(), &s.not_simulated, &s.not_in_real_time) {
+        (true, Some(_), None) => return Ok(()),
+        (true, Some(_), Some(_)) => {
+            return Err(Refusal::at(
+                "not_simulated",
+                "the scenario runs neither simulated (not_simulated) nor in real time \
+                 (not_in_real_time): it would never run",
+                "drop one of the two",
+            ))
+        }
+        (false, Some(_), _) => {
+            return Err(Refusal::at(
+                "not_simulated",
+                "not_simulated says the scenario runs in real time only, but backends lists \
+                 simulated backends",
+                "set backends = [], or drop not_simulated",
+            ))
+        }
+        _ => {}
+    }
     if s.backends.is_empty() {
         return Err(Refusal::at(
             "backends",
             "backends is empty: the scenario would never run",
-            "list memory and/or etcd-sim, e.g. backends = [\"memory\", \"etcd-sim\"]",
+            "list memory and/or etcd-sim, e.g. backends = [\"memory\", \"etcd-sim\"] (or, for \
+             a scenario that plays in real time only, not_simulated = \"the reason\")",
         ));
     }
     if let Some(twice) = s
@@ -497,6 +518,28 @@ pub(super) const GO_MICRO_STOP: &str = "the go-micro model has no graceful shutd
 /// What to use instead.
 pub(super) const GO_MICRO_STOP_HINT: &str = "use `crash` (go-micro's nodes die without resigning)";
 
+/// How many members the etcd cluster of a scenario with member faults has (the harness starts
+/// it); a member fault hits one of them, so the other two keep a quorum.
+pub const CLUSTER_MEMBERS: usize = 3;
+
+/// The member a member fault names: `leader`, `follower` or an index below
+/// [`CLUSTER_MEMBERS`] (`leader` when left out).
+fn member(f: &FaultEntry) -> Result<String, Invalid> {
+    let Some(member) = &f.member else {
+        return Ok("leader".into());
+    };
+    let name = member.get_ref();
+    let index = name.parse::<usize>().ok();
+    if name == "leader" || name == "follower" || index.is_some_and(|i| i < CLUSTER_MEMBERS) {
+        return Ok(name.clone());
+    }
+    Err((
+        Some(member.span()),
+        format!("no etcd member `{name}`: the cluster has {CLUSTER_MEMBERS} members"),
+        "use member = \"leader\" (raft's), \"follower\", or \"0\" to \"2\"",
+    ))
+}
+
 /// The fault an entry describes.
 pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
     let span = Some(f.fault.span());
@@ -533,6 +576,9 @@ pub fn fault_kind(f: &FaultEntry) -> Result<FaultKind, Invalid> {
         "ambiguous_commit" => FaultKind::AmbiguousCommit { count: f.count.unwrap_or(1) },
         "delayed_write" => FaultKind::DelayedWrite { count: f.count.unwrap_or(1), delay: need(f.delay, "delay")? },
         "backend_restart" => FaultKind::BackendRestart,
-        other => return Err((span, format!("unknown fault `{other}`"), "use crash, stop, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit, delayed_write or backend_restart")),
+        "member_crash" => FaultKind::MemberCrash { member: member(f)? },
+        "member_pause" => FaultKind::MemberPause { member: member(f)? },
+        "member_isolate" => FaultKind::MemberIsolate { member: member(f)? },
+        other => return Err((span, format!("unknown fault `{other}`"), "use crash, stop, pause, partition, clock_offset, clock_drift, clock_jump, clock_strobe, backend_latency, backend_timeout, ambiguous_commit, delayed_write, backend_restart, member_crash, member_pause or member_isolate")),
     })
 }

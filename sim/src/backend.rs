@@ -182,6 +182,7 @@ pub async fn client(
         BackendKind::EtcdSim => {
             let mut config = EtcdConfig::new([ETCD_ADDR]);
             config.request_timeout = request_timeout;
+            config.stuck_writes = Some(Arc::new(crate::boundary::StuckTxns(held)));
             loop {
                 match EtcdBackend::connect(config.clone()).await {
                     Ok(backend) => {

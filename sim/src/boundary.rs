@@ -7,6 +7,11 @@
 //! request timeout has passed. Every other call goes straight to the wrapped backend, so a world
 //! without the fault is the same as one without the layer.
 //!
+//! Stuck writes (`delayed_write`) are not played here either, but inside the etcd backend, which
+//! builds each claim's transaction from what it read: [`StuckTxns`] is its
+//! [`cronfence::etcd::StuckWrites`] hook, holding the transaction built when the write was made
+//! (the in-memory backend's transport holds its requests the same way, [`crate::net`]).
+//!
 //! Latency is not played here: a whole operation started late would read the backend late too,
 //! which no slow network does (an etcd claim reads the checkpoint and then sends a transaction
 //! that compares with what it read; on a slow network the transaction arrives late, and its
@@ -23,6 +28,29 @@ use cronfence::{
     Leadership, Result, Session, TickStore,
 };
 use jiff::Timestamp;
+
+/// Writes of one node held in the network: (how many more, for how long).
+pub type HeldWrites = Arc<Mutex<(u32, Duration)>>;
+
+/// Takes one of the writes `held` still owes, if the fault is on: how long to hold it.
+pub fn take_held(held: &HeldWrites) -> Option<Duration> {
+    let mut held = held.lock().expect("held lock");
+    if held.0 == 0 {
+        return None;
+    }
+    held.0 -= 1;
+    Some(held.1)
+}
+
+/// A node's stuck-packet fault for the etcd backend's claim and commit transactions.
+#[derive(Debug)]
+pub struct StuckTxns(pub HeldWrites);
+
+impl cronfence::etcd::StuckWrites for StuckTxns {
+    fn hold(&self) -> Option<Duration> {
+        take_held(&self.0)
+    }
+}
 
 /// Backend faults in force.
 #[derive(Debug, Default)]

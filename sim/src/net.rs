@@ -176,8 +176,7 @@ impl BackendService {
     }
 }
 
-/// Writes of one node held in the network: (how many more, for how long).
-pub type HeldWrites = Arc<Mutex<(u32, Duration)>>;
+pub use crate::boundary::HeldWrites;
 
 /// A node's way to the backend service over the simulated network.
 pub struct SimTransport {
@@ -208,12 +207,7 @@ impl SimTransport {
         if !matches!(request, Request::Claim { .. } | Request::Commit { .. }) {
             return None;
         }
-        let mut held = self.held.lock().expect("held lock");
-        if held.0 == 0 {
-            return None;
-        }
-        held.0 -= 1;
-        Some(held.1)
+        crate::boundary::take_held(&self.held)
     }
 }
 

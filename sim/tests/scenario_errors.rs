@@ -177,3 +177,30 @@ fn member_faults_are_refused_where_they_cannot_play_or_name_no_member() {
     let e = error(&crash);
     assert!(e.message.contains("member"), "{e}");
 }
+
+#[test]
+fn member_faults_play_one_at_a_time_in_files_real_time_plays() {
+    let overlapping = member_fault("")
+        + "\n[[faults]]\nfault = \"member_crash\"\nat = \"12s\"\nduration = \"5s\"\n";
+    let e = error(&overlapping);
+    assert!(e.message.contains("overlaps faults.0"), "{e}");
+    let restart = member_fault("")
+        + "\n[[faults]]\nfault = \"backend_restart\"\nat = \"14s\"\nduration = \"5s\"\n";
+    let e = error(&restart);
+    assert!(e.message.contains("never with a backend_restart"), "{e}");
+    let after = member_fault("")
+        + "\n[[faults]]\nfault = \"member_crash\"\nat = \"15s\"\nduration = \"5s\"\n";
+    parse(Path::new("m.toml"), &after).expect("one after the other loads");
+    let no_member = GOOD.replace(
+        "duration = \"1m\"",
+        "duration = \"1m\"\nbackends = []\nnot_simulated = \"why\"",
+    );
+    let e = error(&no_member);
+    assert!(e.message.contains("no member fault"), "{e}");
+    let long = member_fault("").replace("duration = \"1m\"", "duration = \"6m\"");
+    let e = error(&long);
+    assert!(e.message.contains("longer than"), "{e}");
+    let short_ttl = member_fault("") + "\n[node]\nlease_ttl = \"1500ms\"\n";
+    let e = error(&short_ttl);
+    assert!(e.message.contains("on etcd"), "{e}");
+}

@@ -112,13 +112,13 @@ impl Cluster {
         for i in 0..n {
             cluster.wait_healthy(i)?;
         }
-        if let Some(links) = &cluster.links {
-            links.set_ids(cluster.member_ids()?);
-        }
         Ok(cluster)
     }
 
     fn spawn(&mut self, i: usize, state: &str, extra: &[&str]) -> Result<()> {
+        if self.members[i].child.is_some() {
+            bail!("etcd member {i} is running already: kill it before starting it again");
+        }
         let initial_cluster = self.initial_cluster.clone();
         let m = &mut self.members[i];
         let data = m.dir.path().join("data");
@@ -166,6 +166,9 @@ impl Cluster {
                     etcd_bin()
                 )
             })?;
+        if let Some(links) = &self.links {
+            links.set_pid(i, child.id());
+        }
         m.child = Some(child);
         Ok(())
     }
@@ -266,64 +269,58 @@ impl Cluster {
         self.members.len()
     }
 
-    /// Each member's id in hex (as etcd's peers name it), by index, from `etcdctl member list`.
-    fn member_ids(&self) -> Result<Vec<String>> {
-        let text = etcdctl(&self.endpoints(), &["member", "list"])?;
-        let mut ids = vec![String::new(); self.members.len()];
-        for line in text.lines() {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if let [id, _, name, ..] = fields[..] {
-                if let Some(i) = self.members.iter().position(|m| m.name == name) {
-                    ids[i] = id.to_string();
-                }
-            }
-        }
-        if ids.iter().any(String::is_empty) {
-            bail!("`etcdctl member list` did not name every member:\n{text}");
-        }
-        Ok(ids)
-    }
-
-    /// The index of the raft leader, from `etcdctl endpoint status`.
+    /// The index of the raft leader, from `etcdctl endpoint status` of every running member:
+    /// each report is matched to its member by endpoint, and the leader is the member whose own
+    /// id the reports name as leader most often (a member cut off from its peers may name none,
+    /// or an old one; a frozen one does not answer).
     pub fn leader(&self) -> Result<usize> {
-        let live: Vec<usize> = (0..self.members.len())
-            .filter(|i| self.members[*i].child.is_some())
-            .collect();
-        let endpoints = live
+        let live: Vec<String> = self
+            .members
             .iter()
-            .map(|i| self.members[*i].client.clone())
-            .collect::<Vec<_>>()
-            .join(",");
+            .filter(|m| m.child.is_some())
+            .map(|m| m.client.clone())
+            .collect();
         let out = Command::new("etcdctl")
-            .args([
-                "--endpoints",
-                &endpoints,
-                "--command-timeout=2s",
-                "endpoint",
-                "status",
-                "-w",
-                "fields",
-            ])
+            .args(["--endpoints", &live.join(",")])
+            .args(["--command-timeout=2s", "endpoint", "status", "-w", "fields"])
             .output()?;
         let text = String::from_utf8_lossy(&out.stdout);
-        // Each member reports `"MemberID" : n` and `"Leader" : n`; the leader is the member whose
-        // id equals the leader id it reports.
-        let mut member_ids = Vec::new();
-        let mut leader_id = None;
+        // One block of `"Key" : value` lines per answering member, ending with its endpoint.
+        let (mut ids, mut named) = (Vec::new(), Vec::new());
+        let (mut id, mut leader) = (None, None);
         for line in text.lines() {
-            let value = line.split(':').nth(1).map(|v| v.trim().to_string());
-            if line.starts_with("\"MemberID\"") {
-                member_ids.push(value.unwrap_or_default());
-            } else if line.starts_with("\"Leader\"") {
-                leader_id = value;
+            let Some((key, value)) = line.split_once(" : ") else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"').to_string();
+            match key.trim().trim_matches('"') {
+                "MemberID" => id = Some(value),
+                "Leader" => leader = Some(value),
+                "Endpoint" => {
+                    let member = self.members.iter().position(|m| m.client == value);
+                    if let (Some(member), Some(id)) = (member, id.take()) {
+                        ids.push((id, member));
+                    }
+                    named.extend(leader.take().filter(|l| l != "0"));
+                }
+                _ => {}
             }
         }
-        let leader_id = leader_id.context("etcdctl endpoint status reported no leader")?;
-        let pos = member_ids
-            .iter()
-            .position(|m| *m == leader_id)
-            .context("the leader is not among the live members")?;
-        Ok(live[pos])
+        let mut votes: Vec<(usize, &String)> = Vec::new();
+        for name in &named {
+            match votes.iter_mut().find(|(_, n)| *n == name) {
+                Some(vote) => vote.0 += 1,
+                None => votes.push((1, name)),
+            }
+        }
+        let (_, leader) = votes
+            .into_iter()
+            .max()
+            .with_context(|| format!("no member named a raft leader:\n{text}"))?;
+        ids.iter()
+            .find(|(id, _)| id == leader)
+            .map(|(_, member)| *member)
+            .with_context(|| format!("the raft leader {leader} did not answer:\n{text}"))
     }
 
     /// The directory for extra files of this cluster (certificates, logs).

@@ -2,12 +2,14 @@
 //! (a minority that still takes its clients' connections), both ways.
 //!
 //! Every member listens for its peers on a port of its own but advertises its proxy's, so every
-//! raft message between members passes through the proxy of the member it was dialled to. The
-//! dialler names itself in each request's `X-Server-From` header (etcd's peer transport sends it
-//! on every stream and pipeline request), which the proxy reads from the connection's first
-//! request; a connection is held while its dialler or its target is isolated. Held bytes wait,
-//! as packets do across a partition (etcd closes a peer connection silent for a few seconds and
-//! dials again; the new one is held too), and flow again when the member is healed.
+//! connection between members — raft's streams and pipelines, probes, forwarded lease renewals —
+//! passes through the proxy of the member it was dialled to. The proxy tells who dialled each
+//! connection from the kernel: the dialler's socket (`/proc/net/tcp`, matched by both ports) is
+//! one of the member processes' open files (`/proc/<pid>/fd`), whatever the requests on it say.
+//! A connection is held while its dialler or its target is cut off. Held bytes wait, as packets
+//! do across a partition (etcd closes a peer connection silent for a few seconds and dials again;
+//! the new one is held too), and flow again when the member is healed. Linux only, as the tests'
+//! etcd servers are.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -17,22 +19,21 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-/// Which members are cut off, and each member's id as its peers name it.
+/// Which members are cut off, and each member's process.
 #[derive(Default)]
 struct Links {
-    /// Member ids in hex, by index (known once the cluster is up).
-    ids: Vec<String>,
+    /// Each member's process id, by index (set at every start).
+    pids: Vec<Option<u32>>,
     isolated: BTreeSet<usize>,
+    /// The proxies' own addresses, to wake their accept loops when closing.
+    proxies: Vec<SocketAddr>,
     closed: bool,
 }
 
 impl Links {
-    /// Whether a connection to `target` dialled by the member with id `sender` is held. The id
-    /// is looked up now: connections made before the ids were known are held too.
-    fn held(&self, target: usize, sender: Option<&str>) -> bool {
-        let dialler =
-            sender.and_then(|id| self.ids.iter().position(|m| m.eq_ignore_ascii_case(id)));
-        self.isolated.contains(&target) || dialler.is_some_and(|s| self.isolated.contains(&s))
+    /// Whether a connection to `target` dialled by member `dialler` is held.
+    fn held(&self, target: usize, dialler: Option<usize>) -> bool {
+        self.isolated.contains(&target) || dialler.is_some_and(|d| self.isolated.contains(&d))
     }
 }
 
@@ -45,31 +46,37 @@ impl PeerLinks {
     /// (the member's own peer port); returns the proxy's URL, for the member to advertise.
     pub fn proxy(&self, target: usize, upstream: SocketAddr) -> Result<String> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        self.lock().proxies.push(addr);
         let links = self.clone();
         std::thread::spawn(move || {
             for inbound in listener.incoming() {
-                if links.closed() {
+                if links.lock().closed {
                     return;
                 }
                 let Ok(inbound) = inbound else { continue };
                 let Ok(outbound) = TcpStream::connect(upstream) else {
                     continue;
                 };
-                links.carry(target, inbound, outbound);
+                let dialler = links.dialler(&inbound);
+                links.carry(target, dialler, inbound, outbound);
             }
         });
-        Ok(url)
+        Ok(format!("http://{addr}"))
     }
 
-    /// Records the members' ids (hex, by index), as `X-Server-From` names them.
-    pub fn set_ids(&self, ids: Vec<String>) {
-        self.0 .0.lock().expect("links lock").ids = ids;
+    /// Records the process of member `member` (at each start: a restart has a new one).
+    pub fn set_pid(&self, member: usize, pid: u32) {
+        let mut links = self.lock();
+        if links.pids.len() <= member {
+            links.pids.resize(member + 1, None);
+        }
+        links.pids[member] = Some(pid);
     }
 
     /// Cuts member `member` off from its peers (`on`), or heals it.
     pub fn isolate(&self, member: usize, on: bool) {
-        let mut links = self.0 .0.lock().expect("links lock");
+        let mut links = self.lock();
         if on {
             links.isolated.insert(member);
         } else {
@@ -78,29 +85,46 @@ impl PeerLinks {
         self.0 .1.notify_all();
     }
 
-    /// Stops every proxy's traffic for good (the cluster is going away).
+    /// Stops every proxy for good (the cluster is going away): held traffic is dropped, and
+    /// each accept loop is woken by a connection of its own so its thread ends.
     pub fn close(&self) {
-        self.0 .0.lock().expect("links lock").closed = true;
+        let proxies = {
+            let mut links = self.lock();
+            links.closed = true;
+            links.proxies.clone()
+        };
         self.0 .1.notify_all();
+        for addr in proxies {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+        }
     }
 
-    fn closed(&self) -> bool {
-        self.0 .0.lock().expect("links lock").closed
+    fn lock(&self) -> std::sync::MutexGuard<'_, Links> {
+        self.0 .0.lock().expect("links lock")
     }
 
-    /// Waits while the link from `sender` to `target` is cut; false once the cluster is gone.
-    fn wait_open(&self, target: usize, sender: &Mutex<Option<String>>) -> bool {
-        let (lock, wake) = &*self.0;
-        let mut links = lock.lock().expect("links lock");
+    /// The member whose process holds the other end of `inbound`, if it is one.
+    fn dialler(&self, inbound: &TcpStream) -> Option<usize> {
+        let (from, to) = (inbound.peer_addr().ok()?, inbound.local_addr().ok()?);
+        let inode = socket_inode(from.port(), to.port())?;
+        let pids = self.lock().pids.clone();
+        pids.iter()
+            .position(|pid| pid.is_some_and(|pid| holds_socket(pid, inode)))
+    }
+
+    /// Waits while the link from `dialler` to `target` is cut; false once the cluster is gone.
+    fn wait_open(&self, target: usize, dialler: Option<usize>) -> bool {
+        let mut links = self.lock();
         loop {
             if links.closed {
                 return false;
             }
-            let from = sender.lock().expect("sender lock").clone();
-            if !links.held(target, from.as_deref()) {
+            if !links.held(target, dialler) {
                 return true;
             }
-            links = wake
+            links = self
+                .0
+                 .1
                 .wait_timeout(links, Duration::from_millis(200))
                 .expect("links lock")
                 .0;
@@ -109,45 +133,25 @@ impl PeerLinks {
 
     /// Moves bytes both ways between a peer and member `target`, each way on a thread of its
     /// own, holding them while the link is cut.
-    fn carry(&self, target: usize, inbound: TcpStream, outbound: TcpStream) {
-        let sender = Arc::new(Mutex::new(None));
-        let (Ok(up_in), Ok(up_out)) = (inbound.try_clone(), outbound.try_clone()) else {
+    fn carry(&self, target: usize, dialler: Option<usize>, inbound: TcpStream, out: TcpStream) {
+        let (Ok(up_in), Ok(up_out)) = (inbound.try_clone(), out.try_clone()) else {
             return;
         };
-        let (links, from) = (self.clone(), sender.clone());
-        std::thread::spawn(move || {
-            links.pipe(target, &from, up_in, up_out, true);
-        });
         let links = self.clone();
-        std::thread::spawn(move || {
-            links.pipe(target, &sender, outbound, inbound, false);
-        });
+        std::thread::spawn(move || links.pipe(target, dialler, up_in, up_out));
+        let links = self.clone();
+        std::thread::spawn(move || links.pipe(target, dialler, out, inbound));
     }
 
-    /// Copies `from` to `to`; `to_member`: the way into the member, whose first request names
-    /// the dialler.
-    fn pipe(
-        &self,
-        target: usize,
-        sender: &Mutex<Option<String>>,
-        mut from: TcpStream,
-        mut to: TcpStream,
-        to_member: bool,
-    ) {
+    /// Copies `from` to `to` while the link is open; closes both when either side does.
+    fn pipe(&self, target: usize, dialler: Option<usize>, mut from: TcpStream, mut to: TcpStream) {
         let mut buf = vec![0u8; 64 * 1024];
-        let mut head = Vec::new();
         loop {
             let n = match from.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            if to_member && sender.lock().expect("sender lock").is_none() && head.len() < 16384 {
-                head.extend_from_slice(&buf[..n]);
-                if let Some(id) = dialler(&head) {
-                    *sender.lock().expect("sender lock") = Some(id);
-                }
-            }
-            if !self.wait_open(target, sender) || to.write_all(&buf[..n]).is_err() {
+            if !self.wait_open(target, dialler) || to.write_all(&buf[..n]).is_err() {
                 break;
             }
         }
@@ -156,30 +160,45 @@ impl PeerLinks {
     }
 }
 
-/// The `X-Server-From` header of an HTTP request head, once the head is complete.
-fn dialler(head: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(head);
-    let end = text.find("\r\n\r\n")?;
-    text[..end].lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("x-server-from")
-            .then(|| value.trim().to_string())
-    })
+/// The inode of the loopback TCP socket with local port `local` connected to port `remote`, from
+/// the kernel's socket table.
+fn socket_inode(local: u16, remote: u16) -> Option<u64> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next()?, 16).ok();
+                let (l, r) = (port(fields.get(1)?)?, port(fields.get(2)?)?);
+                (l == local && r == remote).then(|| fields.get(9)?.parse().ok())?
+            })
+        })
+}
+
+/// Whether process `pid` has socket `inode` open.
+fn holds_socket(pid: u32, inode: u64) -> bool {
+    let wanted = format!("socket:[{inode}]");
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .any(|link| link.as_os_str() == wanted.as_str())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::dialler;
+    use super::*;
 
     #[test]
-    fn the_dialler_is_read_from_a_complete_request_head() {
-        let head = b"GET /raft/stream/message/8e9e05c52164694d HTTP/1.1\r\nHost: x\r\nX-Server-From: 91bc3c398fb3c146\r\nX-Etcd-Cluster-ID: 1\r\n\r\n";
-        assert_eq!(dialler(head).as_deref(), Some("91bc3c398fb3c146"));
-        assert_eq!(dialler(&head[..40]), None, "the head is not complete yet");
-        assert_eq!(
-            dialler(b"GET /raft/probing HTTP/1.1\r\nHost: x\r\n\r\n"),
-            None
-        );
+    fn the_dialler_of_a_connection_is_the_process_holding_its_other_end() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let dialled = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        let links = PeerLinks::default();
+        links.set_pid(1, 1); // init holds no socket of ours
+        links.set_pid(2, std::process::id());
+        assert_eq!(links.dialler(&accepted), Some(2));
+        drop(dialled);
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use cronfence::etcd::StuckWrites;
 use cronfence::{Backend, NodeConfig, NodeEvent};
 use cronfence_it::etcd::{Cluster, OwnEtcd};
 use cronfence_sim::history::{FaultRecord, What};
@@ -142,8 +143,11 @@ impl Connect for Counted {
         config: &NodeConfig,
         endpoints: &[String],
         prefix: &str,
+        stuck: Arc<dyn StuckWrites>,
     ) -> cronfence::Result<Arc<dyn Backend>> {
-        let backend = EtcdConnect.connect(config, endpoints, prefix).await?;
+        let backend = EtcdConnect
+            .connect(config, endpoints, prefix, stuck)
+            .await?;
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(backend)
     }

@@ -2,7 +2,8 @@
 //! etcd's own answers rather than from the scheduler's history: a member cut off from its peers
 //! (through the proxies on the peer URLs) loses raft's leadership to the other two and cannot
 //! serve a linearizable read until it is healed; a frozen member answers nothing until it is let
-//! go; a killed member comes back on its data. The scenario files that use these faults
+//! go; a killed member comes back on its data. Both ways of the cut are checked from etcd's own
+//! peer byte counters (`/metrics`), which stay flat on each side while it lasts. The scenario files that use these faults
 //! (`scenarios/member_*.toml`) run in `scenarios_etcd`.
 #![cfg(not(madsim))]
 
@@ -34,6 +35,40 @@ fn ids(cluster: &Cluster, i: usize) -> Option<(String, String)> {
             .map(|v| v.trim().to_string())
     };
     Some((field("MemberID")?, field("Leader")?))
+}
+
+/// Each member's id in hex, by index (`m<i>`), from `etcdctl member list`.
+fn hex_ids(cluster: &Cluster) -> Vec<String> {
+    let text = etcdctl(&cluster.endpoints(), &["member", "list"]).unwrap();
+    (0..cluster.size())
+        .map(|i| {
+            let line = text
+                .lines()
+                .find(|l| l.contains(&format!(", m{i}, ")))
+                .unwrap();
+            line.split(',').next().unwrap().trim().to_string()
+        })
+        .collect()
+}
+
+/// The bytes member `at` has received from the member with id `from`, from its `/metrics`
+/// (served locally: a member cut off from its peers still answers).
+fn received(cluster: &Cluster, at: usize, from: &str) -> f64 {
+    use std::io::{Read, Write};
+    let addr = cluster
+        .endpoint(at)
+        .trim_start_matches("http://")
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: etcd\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let label = format!("etcd_network_peer_received_bytes_total{{From=\"{from}\"}}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&label))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
 /// Waits up to `secs` for `done`.
@@ -77,12 +112,37 @@ fn an_isolated_raft_leader_loses_raft_leadership_and_serves_no_read_until_healed
     // Cut both ways: the new leader's heartbeats do not reach the cut-off member either (it
     // dials its peers too, and those connections are held by who dialled them).
     let (_, new_leader) = ids(&own.0, others[0]).expect("a majority member's status");
-    std::thread::sleep(Duration::from_secs(2));
+    let hex = hex_ids(&own.0);
+    let before: Vec<f64> = others
+        .iter()
+        .map(|m| received(&own.0, *m, &hex[cut]))
+        .collect();
+    let heard: Vec<f64> = others
+        .iter()
+        .map(|m| received(&own.0, cut, &hex[*m]))
+        .collect();
+    assert!(
+        before.iter().chain(&heard).all(|b| *b > 0.0),
+        "every pair exchanged bytes before the cut: {before:?} {heard:?}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
     let (_, followed) = ids(&own.0, cut).expect("the cut-off member's own status");
     assert_ne!(
         followed, new_leader,
         "the cut-off member heard from the majority's new leader"
     );
+    for (k, m) in others.iter().enumerate() {
+        assert_eq!(
+            received(&own.0, *m, &hex[cut]),
+            before[k],
+            "member {m} received bytes from the cut-off member"
+        );
+        assert_eq!(
+            received(&own.0, cut, &hex[*m]),
+            heard[k],
+            "the cut-off member received bytes from member {m}"
+        );
+    }
     for m in &others {
         read_through(&own.0, *m).expect("the majority serves");
     }

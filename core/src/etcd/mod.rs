@@ -47,6 +47,20 @@ pub struct EtcdConfig {
     pub user: Option<(String, String)>,
     /// TLS: CA certificate, and client certificate and key (PEM files).
     pub tls: Option<TlsFiles>,
+    /// **Test-only:** a harness's stuck packets ([`StuckWrites`]); `None` (the default) in
+    /// production.
+    pub stuck_writes: Option<Arc<dyn StuckWrites>>,
+}
+
+/// **Test-only:** a harness's stuck-packet fault (`delayed_write`), for a backend it cannot reach
+/// inside. Before each claim or commit transaction goes out, [`StuckWrites::hold`] says whether
+/// the network holds it and for how long: a held transaction is sent that much later, on a task
+/// of its own (it is lost if the node dies first, as the simulator's stuck packets are), and its
+/// caller hears nothing and gives up after its request timeout. The transaction is the one built
+/// when the write was made, so it compares what its caller had read then, as a late packet does.
+pub trait StuckWrites: Send + Sync + std::fmt::Debug {
+    /// How long the next claim or commit is held, if it is.
+    fn hold(&self) -> Option<Duration>;
 }
 
 /// PEM files for TLS.
@@ -69,6 +83,7 @@ impl EtcdConfig {
             observe_wait: Duration::from_secs(5),
             user: None,
             tls: None,
+            stuck_writes: None,
         }
     }
 

@@ -17,6 +17,7 @@
 //! its checkpoint, and claims from another election are refused (`ElectionMismatch`).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse, TxnResponse};
 use jiff::Timestamp;
@@ -122,6 +123,28 @@ impl EtcdBackend {
         }
     }
 
+    /// How long the harness's stuck-packet fault holds the next fenced write, if it does.
+    fn held_in_the_network(&self) -> Option<Duration> {
+        self.inner.config.stuck_writes.as_ref()?.hold()
+    }
+
+    /// Sends `txn` after `delay` on a task of its own, its answer going nowhere, and answers
+    /// the caller as a lost request is answered: a timeout, once the request timeout passed.
+    async fn stuck(&self, operation: &'static str, txn: Txn, delay: Duration) -> Error {
+        let mut kv = self.client().kv_client();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = kv.txn(txn).await;
+        });
+        let config = &self.inner.config;
+        tokio::time::sleep(config.request_timeout).await;
+        Error::BackendTimeout {
+            backend: config.name(),
+            operation,
+            after: config.request_timeout,
+        }
+    }
+
     async fn txn(&self, operation: &'static str, txn: Txn) -> Result<TxnResponse> {
         let mut kv = self.client().kv_client();
         self.bounded(operation, kv.txn(txn)).await
@@ -205,6 +228,9 @@ impl EtcdBackend {
         }
         for _ in 0..=REFRESHES {
             let batch = self.batch(fence, &held, check_spec, updates, jobs)?;
+            if let Some(delay) = self.held_in_the_network() {
+                return Err(self.stuck(operation, batch.txn, delay).await);
+            }
             let response = self.txn(operation, batch.txn).await?;
             if response.succeeded() {
                 for (job, spec_json, cp_json) in batch.written {

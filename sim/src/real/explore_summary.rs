@@ -124,9 +124,7 @@ pub fn markdown(
          play ({}) left out (the table counts the faults played, and those left out after a \
          `+`). A world passes when every guarantee held (expectation `pass`).{}\n",
         seconds(plan.max_duration),
-        [super::suite::UNPLAYED, super::suite::OWN_BACKEND]
-            .concat()
-            .join(", "),
+        super::suite::OWN_BACKEND.join(", "),
         if explored.gave_up {
             format!(
                 " Drawing stopped after {} seeds in a row were skipped.",

@@ -14,8 +14,8 @@ use crate::fault::FaultKind;
 
 impl RealWorld {
     /// The member `declared` names now: an index as given, raft's leader as etcd reports it
-    /// (member 0 if it cannot tell), or for `follower` the first member neither raft's leader
-    /// nor in `faulted`.
+    /// (asked for up to 10 s), or for `follower` the first member neither raft's leader nor in
+    /// `faulted`.
     pub(super) fn member_index(&self, declared: &str, faulted: &BTreeSet<usize>) -> usize {
         let process = self
             .backend
@@ -24,7 +24,20 @@ impl RealWorld {
         if let Ok(index) = declared.parse::<usize>() {
             return index;
         }
-        let leader = process.raft_leader().unwrap_or(0);
+        // Right after an earlier member fault raft may still be electing: ask for a while.
+        let mut asked = 0;
+        let leader = loop {
+            match process.raft_leader() {
+                Ok(leader) => break leader,
+                Err(e) if asked >= 50 => {
+                    panic!("cannot tell which etcd member is raft's leader after 10 s: {e}")
+                }
+                Err(_) => {
+                    asked += 1;
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        };
         if declared == "leader" {
             return leader;
         }

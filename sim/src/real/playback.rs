@@ -167,6 +167,9 @@ impl Playback {
                     world.member_fault(k, member, on, duration)
                 }
                 k if k.is_clock() => world.clock_fault(name, kind.clone(), on, duration),
+                FaultKind::DelayedWrite { .. } => {
+                    world.delayed_write(name, kind.clone(), on, duration)
+                }
                 k if k.hits_backend() => world.backend_fault(kind.clone(), on, duration),
                 other => unreachable!("unplayable faults are refused first: {}", other.name()),
             }

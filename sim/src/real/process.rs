@@ -12,7 +12,7 @@ use std::time::Duration;
 use cronfence::{Clock, Job, JobId, JobSpec, Node, NodeConfig, RunningNode};
 
 use super::connect::Connect;
-use crate::boundary::{BackendFaults, FaultyBackend};
+use crate::boundary::{BackendFaults, FaultyBackend, HeldWrites, StuckTxns};
 use crate::clock::SimClock;
 use crate::control::NodeControl;
 use crate::scenario::GoMicroSettings;
@@ -30,6 +30,8 @@ pub(super) struct Process {
     pub(super) run_times: BTreeMap<JobId, Duration>,
     pub(super) clock: SimClock,
     pub(super) faults: Arc<Mutex<BackendFaults>>,
+    /// The node's stuck-packet fault, which outlives its crashes as its network does.
+    pub(super) held: HeldWrites,
     pub(super) control: NodeControl,
     pub(super) sink: Arc<Sink>,
     /// The go-micro model runs instead of cronfence, with these settings.
@@ -59,9 +61,10 @@ impl Process {
     /// fault layer.
     async fn backend(&self) -> Arc<dyn cronfence::Backend> {
         let backend = loop {
-            let connected = self
-                .connect
-                .connect(&self.config, &self.endpoints, &self.prefix);
+            let stuck = Arc::new(StuckTxns(self.held.clone()));
+            let connected =
+                self.connect
+                    .connect(&self.config, &self.endpoints, &self.prefix, stuck);
             match connected.await {
                 Ok(backend) => break backend,
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,

@@ -5,8 +5,9 @@
 //! pauses and graceful stops of nodes, partitions (each way) through each node's own proxy
 //! ([`super::proxy`]), an unresponsive backend (every proxy holding), clock faults through each
 //! node's clock, backend latency and ambiguous commits through each node's etcd client
-//! ([`crate::boundary`]), and a backend restart where the caller started etcd itself
-//! ([`Target::restartable`]) — it has no random
+//! ([`crate::boundary`]), stuck writes held by the etcd backend itself
+//! ([`cronfence::etcd::StuckWrites`]), and a backend restart or member faults where the caller
+//! started etcd itself ([`Target::restartable`]) — it has no random
 //! plan and no test-only variant (the go-micro model plays too, electing through the same etcd), and it lasts at most `max_duration`. True
 //! time starts at the scenario's own start (every node's clock reads from there, so a DST night
 //! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
@@ -46,12 +47,6 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration, restarts: bool) -
     }
     for fault in &scenario.faults {
         let name = fault.fault.get_ref();
-        if UNPLAYED.contains(&name.as_str()) {
-            return Some(format!(
-                "has the fault `{name}`; real time cannot play {} yet",
-                UNPLAYED.join(" or ")
-            ));
-        }
         if !restarts && OWN_BACKEND.contains(&name.as_str()) {
             return Some(format!(
                 "has the fault `{name}`, which needs an etcd the harness started itself (the \
@@ -69,13 +64,9 @@ pub fn restarts_backend(scenario: &Scenario) -> bool {
     kinds.into_iter().any(|k| OWN_BACKEND.contains(&k))
 }
 
-/// The fault kinds a real-time world cannot play yet (it plays every other); [`unplayable`]
-/// refuses a scenario with one, and the real-time explorer leaves them out of its worlds.
-pub const UNPLAYED: &[&str] = &["delayed_write"];
-
 /// True when a real-time world plays fault `kind` against a given cluster (one it did not start).
 pub fn plays_on_a_given_cluster(kind: &str) -> bool {
-    !UNPLAYED.contains(&kind) && !OWN_BACKEND.contains(&kind)
+    !OWN_BACKEND.contains(&kind)
 }
 
 /// The fault kinds a real-time world plays only on a backend it started itself (and so can kill
@@ -216,6 +207,20 @@ pub fn play(loaded: Arc<Loaded>, target: Target, prefix: &str) -> RealRun {
         process,
     } = target;
     let scenario = &loaded.scenario;
+    let stuck = scenario
+        .faults
+        .iter()
+        .any(|f| f.fault.get_ref() == "delayed_write");
+    if stuck && !connect.holds_writes() {
+        let why = "the scenario holds writes in the network (`delayed_write`), which this \
+                   backend's `Connect` cannot (`Connect::holds_writes`)";
+        return RealRun {
+            loaded,
+            history: History::default(),
+            verdict: Verdict::default(),
+            judged: Err(why.into()),
+        };
+    }
     let jobs = scenario.job_specs();
     let mut world = RealWorld::new(
         scenario.node_config("node"),

@@ -15,7 +15,7 @@ use super::connect::{Connect, EtcdConnect};
 use super::process::Process;
 use super::proxy::Proxy;
 use super::restart::BackendProcess;
-use crate::boundary::BackendFaults;
+use crate::boundary::{BackendFaults, HeldWrites};
 use crate::check::{self, CheckInput, Verdict};
 use crate::clock::{ClockModel, SimClock, WorldTime};
 use crate::control::NodeControl;
@@ -49,6 +49,8 @@ pub struct RealWorld {
     clocks: BTreeMap<String, Arc<Mutex<ClockModel>>>,
     controls: BTreeMap<String, NodeControl>,
     backend_faults: Arc<Mutex<BackendFaults>>,
+    /// Each node's stuck-packet fault (`delayed_write`), held by its etcd client.
+    pub(super) held: BTreeMap<String, HeldWrites>,
     /// With [`Self::with_proxies`]: each node's proxies (one per endpoint), on a runtime of
     /// their own that outlives the nodes' crashes.
     proxies: Option<Proxies>,
@@ -89,6 +91,7 @@ impl RealWorld {
             clocks: BTreeMap::new(),
             controls: BTreeMap::new(),
             backend_faults: Default::default(),
+            held: BTreeMap::new(),
             proxies: None,
             setups: BTreeMap::new(),
             elections: None,
@@ -210,6 +213,7 @@ impl RealWorld {
             run_times: self.run_times.clone(),
             clock,
             faults: self.backend_faults.clone(),
+            held: self.held.entry(name.to_string()).or_default().clone(),
             control,
             sink: Arc::new(sink),
             go_micro: self.go_micro.clone(),
@@ -350,6 +354,27 @@ impl RealWorld {
         let model = self.clocks.entry(name.to_string()).or_default().clone();
         let elapsed = self.time.elapsed();
         model.lock().expect("clock lock").apply(&kind, on, elapsed);
+        self.record_fault(self.fault(kind, name, duration), on);
+    }
+
+    /// Starts (`on`) or ends a stuck-packet fault on `name`: its etcd client holds its next
+    /// `count` claims or commits for `delay` each, then sends them, as the simulator's injector
+    /// holds them (ending the fault takes back those not yet held).
+    pub fn delayed_write(
+        &mut self,
+        name: &str,
+        kind: FaultKind,
+        on: bool,
+        duration: Option<Duration>,
+    ) {
+        let FaultKind::DelayedWrite { count, delay } = kind else {
+            unreachable!("not a stuck write: {}", kind.name());
+        };
+        let held = self.held.entry(name.to_string()).or_default();
+        *held.lock().expect("held lock") = match on {
+            true => (count, delay.unsigned_abs()),
+            false => (0, Duration::ZERO),
+        };
         self.record_fault(self.fault(kind, name, duration), on);
     }
 

@@ -97,6 +97,42 @@ pub(super) fn check_faults(s: &Scenario) -> Result<(), Refusal> {
         check_keys(i, fault)?;
         check_values(i, fault)?;
     }
+    check_member_overlaps(s)
+}
+
+/// Member faults one at a time: the other two members keep a quorum only while one is down, and
+/// a member crashed, frozen and cut off at once, or restarted with the whole backend, is no
+/// fault a cluster of three survives (nor one the harness can undo in order).
+fn check_member_overlaps(s: &Scenario) -> Result<(), Refusal> {
+    let span = |f: &FaultEntry| (f.at, f.duration.map_or(s.duration, |d| f.at + d));
+    let hits = |f: &FaultEntry| {
+        let kind = f.fault.get_ref().as_str();
+        kind.starts_with("member_") || kind == "backend_restart"
+    };
+    let faults: Vec<(usize, &FaultEntry)> = s
+        .faults
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| hits(f))
+        .collect();
+    for (k, (i, a)) in faults.iter().enumerate() {
+        for (j, b) in &faults[k + 1..] {
+            let member = |f: &FaultEntry| f.fault.get_ref().starts_with("member_");
+            let ((a0, a1), (b0, b1)) = (span(a), span(b));
+            if (member(a) || member(b)) && a0 < b1 && b0 < a1 {
+                return Err(Refusal {
+                    place: Place::Span(b.fault.span()),
+                    message: format!(
+                        "faults.{j} ({}) overlaps faults.{i} ({}): member faults play one at a \
+                         time, and never with a backend_restart",
+                        b.fault.get_ref(),
+                        a.fault.get_ref()
+                    ),
+                    hint: "start it after the other one ends".into(),
+                });
+            }
+        }
+    }
     Ok(())
 }
 

@@ -90,18 +90,13 @@ impl BackendKind {
         }
     }
 
-    /// Fault kinds this backend cannot be given: the etcd client has its own connections, so the
-    /// simulated etcd server does not sit behind the stuck-packet transport. (Latency and
-    /// ambiguous commits it suffers through each node's client: [`crate::boundary`].)
+    /// Fault kinds this backend cannot be given: a cluster's member faults (each simulated
+    /// backend is one server). The simulated etcd server suffers latency, ambiguous commits and
+    /// stuck writes through each node's client ([`crate::boundary`]).
     pub fn unsupported(self) -> &'static [&'static str] {
         match self {
             BackendKind::Memory => MEMBER_FAULTS,
-            BackendKind::EtcdSim => &[
-                "delayed_write",
-                "member_crash",
-                "member_pause",
-                "member_isolate",
-            ],
+            BackendKind::EtcdSim => MEMBER_FAULTS,
         }
     }
 }
@@ -283,7 +278,7 @@ pub struct GoMicroSettings {
 }
 
 /// Deliberately broken variants (test-only; everything is sound by default).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Variant {
     /// `false` makes the backend accept claims and commits without checking fence or checkpoint.

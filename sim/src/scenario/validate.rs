@@ -14,7 +14,7 @@ use toml::Spanned;
 
 use super::budget;
 use super::locate::{Place, Refusal};
-use super::{BackendKind, FaultEntry, JobEntry, Scenario};
+use super::{BackendKind, FaultEntry, JobEntry, Scenario, Variant};
 use crate::fault::FaultKind;
 
 pub(crate) type Invalid = (Option<std::ops::Range<usize>>, String, &'static str);
@@ -46,7 +46,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Refusal> {
 
 fn check_backends(s: &Scenario) -> Result<(), Refusal> {
     match (s.backends.is_empty(), &s.not_simulated, &s.not_in_real_time) {
-        (true, Some(_), None) => return Ok(()),
+        (true, Some(_), None) => return real_time_only(s),
         (true, Some(_), Some(_)) => {
             return Err(Refusal::at(
                 "not_simulated",
@@ -90,6 +90,53 @@ fn check_backends(s: &Scenario) -> Result<(), Refusal> {
             "the scenario leaves out etcd-sim without saying why",
             "add etcd-sim to backends, or not_on_etcd_sim = \"the reason\"",
         ));
+    }
+    Ok(())
+}
+
+/// The longest a real-time-only scenario may last: what the real-etcd scenario tests play.
+pub const REAL_TIME_MAX: SignedDuration = SignedDuration::from_secs(300);
+
+/// A file that plays in real time only must be one real time plays: it has a member fault (the
+/// reason to leave the simulator out), no random plan or test-only variant, lasts at most
+/// [`REAL_TIME_MAX`], and keeps a lease etcd can hold.
+fn real_time_only(s: &Scenario) -> Result<(), Refusal> {
+    let refuse = |message: &str, hint: &str| Err(Refusal::at("not_simulated", message, hint));
+    if !s
+        .faults
+        .iter()
+        .any(|f| f.fault.get_ref().starts_with("member_"))
+    {
+        return refuse(
+            "not_simulated, but the scenario has no member fault: the simulator plays every other fault",
+            "list memory and etcd-sim in backends and drop not_simulated",
+        );
+    }
+    if s.random.is_some() {
+        return refuse(
+            "a real-time-only scenario cannot draw random faults (real time plays explicit plans)",
+            "list the faults in [[faults]]",
+        );
+    }
+    if s.variant != Variant::default() {
+        return refuse(
+            "a real-time-only scenario cannot break cronfence with a test-only [variant]",
+            "drop the [variant] section",
+        );
+    }
+    if s.duration > REAL_TIME_MAX {
+        return refuse(
+            &format!(
+                "a real-time-only scenario lasts {}, longer than the {} real time plays",
+                show(s.duration),
+                show(REAL_TIME_MAX)
+            ),
+            "shorten duration",
+        );
+    }
+    if let Some((message, hint)) = ttl_refusal(BackendKind::EtcdSim, s.node.lease_ttl) {
+        let message = message.replace("on etcd-sim", "on etcd");
+        return Err(Refusal::at("node.lease_ttl", message, hint));
     }
     Ok(())
 }

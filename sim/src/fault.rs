@@ -55,6 +55,20 @@ pub struct Fault {
     pub duration: Option<SignedDuration>,
 }
 
+/// A fault as planned: its kind and target as written, not yet resolved (the simulator's
+/// injector and the real-time playback each resolve it when it starts).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    /// What it does.
+    pub kind: FaultKind,
+    /// `leader`, `follower`, `first`, `majority`, `all`, `node-N` or `backend`.
+    pub target: String,
+    /// When it starts, since the world began.
+    pub at: std::time::Duration,
+    /// How long until it is undone.
+    pub duration: Option<std::time::Duration>,
+}
+
 /// Which way a partition cuts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -24,18 +24,7 @@ use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, Recorder, What};
 use crate::net::{BackendFaults, HeldWrites};
 
-/// A fault as planned: its kind and target as written, not yet resolved.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Planned {
-    /// What it does.
-    pub kind: FaultKind,
-    /// `leader`, `follower`, `first`, `majority`, `all`, `node-N` or `backend`.
-    pub target: String,
-    /// When it starts, since the world began.
-    pub at: Duration,
-    /// How long until it is undone.
-    pub duration: Option<Duration>,
-}
+pub use crate::fault::Planned;
 
 /// Everything a fault can act on.
 pub struct Injector {

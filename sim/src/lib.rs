@@ -50,7 +50,6 @@ pub mod inject;
 pub mod local_days;
 #[cfg(madsim)]
 pub mod net;
-#[cfg(madsim)]
 pub mod random;
 #[cfg(not(madsim))]
 pub mod real;

@@ -10,11 +10,37 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 
-use crate::fault::{Direction, FaultKind};
-use crate::inject::Planned;
-use crate::scenario::RandomPlan;
+use crate::fault::{Direction, FaultKind, Planned};
+use crate::scenario::{fault_kind, RandomPlan, Scenario};
 
 pub use crate::splitmix::SplitMix;
+
+/// The scenario's explicit faults plus those its random plan draws for `seed`, in start order.
+pub fn fault_plan(scenario: &Scenario, seed: u64) -> Vec<Planned> {
+    let mut plan: Vec<Planned> = scenario
+        .faults
+        .iter()
+        .map(|f| Planned {
+            kind: fault_kind(f).expect("validated on load"),
+            target: f
+                .node
+                .as_ref()
+                .map_or("leader".to_string(), |n| n.get_ref().clone()),
+            at: f.at.unsigned_abs(),
+            duration: f.duration.map(|d| d.unsigned_abs()),
+        })
+        .collect();
+    if let Some(random) = &scenario.random {
+        plan.extend(draw(
+            random,
+            scenario.nodes,
+            scenario.duration.unsigned_abs(),
+            seed,
+        ));
+    }
+    plan.sort_by_key(|p| p.at);
+    plan
+}
 
 /// Draws the random faults of a run of `duration` with `nodes` nodes.
 pub fn draw(plan: &RandomPlan, nodes: usize, duration: Duration, seed: u64) -> Vec<Planned> {

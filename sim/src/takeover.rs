@@ -64,6 +64,9 @@ pub fn takeovers(history: &History) -> Vec<Takeover> {
     for (index, record) in history.records.iter().enumerate() {
         match &record.what {
             What::Node(NodeEvent::CampaignWon { election, .. }) => {
+                // Whoever led it before has lost it, whether or not it could record so (a
+                // paused or cut-off node cannot).
+                leading.retain(|(_, led)| *led != election);
                 leading.insert((record.node.as_str(), election));
             }
             What::Node(
@@ -93,7 +96,10 @@ pub fn takeovers(history: &History) -> Vec<Takeover> {
                         election: key.1.clone(),
                         node: fault.node.clone(),
                         fault: name,
-                        lasted: fault.duration.map(|d| d.unsigned_abs()),
+                        lasted: match fault.kind {
+                            FaultKind::Pause => frozen_for(history, index),
+                            _ => fault.duration.map(|d| d.unsigned_abs()),
+                        },
                         fault_seq: record.seq,
                         fault_ns: record.t_ns,
                         resigned_ns: None,
@@ -107,6 +113,28 @@ pub fn takeovers(history: &History) -> Vec<Takeover> {
         }
     }
     out
+}
+
+/// How long the node a pause (the fault started at record `from`) hit stays frozen: to the end
+/// of the last pause of that node begun before the frozen span ends (overlapping pauses hold a
+/// node until the last one ends); `None`: to the end of the run.
+fn frozen_for(history: &History, from: usize) -> Option<Duration> {
+    let record = &history.records[from];
+    let What::Fault(FaultRecord::FaultStarted { fault }) = &record.what else {
+        return None;
+    };
+    let mut end = record.t_ns + fault.duration?.unsigned_abs().as_nanos() as u64;
+    for later in &history.records[from + 1..] {
+        if later.t_ns >= end {
+            break;
+        }
+        if let What::Fault(FaultRecord::FaultStarted { fault: next }) = &later.what {
+            if next.kind == FaultKind::Pause && next.node == fault.node {
+                end = end.max(later.t_ns + next.duration?.unsigned_abs().as_nanos() as u64);
+            }
+        }
+    }
+    Some(Duration::from_nanos(end - record.t_ns))
 }
 
 /// Fills in the node's resignation and the next winner, reading the history after `from`. The
@@ -289,6 +317,28 @@ mod tests {
         ]);
         let why = judge(&h, Duration::from_secs(1)).expect_err("nobody else won");
         assert!(why.contains("nobody else won"), "{why}");
+    }
+
+    #[test]
+    fn overlapping_pauses_freeze_a_node_as_one_and_a_leader_replaced_unheard_leads_no_more() {
+        let bound = Duration::from_secs(11);
+        // Two 8 s pauses overlapping into 13 s: a takeover is owed, and none came.
+        let overlapping = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", pause("node-0", 30_000, 8_000)),
+            (35_000, "world", pause("node-0", 35_000, 8_000)),
+        ]);
+        assert!(judge(&overlapping, bound).is_err());
+        // node-1 took over while node-0 was paused (node-0 could not record losing it): a
+        // second pause of node-0 is no leader's pause.
+        let replaced = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", pause("node-0", 30_000, 25_000)),
+            (40_000, "node-1", won(2)),
+            (50_000, "world", pause("node-0", 50_000, 25_000)),
+        ]);
+        assert_eq!(takeovers(&replaced).len(), 1);
+        assert_eq!(judge(&replaced, bound), Ok(()));
     }
 
     fn pause(node: &str, ms: u64, lasting_ms: i64) -> What {

@@ -22,8 +22,7 @@ use crate::control::NodeControl;
 use crate::history::{History, Recorder};
 use crate::inject::{Injector, Planned};
 use crate::net::HeldWrites;
-use crate::random;
-use crate::scenario::{fault_kind, BackendKind, Scenario};
+use crate::scenario::{BackendKind, Scenario};
 use crate::sink::Sink;
 
 /// The outcome of one scenario on one backend with one seed.
@@ -120,32 +119,7 @@ fn checked_jobs(scenario: &Scenario, history: &History) -> BTreeMap<JobId, JobSp
     jobs
 }
 
-/// The scenario's explicit faults plus those its random plan draws for `seed`, in start order.
-pub fn fault_plan(scenario: &Scenario, seed: u64) -> Vec<Planned> {
-    let mut plan: Vec<Planned> = scenario
-        .faults
-        .iter()
-        .map(|f| Planned {
-            kind: fault_kind(f).expect("validated on load"),
-            target: f
-                .node
-                .as_ref()
-                .map_or("leader".to_string(), |n| n.get_ref().clone()),
-            at: f.at.unsigned_abs(),
-            duration: f.duration.map(|d| d.unsigned_abs()),
-        })
-        .collect();
-    if let Some(random) = &scenario.random {
-        plan.extend(random::draw(
-            random,
-            scenario.nodes,
-            scenario.duration.unsigned_abs(),
-            seed,
-        ));
-    }
-    plan.sort_by_key(|p| p.at);
-    plan
-}
+pub use crate::random::fault_plan;
 
 async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> History {
     let recorder = Recorder::new();

@@ -204,3 +204,21 @@ fn member_faults_play_one_at_a_time_in_files_real_time_plays() {
     let e = error(&short_ttl);
     assert!(e.message.contains("on etcd"), "{e}");
 }
+
+#[test]
+fn a_real_time_scale_must_leave_a_lease_etcd_holds_on_interval_jobs() {
+    let scaled = |factor: &str| {
+        GOOD.replace(
+            "duration = \"1m\"",
+            &format!("duration = \"1m\"\nreal_time_scale = {factor}"),
+        )
+    };
+    parse(Path::new("s.toml"), &scaled("0.2")).expect("TTL 10 s becomes 2 s");
+    let e = error(&scaled("0.25"));
+    assert!(e.message.contains("which etcd cannot hold"), "{e}");
+    let e = error(&scaled("1.5"));
+    assert!(e.message.contains("not a factor"), "{e}");
+    let cron = scaled("0.2").replace("every = \"1s\"", "cron = \"0 * * * * *\"");
+    let e = error(&cron);
+    assert!(e.message.contains("do not scale"), "{e}");
+}

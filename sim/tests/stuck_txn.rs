@@ -121,15 +121,17 @@ fn a_stuck_claim_landing_after_another_leadership_wrote_is_refused() {
             matches!(answer, Err(Error::BackendTimeout { .. })),
             "{answer:?}"
         );
-        // The leader's lease expires (its session is dropped unrenewed) and another leads
-        // before the stuck claim lands: it compares a leader key that is gone.
+        // The leader's lease expires (its session is dropped unrenewed); another leads and
+        // claims a newer tick before the stuck claim lands. Applied, the stuck claim would put
+        // back the checkpoint it was built from (last claimed: tick 10); refused, it leaves b's.
         drop(session);
-        let (other, _fence, _session) =
-            leader(Arc::new(Mutex::new((0, Duration::ZERO))), "b").await;
+        let quiet = Arc::new(Mutex::new((0, Duration::ZERO)));
+        let (other, other_fence, _session) = leader(quiet, "b").await;
+        other.claim(&other_fence, &[claim(20)]).await.unwrap();
         tokio::time::sleep(Duration::from_secs(8)).await;
         assert_eq!(
             last_claimed(&other).await,
-            None,
+            Some(claim(20).tick),
             "the stale claim was refused: its comparisons failed"
         );
     });

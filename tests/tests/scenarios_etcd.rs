@@ -1,8 +1,9 @@
 //! `cargo real-test -p cronfence-it --test scenarios_etcd`: every scenario file the real-time
 //! world can play is its own test, `scenarios/<file>/etcd`, played in real time against an etcd
 //! server this test starts and judged by the same checkers and `[expect]` section as in the
-//! simulator. The files it cannot play (faults real time cannot inject yet, test-only variants,
-//! random plans, longer than five minutes) are listed as ignored, with the reason in the name.
+//! simulator. The files it cannot play (test-only variants, files that say why not, longer than
+//! five minutes once scaled by their `real_time_scale`) are listed as ignored, with the reason in
+//! the name.
 //!
 //! Real time is mostly waiting, so 16 files play at once, the longest first (`--test-threads`
 //! sets another number). Real time does not
@@ -31,7 +32,7 @@ mod real {
 
     use cronfence_it::etcd::{Cluster, OwnEtcd};
     use cronfence_sim::real::suite::{self, Target};
-    use cronfence_sim::scenario::Loaded;
+    use cronfence_sim::scenario::{scale, Loaded};
     use cronfence_sim::suite::discover;
     use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -59,7 +60,8 @@ mod real {
             std::process::exit(1);
         });
         let mut files: Vec<Loaded> = found.scenarios.iter().map(|f| (**f).clone()).collect();
-        files.sort_by_key(|f| std::cmp::Reverse(f.scenario.duration));
+        let played_for = |f: &Loaded| scale::for_real_time(&f.scenario).duration;
+        files.sort_by_key(|f| std::cmp::Reverse(played_for(f)));
         let mut trials = Vec::new();
         for loaded in files {
             let name = format!("scenarios/{}/etcd", loaded.name);

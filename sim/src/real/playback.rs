@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::RealWorld;
 use crate::fault::{Direction, FaultKind};
-use crate::scenario::{fault_kind, Scenario};
+use crate::scenario::Scenario;
 
 /// A fault starting (or, `end`, ending) `at` after the start.
 struct Step {
@@ -32,28 +32,28 @@ pub(super) struct Playback {
 }
 
 impl Playback {
-    /// The faults of `scenario` (its plan is explicit: random plans are refused before).
+    /// The faults of `scenario` as written: its explicit ones and those its random plan draws
+    /// for seed 1 (a real-time run is "seed 1"), scaled by its `real_time_scale`
+    /// ([`crate::scenario::scale::plan`]).
     pub(super) fn new(scenario: &Scenario) -> Self {
-        let end = scenario.duration.unsigned_abs();
-        let steps = scenario
-            .faults
-            .iter()
-            .filter_map(|f| {
-                let kind = fault_kind(f).ok()?;
-                let at = f.at.unsigned_abs();
+        let end = crate::scenario::scale::for_real_time(scenario)
+            .duration
+            .unsigned_abs();
+        let steps = crate::scenario::scale::plan(scenario, 1)
+            .into_iter()
+            .map(|planned| {
                 // A pause with no end lasts the rest of the run.
-                let duration = match (&kind, f.duration) {
-                    (FaultKind::Pause, None) => Some(end.saturating_sub(at)),
-                    (_, d) => d.map(|d| d.unsigned_abs()),
+                let duration = match (&planned.kind, planned.duration) {
+                    (FaultKind::Pause, None) => Some(end.saturating_sub(planned.at)),
+                    (_, d) => d,
                 };
-                let target = f.node.as_ref().map(|n| n.get_ref().clone());
-                Some(Step {
-                    at,
-                    kind,
+                Step {
+                    at: planned.at,
+                    kind: planned.kind,
                     end: false,
-                    target,
+                    target: Some(planned.target),
                     duration,
-                })
+                }
             })
             .collect();
         Playback {

@@ -7,8 +7,10 @@
 //! node's clock, backend latency and ambiguous commits through each node's etcd client
 //! ([`crate::boundary`]), stuck writes held by the etcd backend itself
 //! ([`cronfence::etcd::StuckWrites`]), and a backend restart or member faults where the caller
-//! started etcd itself ([`Target::restartable`]) — it has no random
-//! plan and no test-only variant (the go-micro model plays too, electing through the same etcd), and it lasts at most `max_duration`. True
+//! started etcd itself ([`Target::restartable`]); random plans play as the simulator draws them
+//! for seed 1 — it has no test-only variant (the go-micro model plays too, electing through the
+//! same etcd), and it lasts at most `max_duration` once scaled by its `real_time_scale`
+//! ([`crate::scenario::scale`]). True
 //! time starts at the scenario's own start (every node's clock reads from there, so a DST night
 //! plays on that night), and its keys go under a prefix of their own, so runs never meet earlier
 //! ones' registrations. There is one run per scenario ("seed" 1): real time is not reproducible,
@@ -32,24 +34,27 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration, restarts: bool) -
     if let Some(why) = &scenario.not_in_real_time {
         return Some(why.clone());
     }
+    let scenario = &crate::scenario::scale::for_real_time(scenario);
     if scenario.duration.unsigned_abs() > max_duration {
         return Some(format!(
             "lasts {:#} (the real-time limit is {:?})",
             scenario.duration, max_duration
         ));
     }
-    if scenario.random.is_some() {
-        return Some("draws random faults the real world cannot all play".into());
-    }
     let v = &scenario.variant;
     if !(v.fencing && v.catch_up && v.claim_before_run) {
         return Some("breaks cronfence on purpose with a test-only variant".into());
     }
-    for fault in &scenario.faults {
-        let name = fault.fault.get_ref();
+    let random = scenario.random.iter().flat_map(|r| r.kinds.iter());
+    let kinds = scenario
+        .faults
+        .iter()
+        .map(|f| f.fault.get_ref())
+        .chain(random);
+    for name in kinds {
         if !restarts && OWN_BACKEND.contains(&name.as_str()) {
             return Some(format!(
-                "has the fault `{name}`, which needs an etcd the harness started itself (the \
+                "has (or its random plan may draw) the fault `{name}`, which needs an etcd the harness started itself (the \
                  real-etcd scenario tests start one per such file, a cluster of three for member \
                  faults)"
             ));
@@ -58,10 +63,16 @@ pub fn unplayable(scenario: &Scenario, max_duration: Duration, restarts: bool) -
     None
 }
 
-/// True when `scenario` restarts its backend: it plays only against an etcd of its own.
+/// True when `scenario` restarts its backend (an explicit fault, or a kind its random plan may
+/// draw): it plays only against an etcd of its own.
 pub fn restarts_backend(scenario: &Scenario) -> bool {
-    let kinds = scenario.faults.iter().map(|f| f.fault.get_ref().as_str());
-    kinds.into_iter().any(|k| OWN_BACKEND.contains(&k))
+    let random = scenario.random.iter().flat_map(|r| r.kinds.iter());
+    let mut kinds = scenario
+        .faults
+        .iter()
+        .map(|f| f.fault.get_ref())
+        .chain(random);
+    kinds.any(|k| OWN_BACKEND.contains(&k.as_str()))
 }
 
 /// True when a real-time world plays fault `kind` against a given cluster (one it did not start).
@@ -206,7 +217,8 @@ pub fn play(loaded: Arc<Loaded>, target: Target, prefix: &str) -> RealRun {
         connect,
         process,
     } = target;
-    let scenario = &loaded.scenario;
+    let scaled = crate::scenario::scale::for_real_time(&loaded.scenario);
+    let scenario = &scaled;
     let stuck = scenario
         .faults
         .iter()
@@ -255,7 +267,7 @@ pub fn play(loaded: Arc<Loaded>, target: Target, prefix: &str) -> RealRun {
         world = world.with_backend_process(process);
     }
     world = world.connecting_with(connect);
-    let playback = Playback::new(scenario);
+    let playback = Playback::new(&loaded.scenario);
     let started = std::time::Instant::now();
     for i in 0..scenario.nodes {
         world.start(&format!("node-{i}"), endpoints.clone());

@@ -39,6 +39,9 @@ pub struct Scenario {
     /// Why the real-time suite (`regress --backend etcd`) must not play the scenario, when it
     /// must not although its faults are ones real time plays.
     pub not_in_real_time: Option<String>,
+    /// In real time, every duration is multiplied by this factor ([`scale`]); the simulator
+    /// runs the file as written.
+    pub real_time_scale: Option<f64>,
     /// Simulated time to run.
     pub duration: SignedDuration,
     /// Seeds: a count (seeds 1..=n) or an explicit list.
@@ -501,6 +504,7 @@ pub mod budget;
 mod faults;
 mod jobs;
 mod locate;
+pub mod scale;
 mod validate;
 
 use locate::{Place, Refusal};

@@ -31,6 +31,7 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Refusal> {
         ));
     }
     check_backends(s)?;
+    check_real_time_scale(s)?;
     check_node(s)?;
     check_window(s)?;
     if let Some(d) = s.go_micro.as_ref().and_then(|g| g.start_after_boot) {
@@ -90,6 +91,47 @@ fn check_backends(s: &Scenario) -> Result<(), Refusal> {
             "the scenario leaves out etcd-sim without saying why",
             "add etcd-sim to backends, or not_on_etcd_sim = \"the reason\"",
         ));
+    }
+    Ok(())
+}
+
+/// `real_time_scale`: a factor in (0, 1] on a file of interval jobs, leaving a lease etcd holds
+/// (whole seconds, at least [`ETCD_MIN_TTL`]).
+fn check_real_time_scale(s: &Scenario) -> Result<(), Refusal> {
+    let Some(factor) = s.real_time_scale else {
+        return Ok(());
+    };
+    let refuse = |message: String, hint: &str| Err(Refusal::at("real_time_scale", message, hint));
+    if !(factor > 0.0 && factor <= 1.0) {
+        return refuse(
+            format!("real_time_scale = {factor} is not a factor in (0, 1]"),
+            "e.g. real_time_scale = 0.2 plays a 10 s lease as 2 s",
+        );
+    }
+    if s.jobs.iter().any(|j| j.cron.is_some()) {
+        return refuse(
+            "a cron schedule names wall-clock instants, which do not scale".into(),
+            "drop real_time_scale (cron files play at their own pace)",
+        );
+    }
+    if s.not_in_real_time.is_some() {
+        return refuse(
+            "real_time_scale on a file that says it does not play in real time".into(),
+            "drop one of the two",
+        );
+    }
+    let ttl = s.node.lease_ttl.mul_f64(factor);
+    if ttl < ETCD_MIN_TTL || ttl.subsec_nanos() != 0 {
+        return refuse(
+            format!(
+                "real_time_scale = {factor} turns lease_ttl = \"{}\" into {}, which etcd cannot \
+                 hold (whole seconds, at least {})",
+                show(s.node.lease_ttl),
+                show(ttl),
+                show(ETCD_MIN_TTL)
+            ),
+            "pick a factor that leaves the lease whole seconds, e.g. 0.2 for a 10 s lease",
+        );
     }
     Ok(())
 }

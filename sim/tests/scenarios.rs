@@ -52,7 +52,8 @@ mod sim {
                 .map(|b| (b, Vec::new()))
                 .collect();
         for path in paths {
-            let backends = match scenario::load(&path) {
+            let loaded = scenario::load(&path);
+            let backends = match &loaded {
                 Ok(loaded) => loaded.scenario.backends.clone(),
                 Err(_) => vec![BackendKind::Memory, BackendKind::EtcdSim],
             };
@@ -61,7 +62,7 @@ mod sim {
                     names.push(stem(&path));
                 }
             }
-            match scenario::load(&path) {
+            match loaded {
                 Ok(loaded) => {
                     for backend in loaded.scenario.backends.clone() {
                         let name = format!("scenarios/{}/{backend}", loaded.name);

@@ -92,8 +92,11 @@ pub const OWN_BACKEND: &[&str] = &[
 /// How many etcd members `scenario` needs: a cluster of
 /// [`crate::scenario::CLUSTER_MEMBERS`] for member faults, else one server.
 pub fn members_needed(scenario: &Scenario) -> usize {
-    let member = |f: &crate::scenario::FaultEntry| f.fault.get_ref().starts_with("member_");
-    if scenario.faults.iter().any(member) {
+    if scenario
+        .faults
+        .iter()
+        .any(crate::scenario::FaultEntry::is_member)
+    {
         crate::scenario::CLUSTER_MEMBERS
     } else {
         1

@@ -107,7 +107,7 @@ fn check_member_overlaps(s: &Scenario) -> Result<(), Refusal> {
     let span = |f: &FaultEntry| (f.at, f.duration.map_or(s.duration, |d| f.at + d));
     let hits = |f: &FaultEntry| {
         let kind = f.fault.get_ref().as_str();
-        kind.starts_with("member_") || kind == "backend_restart"
+        f.is_member() || kind == "backend_restart"
     };
     let faults: Vec<(usize, &FaultEntry)> = s
         .faults
@@ -117,9 +117,8 @@ fn check_member_overlaps(s: &Scenario) -> Result<(), Refusal> {
         .collect();
     for (k, (i, a)) in faults.iter().enumerate() {
         for (j, b) in &faults[k + 1..] {
-            let member = |f: &FaultEntry| f.fault.get_ref().starts_with("member_");
             let ((a0, a1), (b0, b1)) = (span(a), span(b));
-            if (member(a) || member(b)) && a0 < b1 && b0 < a1 {
+            if (a.is_member() || b.is_member()) && a0 < b1 && b0 < a1 {
                 return Err(Refusal {
                     place: Place::Span(b.fault.span()),
                     message: format!(

@@ -105,7 +105,14 @@ impl BackendKind {
 }
 
 /// The member faults: a cluster's, which the simulated backends (one server each) cannot play.
-const MEMBER_FAULTS: &[&str] = &["member_crash", "member_pause", "member_isolate"];
+pub const MEMBER_FAULTS: &[&str] = &["member_crash", "member_pause", "member_isolate"];
+
+impl FaultEntry {
+    /// Whether the entry is a member fault ([`MEMBER_FAULTS`]).
+    pub fn is_member(&self) -> bool {
+        MEMBER_FAULTS.contains(&self.fault.get_ref().as_str())
+    }
+}
 
 impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -144,11 +144,7 @@ pub const REAL_TIME_MAX: SignedDuration = SignedDuration::from_secs(300);
 /// [`REAL_TIME_MAX`], and keeps a lease etcd can hold.
 fn real_time_only(s: &Scenario) -> Result<(), Refusal> {
     let refuse = |message: &str, hint: &str| Err(Refusal::at("not_simulated", message, hint));
-    if !s
-        .faults
-        .iter()
-        .any(|f| f.fault.get_ref().starts_with("member_"))
-    {
+    if !s.faults.iter().any(FaultEntry::is_member) {
         return refuse(
             "not_simulated, but the scenario has no member fault: the simulator plays every other fault",
             "list memory and etcd-sim in backends and drop not_simulated",

@@ -540,10 +540,17 @@ impl Planner {
     /// clock is ahead), oldest first, up to the early limit past the evidence. Unless runs may
     /// overlap, one at a time and only when nothing else runs: a batch of early ticks would queue
     /// behind each other and start late in true time, where ticks that come due during a run
-    /// are skipped (`Forbid`) or replace it (`Replace`).
+    /// are skipped (`Forbid`) or replace it (`Replace`). And an at-most-once job claims one
+    /// early tick per claim, overlap or not: a claim lost with its leadership loses its ticks
+    /// (nobody may run a tick claimed at most once), so a clock that jumped ahead must not stake
+    /// the whole early limit on one write. (Explorer world memory 170657: a clock 7 minutes
+    /// ahead for 199 ms claimed the next 60 s of an `Allow` job in one write; the write landed
+    /// after the leadership had ended, and the next leader waited out the minute it had
+    /// claimed.)
     fn run_early(&self, job: &PlannedJob, reading: Reading, d: &mut Decision) {
         // A tick not yet due by the evidence never skips or replaces a run going: it waits.
         let one_at_a_time = job.spec.overlap != OverlapPolicy::Allow;
+        let one_per_claim = one_at_a_time || job.spec.delivery == Delivery::AtMostOnce;
         if one_at_a_time && (job.running + job.pending > 0 || !d.run.is_empty()) {
             return;
         }
@@ -560,7 +567,7 @@ impl Planner {
                 d.run.push(TickRun { at, attempt: 1 });
             }
             d.cursor = at;
-            if one_at_a_time && !d.run.is_empty() {
+            if one_per_claim && !d.run.is_empty() {
                 break;
             }
         }

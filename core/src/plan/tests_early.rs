@@ -113,3 +113,47 @@ fn a_leader_waiting_for_the_evidence_still_wakes_for_other_jobs() {
     assert_eq!(p.next_deadline(), Some(t(30)));
     assert_eq!(p.next_deadline_after(t(91)), Some(t(100)));
 }
+
+/// A job every 10 s under `overlap` and `delivery`, claimed up to 20 s.
+fn claimed_to_20(overlap: OverlapPolicy, delivery: Delivery) -> Planner {
+    let mut spec = JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap());
+    spec.delivery = delivery;
+    spec.overlap = overlap;
+    let id = JobId::new("job").unwrap();
+    let cp = Checkpoint {
+        job: id.clone(),
+        registered_at: t(0),
+        last_claimed: Some(t(20)),
+        in_flight: Vec::new(),
+    };
+    Planner::new(vec![(id, spec)], vec![cp], t(0))
+}
+
+#[test]
+fn an_at_most_once_job_claims_one_early_tick_per_claim_even_where_runs_may_overlap() {
+    // Explorer world memory 170657: a clock jumped minutes ahead claimed the whole early limit
+    // of an `Allow` job in one write; lost with its leadership, that write lost a minute of ticks.
+    let mut p = claimed_to_20(OverlapPolicy::Allow, Delivery::AtMostOnce);
+    let ds = at_reading(&p, 500, 31);
+    assert_eq!(runs(&ds), vec![(t(30), 1), (t(40), 1)], "due 30, early 40");
+    p.advance(&ds);
+    let ds = at_reading(&p, 500, 31);
+    assert_eq!(
+        runs(&ds),
+        vec![(t(50), 1)],
+        "the next early tick in the next claim"
+    );
+}
+
+#[test]
+fn an_at_least_once_job_claims_its_early_ticks_together_where_runs_may_overlap() {
+    // A lost at-least-once claim stays in flight for the next leader: nothing is lost with it.
+    let p = claimed_to_20(OverlapPolicy::Allow, Delivery::AtLeastOnce);
+    let ds = at_reading(&p, 500, 31);
+    let expected: Vec<_> = (3..=9).map(|k| (t(10 * k), 1)).collect();
+    assert_eq!(
+        runs(&ds),
+        expected,
+        "up to the early limit, 60 s past the evidence"
+    );
+}

@@ -36,6 +36,10 @@ pub(super) struct Process {
     pub(super) sink: Arc<Sink>,
     /// The go-micro model runs instead of cronfence, with these settings.
     pub(super) go_micro: Option<GoMicroSettings>,
+    /// The clock reading taken when the process was launched, for its first node's start: taken
+    /// by the world before it plays on, so a fault at `0s` lands after it, as in the simulator
+    /// (whose nodes read their clocks before its first fault). Later starts read anew.
+    pub(super) launched: Arc<Mutex<Option<jiff::Timestamp>>>,
 }
 
 impl Process {
@@ -76,7 +80,8 @@ impl Process {
 
     /// Starts a node with every job, at spec `version` when one is given.
     async fn start_node(&self, version: Option<u64>) -> RunningNode {
-        let started = self.clock.now();
+        let launched = self.launched.lock().expect("launch reading").take();
+        let started = launched.unwrap_or_else(|| self.clock.now());
         let backend = self.backend().await;
         let mut node = Node::with_backend(self.config.clone(), backend)
             .jobs_since(started)

@@ -23,7 +23,7 @@ use crate::fault::{Direction, Fault, FaultKind};
 use crate::history::{FaultRecord, History, Recorder, What};
 use crate::scenario::GoMicroSettings;
 use crate::sink::Sink;
-use cronfence::{ElectionName, JobId, JobSpec, NodeConfig, NodeEvent};
+use cronfence::{Clock, ElectionName, JobId, JobSpec, NodeConfig, NodeEvent};
 use jiff::{SignedDuration, Timestamp};
 
 /// Which election runs each job, computed from the finished history.
@@ -204,6 +204,7 @@ impl RealWorld {
         let clock = SimClock::new(self.time, model);
         let control = self.controls.entry(name.to_string()).or_default().clone();
         let sink = Sink::new(name, clock.clone(), self.recorder.clone(), self.time);
+        let launched = Arc::new(Mutex::new(Some(clock.now())));
         let process = Process {
             config,
             connect: self.connect.clone(),
@@ -215,6 +216,7 @@ impl RealWorld {
             faults: self.backend_faults.clone(),
             held: self.held.entry(name.to_string()).or_default().clone(),
             control,
+            launched,
             sink: Arc::new(sink),
             go_micro: self.go_micro.clone(),
         };

@@ -266,6 +266,25 @@ pub trait Elector: Send + Sync {
     /// is not there is no error.
     async fn withdraw(&self, session: &Session, election: &ElectionName) -> Result<()>;
 
+    /// Withdraws from `election` what other sessions left there under the same `value`, the
+    /// node's name: an earlier process of this node that crashed (it never closed its session),
+    /// or a session of this node given up as lost whose revoke did not get through. Each such
+    /// session's lease is revoked, so its leader key or waiting place stops holding up the
+    /// election, instead of holding it until the lease expires (a whole TTL after a crash, however
+    /// soon the node came back). Node names must be unique: a second live node under this name
+    /// would lose its session to this one. The node calls this once per session and election,
+    /// before its first campaign; the default does nothing (such sessions then end when their
+    /// leases expire).
+    async fn withdraw_predecessors(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<()> {
+        let _ = (session, election, value);
+        Ok(())
+    }
+
     /// The current leader of `election`, if any.
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>>;
 

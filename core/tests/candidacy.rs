@@ -175,3 +175,109 @@ async fn closing_a_session_whose_lease_is_already_gone_succeeds() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_restarted_node_withdraws_what_its_crashed_process_left() {
+    // node-a's first process leads and crashes (its session is dropped, never closed: its lease
+    // lives on). Its next process withdraws its predecessors and leads at once, with a newer
+    // token; another node's leadership is never withdrawn.
+    let host = MemoryHost::new();
+    let backend = MemoryBackend::with_host(host);
+    let crashed = backend.open_session(Duration::from_secs(10)).await.unwrap();
+    let first = backend
+        .campaign(&crashed, &group(), "node-a")
+        .await
+        .unwrap();
+    let crashed_lease = crashed.lease;
+    drop(crashed);
+    let other = backend.open_session(Duration::from_secs(10)).await.unwrap();
+    backend
+        .withdraw_predecessors(&other, &group(), "node-b")
+        .await
+        .unwrap();
+    let leader = backend
+        .leader(&group())
+        .await
+        .unwrap()
+        .expect("node-a leads");
+    assert_eq!(leader.value, "node-a", "node-b withdraws nothing of node-a");
+    let restarted = backend.open_session(Duration::from_secs(10)).await.unwrap();
+    assert_ne!(restarted.lease, crashed_lease);
+    backend
+        .withdraw_predecessors(&restarted, &group(), "node-a")
+        .await
+        .unwrap();
+    assert_eq!(backend.leader(&group()).await.unwrap(), None);
+    let again = tokio::time::timeout(
+        Duration::from_secs(1),
+        backend.campaign(&restarted, &group(), "node-a"),
+    )
+    .await
+    .expect("leads long before the old lease would expire")
+    .unwrap();
+    assert!(again.token > first.token);
+    backend
+        .withdraw_predecessors(&restarted, &group(), "node-a")
+        .await
+        .unwrap();
+    let leader = backend
+        .leader(&group())
+        .await
+        .unwrap()
+        .expect("node-a leads");
+    assert_eq!(
+        leader.token, again.token,
+        "its own session is never withdrawn"
+    );
+}
+
+#[madsim::test]
+async fn on_etcd_a_restarted_node_withdraws_what_its_crashed_process_left() {
+    // node-a's first process leads and crashes, node-b waits behind it. node-a's next process
+    // withdraws its predecessor: the dead key goes, node-b leads within a second (not after the
+    // 10 s lease), and node-a's new key waits behind node-b, untouched by node-b's own withdraw.
+    with_etcd(|| async {
+        let (a, b) = (etcd().await, etcd().await);
+        let crashed = a.open_session(Duration::from_secs(10)).await.unwrap();
+        a.campaign(&crashed, &group(), "node-a").await.unwrap();
+        drop(crashed);
+        let b_session = Arc::new(b.open_session(Duration::from_secs(10)).await.unwrap());
+        b.withdraw_predecessors(&b_session, &group(), "node-b")
+            .await
+            .unwrap();
+        let (b2, s2) = (b.clone(), b_session.clone());
+        let b_waits = tokio::spawn(async move { b2.campaign(&s2, &group(), "node-b").await });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            !b_waits.is_finished(),
+            "the crashed process's key holds the election"
+        );
+        let restarted = a.open_session(Duration::from_secs(10)).await.unwrap();
+        a.withdraw_predecessors(&restarted, &group(), "node-a")
+            .await
+            .unwrap();
+        let b_leads = tokio::time::timeout(Duration::from_secs(1), b_waits)
+            .await
+            .expect("node-b leads once the dead key is withdrawn")
+            .unwrap()
+            .unwrap();
+        let (a2, s2) = (a.clone(), Arc::new(restarted));
+        let a_waits = tokio::spawn(async move { a2.campaign(&s2, &group(), "node-a").await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.withdraw_predecessors(&b_session, &group(), "node-b")
+            .await
+            .unwrap();
+        let observed = b.leader(&group()).await.unwrap().expect("node-b leads");
+        assert_eq!(
+            (observed.value.as_str(), observed.token),
+            ("node-b", b_leads.token)
+        );
+        b.resign(&b_leads).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), a_waits)
+            .await
+            .expect("node-a's new key stood behind node-b")
+            .unwrap()
+            .unwrap();
+    })
+    .await;
+}

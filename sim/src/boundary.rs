@@ -149,6 +149,17 @@ impl Elector for FaultyBackend {
         self.inner.withdraw(session, election).await
     }
 
+    async fn withdraw_predecessors(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<()> {
+        self.inner
+            .withdraw_predecessors(session, election, value)
+            .await
+    }
+
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
         self.inner.leader(election).await
     }

@@ -24,7 +24,7 @@
 //! | [`expect`] | judging a verdict against a scenario's expectation |
 //! | [`shrink`] | generated fault plans and their scenario TOML |
 //! | `real` | the real build: a real-time world on real etcd, the real-time suite and explorer |
-//! | [`takeover`] | how soon another node leads after a leader's stop or crash (`takeover_at_most`) |
+//! | [`takeover`] | how soon a new leadership leads after a leader's stop, crash or pause (`takeover_at_most`) |
 //! | [`suite`] | the scenario suite: finding files, expanding cases, running them on all cores |
 //! | [`report`] | failover reports: summary table, HTML page, SVG timelines |
 //! | [`regress`] | the backend regression check against committed baselines |

@@ -1,9 +1,13 @@
-//! Takeovers: how long after a leading node was stopped or crashed another node won its election,
-//! read straight from the history, for the `[expect] takeover_at_most` bound.
+//! Takeovers: how long after a leading node was stopped, crashed or paused a new leadership won
+//! its election, read straight from the history, for the `[expect] takeover_at_most` bound.
 //!
 //! For every `stop`, `crash` or `pause` fault whose node led an election when the fault started
 //! (it had won it and had not been revoked, resigned or stepped down since), the takeover is the
-//! first `campaign_won` in that election by another node after the fault's start. A graceful
+//! first `campaign_won` in that election after the fault's start by another node or, after a
+//! crash or a stop, by the node's next process (a new leadership: a crashed or stopping node
+//! records no win until it runs again, and a node that came back withdraws what its dead process
+//! left, so it may well be the first to win). A paused node that comes back leads on: its own
+//! win is no takeover. A graceful
 //! stop resigns, so the next node wins within about one backend round trip; a crash or a pause
 //! resigns nothing, so the next node waits for the lease to expire. A pause no longer than the
 //! bound owes no takeover (the node may come back in time and lead on); a longer one does. The stopped node's `resigned` record is kept
@@ -37,12 +41,13 @@ pub struct Takeover {
     pub fault_ns: u64,
     /// When the node recorded resigning that election after the fault, if it did.
     pub resigned_ns: Option<u64>,
-    /// The next winner by another node: its name, record and time.
+    /// The next winner (another node, or the node's next process after a crash or stop): its
+    /// name, record and time.
     pub winner: Option<(String, u64, u64)>,
 }
 
 impl Takeover {
-    /// From the fault's start to the next win by another node (`None`: nobody took over).
+    /// From the fault's start to the next win (`None`: nobody took over).
     pub fn took(&self) -> Option<Duration> {
         let (_, _, won_ns) = self.winner.as_ref()?;
         Some(Duration::from_nanos(won_ns - self.fault_ns))
@@ -151,7 +156,8 @@ fn follow(history: &History, from: usize, takeover: &mut Takeover) {
                 takeover.resigned_ns.get_or_insert(record.t_ns);
             }
             NodeEvent::CampaignWon { election, .. } if *election == takeover.election => {
-                if mine {
+                // A paused node won again: the same process leads on, nobody took over.
+                if mine && takeover.fault == "pause" {
                     return;
                 }
                 if takeover.winner.is_none() {
@@ -166,8 +172,9 @@ fn follow(history: &History, from: usize, takeover: &mut Takeover) {
     }
 }
 
-/// `Ok` when at least one leader was stopped or crashed and every such election was won by
-/// another node within `bound` of the fault's start; otherwise which takeover was not.
+/// `Ok` when at least one leader was stopped, crashed or paused and every such election had a
+/// new leader within `bound` of the fault's start (a pause within the bound owes none);
+/// otherwise which takeover was not.
 pub fn judge(history: &History, bound: Duration) -> Result<(), String> {
     let all = takeovers(history);
     if all.is_empty() {
@@ -193,7 +200,7 @@ pub fn judge(history: &History, bound: Duration) -> Result<(), String> {
             (None, _) => {
                 let _ = writeln!(
                     late,
-                    "  - {} of {} at {at:?} (record {}): nobody else won {} before the run ended",
+                    "  - {} of {} at {at:?} (record {}): nobody took over {} before the run ended",
                     t.fault, t.node, t.fault_seq, t.election
                 );
             }
@@ -308,15 +315,47 @@ mod tests {
 
     #[test]
     fn a_leader_nobody_replaces_misses_the_bound() {
-        // A stop with no later win by another node is a takeover that never happened.
-        let h = history(vec![
+        // A stop with no later win is a takeover that never happened; the node's own next
+        // process winning 10 s later is a takeover, and a late one.
+        let never = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(STOP, "node-0", 30_000)),
+            (30_010, "node-0", resigned(1)),
+        ]);
+        let why = judge(&never, Duration::from_secs(1)).expect_err("nobody won");
+        assert!(why.contains("nobody took over"), "{why}");
+        let late = history(vec![
             (1_000, "node-0", won(1)),
             (30_000, "world", fault(STOP, "node-0", 30_000)),
             (30_010, "node-0", resigned(1)),
             (40_000, "node-0", won(2)),
         ]);
-        let why = judge(&h, Duration::from_secs(1)).expect_err("nobody else won");
-        assert!(why.contains("nobody else won"), "{why}");
+        let why = judge(&late, Duration::from_secs(1)).expect_err("10 s is over 1 s");
+        assert!(why.contains("node-0 won default after 10s"), "{why}");
+    }
+
+    #[test]
+    fn a_crashed_leader_back_at_once_takes_over_from_itself_but_a_paused_one_does_not() {
+        // The crashed node's next process withdrew what its dead one left and won 300 ms after
+        // the crash: a new leadership, within the bound. A paused node winning again is the same
+        // process leading on: no takeover, so a pause longer than the bound is still owed one.
+        let crashed = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(FaultKind::Crash, "node-0", 30_000)),
+            (30_300, "node-0", won(2)),
+            (30_400, "node-1", won(3)),
+        ]);
+        let all = takeovers(&crashed);
+        assert_eq!(all[0].took(), Some(Duration::from_millis(300)));
+        assert_eq!(all[0].winner.as_ref().map(|w| w.0.as_str()), Some("node-0"));
+        assert_eq!(judge(&crashed, Duration::from_secs(1)), Ok(()));
+        let paused = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", pause("node-0", 30_000, 5_000)),
+            (35_100, "node-0", won(1)),
+        ]);
+        assert_eq!(takeovers(&paused)[0].winner, None);
+        assert!(judge(&paused, Duration::from_secs(1)).is_err());
     }
 
     #[test]

@@ -129,6 +129,46 @@ impl Elector for EtcdBackend {
         Ok(())
     }
 
+    /// Reads the election and revokes the lease of every key in it with this node's value on
+    /// another lease: the whole session goes, its keys in other elections and its fence keys
+    /// with it, as when its process closes it. A lease already gone is no error.
+    async fn withdraw_predecessors(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<()> {
+        let name = keys::election(&self.inner.config.prefix, election);
+        let mut kv = self.client().kv_client();
+        let read = self
+            .bounded(
+                "withdraw predecessors",
+                kv.get(name, Some(GetOptions::new().with_prefix())),
+            )
+            .await?;
+        let mut left: Vec<i64> = read
+            .kvs()
+            .iter()
+            .filter(|kv| kv.value() == value.as_bytes())
+            .map(|kv| kv.lease())
+            .filter(|&lease| lease != 0 && lease != session.lease as i64)
+            .collect();
+        left.dedup();
+        let mut leases = self.client().lease_client();
+        for lease in left {
+            match self
+                .bounded("withdraw predecessors", leases.revoke(lease))
+                .await
+            {
+                Ok(_) => {}
+                Err(Error::BackendUnavailable { reason, .. })
+                    if reason.contains("lease not found") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
         let name = keys::election(&self.inner.config.prefix, election);
         let mut elections = self.client().election_client();

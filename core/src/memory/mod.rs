@@ -318,6 +318,23 @@ impl Elector for MemoryBackend {
         }
     }
 
+    async fn withdraw_predecessors(
+        &self,
+        session: &Session,
+        election: &ElectionName,
+        value: &str,
+    ) -> Result<()> {
+        let request = Request::WithdrawPredecessors {
+            election: election.clone(),
+            lease: session.lease,
+            value: value.to_string(),
+        };
+        match self.call(request).await? {
+            Response::Done => Ok(()),
+            other => Err(unexpected(other, "withdraw predecessors")),
+        }
+    }
+
     async fn leader(&self, election: &ElectionName) -> Result<Option<LeaderInfo>> {
         let request = Request::Leader {
             election: election.clone(),

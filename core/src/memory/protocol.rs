@@ -54,6 +54,16 @@ pub enum Request {
         /// The client's number for this request (see [`Request::Campaign`]).
         seq: u64,
     },
+    /// Revoke the lease holding `election` if it holds it under `value` but is not `lease`: a
+    /// session the node named `value` left behind ([`crate::Elector::withdraw_predecessors`]).
+    WithdrawPredecessors {
+        /// The election.
+        election: ElectionName,
+        /// The caller's own lease, never revoked.
+        lease: u64,
+        /// The caller's value, its node name.
+        value: String,
+    },
     /// Who holds `election`.
     Leader {
         /// The election.
@@ -113,6 +123,7 @@ impl Request {
             Request::Revoke { .. } => "revoke lease",
             Request::Campaign { .. } => "campaign",
             Request::Resign { .. } => "resign",
+            Request::WithdrawPredecessors { .. } => "withdraw predecessors",
             Request::Leader { .. } => "read leader",
             Request::Observe { .. } => "observe leader",
             Request::Register { .. } => "register jobs",

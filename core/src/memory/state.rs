@@ -124,6 +124,14 @@ impl MemoryState {
                 changed |= self.resign(election, lease, seq);
                 Response::Done
             }
+            Request::WithdrawPredecessors {
+                election,
+                lease,
+                value,
+            } => {
+                changed |= self.withdraw_predecessors(&election, lease, &value);
+                Response::Done
+            }
             Request::Leader { election } | Request::Observe { election, .. } => {
                 Response::Leader(self.leader(&election))
             }
@@ -209,6 +217,18 @@ impl MemoryState {
             }
         }
         changed
+    }
+
+    /// Revokes the lease holding `election` under `value` unless it is `lease`; true when the
+    /// holder changed. (The host keeps no waiting candidates: only a holder can be left behind.)
+    fn withdraw_predecessors(&mut self, election: &ElectionName, lease: u64, value: &str) -> bool {
+        let left = self
+            .elections
+            .get(election)
+            .and_then(|e| e.holder.as_ref())
+            .filter(|h| h.value == value && h.lease != lease)
+            .map(|h| h.lease);
+        left.is_some_and(|left| self.revoke(left))
     }
 
     fn campaign(

@@ -55,10 +55,14 @@ async fn campaign_and_lead(
 ) -> Candidacy {
     let mut backoff = ctx.backoff();
     let mut stepped_down_for = None;
+    let mut predecessors_withdrawn = false;
     while !ctx.stopping() && session.lost().is_none() {
         ctx.emit(NodeEvent::CampaignStarted {
             election: election.clone(),
         });
+        if !predecessors_withdrawn {
+            predecessors_withdrawn = withdraw_predecessors(ctx, session, election).await;
+        }
         let mut lost = session.lost_signal();
         let won = tokio::select! {
             biased;
@@ -214,6 +218,22 @@ async fn resign(ctx: &NodeCtx, leadership: &Leadership) -> Input {
             } else {
                 Input::ResignDone
             }
+        }
+    }
+}
+
+/// Withdraws what an earlier process of this node (or a session it gave up) left standing in
+/// `election` ([`crate::Elector::withdraw_predecessors`]), so a node that crashed and came back
+/// does not wait out its own dead lease; true once done. A failure is left to the campaign that
+/// follows (tried again before the next campaign): at worst the leftovers expire with their lease.
+async fn withdraw_predecessors(ctx: &NodeCtx, session: &Session, election: &ElectionName) -> bool {
+    let name = &ctx.config.name;
+    let call = ctx.backend.withdraw_predecessors(session, election, name);
+    match ctx.call("withdraw predecessors", call).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::debug!(node = %name, %election, %error, "could not withdraw predecessors");
+            false
         }
     }
 }

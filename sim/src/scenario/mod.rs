@@ -368,8 +368,10 @@ pub struct Expect {
     /// tick: no DST duplicate, no DST gap.
     #[serde(default)]
     pub one_run_per_local_day: bool,
-    /// Every leader stopped or crashed is succeeded by another node within this long of the
-    /// fault's start (a graceful handoff takes one backend round trip, not a lease TTL).
+    /// Every leader stopped, crashed or paused (longer than this) is succeeded by a new
+    /// leadership within this long of the fault's start: another node's, or after a crash or
+    /// stop the node's own next process (a graceful handoff takes one backend round trip, not a
+    /// lease TTL).
     pub takeover_at_most: Option<SignedDuration>,
 }
 

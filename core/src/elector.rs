@@ -271,10 +271,10 @@ pub trait Elector: Send + Sync {
     /// or a session of this node given up as lost whose revoke did not get through. Each such
     /// session's lease is revoked, so its leader key or waiting place stops holding up the
     /// election, instead of holding it until the lease expires (a whole TTL after a crash, however
-    /// soon the node came back). Node names must be unique: a second live node under this name
-    /// would lose its session to this one. The node calls this once per session and election,
-    /// before its first campaign; the default does nothing (such sessions then end when their
-    /// leases expire).
+    /// soon the node came back). A node calls it only when opted in
+    /// ([`crate::NodeConfig::withdraw_predecessors`], which says when that is safe), once per
+    /// session and election, before its first campaign; the default does nothing (such sessions
+    /// then end when their leases expire).
     async fn withdraw_predecessors(
         &self,
         session: &Session,

@@ -4,10 +4,10 @@
 //! For every `stop`, `crash` or `pause` fault whose node led an election when the fault started
 //! (it had won it and had not been revoked, resigned or stepped down since), the takeover is the
 //! first `campaign_won` in that election after the fault's start by another node or, after a
-//! crash or a stop, by the node's next process (a new leadership: a crashed or stopping node
-//! records no win until it runs again, and a node that came back withdraws what its dead process
-//! left, so it may well be the first to win). A paused node that comes back leads on: its own
-//! win is no takeover. A graceful
+//! crash or a stop, by the node's next process (its `node_started` recorded after the fault
+//! began: a node that came back may withdraw what its dead process left, and be the first to
+//! win). A win by the node's same process — a paused node that comes back, a stopping one that
+//! campaigned — is no takeover. A graceful
 //! stop resigns, so the next node wins within about one backend round trip; a crash or a pause
 //! resigns nothing, so the next node waits for the lease to expire. A pause no longer than the
 //! bound owes no takeover (the node may come back in time and lead on); a longer one does. The stopped node's `resigned` record is kept
@@ -146,18 +146,22 @@ fn frozen_for(history: &History, from: usize) -> Option<Duration> {
 /// resignation is recorded when the backend's answer arrives, which may be after the next winner
 /// heard that it won.
 fn follow(history: &History, from: usize, takeover: &mut Takeover) {
+    // Whether the node's next process has started since the fault began (its `node_started`).
+    let mut restarted = false;
     for record in &history.records[from + 1..] {
         let What::Node(event) = &record.what else {
             continue;
         };
         let mine = record.node == takeover.node;
         match event {
+            NodeEvent::NodeStarted { .. } if mine => restarted = true,
             NodeEvent::Resigned { election, .. } if *election == takeover.election && mine => {
                 takeover.resigned_ns.get_or_insert(record.t_ns);
             }
             NodeEvent::CampaignWon { election, .. } if *election == takeover.election => {
-                // A paused node won again: the same process leads on, nobody took over.
-                if mine && takeover.fault == "pause" {
+                // The node won again before a process of its started anew (a paused node, or a
+                // stopping one that campaigned): the same process leads on, nobody took over.
+                if mine && (takeover.fault == "pause" || !restarted) {
                     return;
                 }
                 if takeover.winner.is_none() {
@@ -254,6 +258,13 @@ mod tests {
         })
     }
 
+    fn started(ms: i64) -> What {
+        let start: Timestamp = "2027-01-01T00:00:00Z".parse().expect("valid");
+        What::Node(NodeEvent::NodeStarted {
+            since: start + SignedDuration::from_millis(ms),
+        })
+    }
+
     fn resigned(token: u64) -> What {
         What::Node(NodeEvent::Resigned {
             election: election(),
@@ -328,6 +339,7 @@ mod tests {
             (1_000, "node-0", won(1)),
             (30_000, "world", fault(STOP, "node-0", 30_000)),
             (30_010, "node-0", resigned(1)),
+            (39_000, "node-0", started(39_000)),
             (40_000, "node-0", won(2)),
         ]);
         let why = judge(&late, Duration::from_secs(1)).expect_err("10 s is over 1 s");
@@ -342,6 +354,7 @@ mod tests {
         let crashed = history(vec![
             (1_000, "node-0", won(1)),
             (30_000, "world", fault(FaultKind::Crash, "node-0", 30_000)),
+            (30_200, "node-0", started(30_200)),
             (30_300, "node-0", won(2)),
             (30_400, "node-1", won(3)),
         ]);
@@ -349,6 +362,16 @@ mod tests {
         assert_eq!(all[0].took(), Some(Duration::from_millis(300)));
         assert_eq!(all[0].winner.as_ref().map(|w| w.0.as_str()), Some("node-0"));
         assert_eq!(judge(&crashed, Duration::from_secs(1)), Ok(()));
+        // A stopping node that campaigned again, no new process started: not a takeover (the
+        // real one, node-1's, comes after the shutdown grace).
+        let stopping = history(vec![
+            (1_000, "node-0", won(1)),
+            (30_000, "world", fault(STOP, "node-0", 30_000)),
+            (30_300, "node-0", won(2)),
+            (40_000, "node-1", won(3)),
+        ]);
+        assert_eq!(takeovers(&stopping)[0].winner, None);
+        assert!(judge(&stopping, Duration::from_secs(1)).is_err());
         let paused = history(vec![
             (1_000, "node-0", won(1)),
             (30_000, "world", pause("node-0", 30_000, 5_000)),

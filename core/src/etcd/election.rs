@@ -153,6 +153,7 @@ impl Elector for EtcdBackend {
             .map(|kv| kv.lease())
             .filter(|&lease| lease != 0 && lease != session.lease as i64)
             .collect();
+        left.sort_unstable();
         left.dedup();
         let mut leases = self.client().lease_client();
         for lease in left {

@@ -55,7 +55,7 @@ async fn campaign_and_lead(
 ) -> Candidacy {
     let mut backoff = ctx.backoff();
     let mut stepped_down_for = None;
-    let mut predecessors_withdrawn = false;
+    let mut predecessors_withdrawn = !ctx.config.withdraw_predecessors;
     while !ctx.stopping() && session.lost().is_none() {
         ctx.emit(NodeEvent::CampaignStarted {
             election: election.clone(),
@@ -223,13 +223,20 @@ async fn resign(ctx: &NodeCtx, leadership: &Leadership) -> Input {
 }
 
 /// Withdraws what an earlier process of this node (or a session it gave up) left standing in
-/// `election` ([`crate::Elector::withdraw_predecessors`]), so a node that crashed and came back
-/// does not wait out its own dead lease; true once done. A failure is left to the campaign that
-/// follows (tried again before the next campaign): at worst the leftovers expire with their lease.
+/// `election` ([`crate::Elector::withdraw_predecessors`], opted in by
+/// [`super::NodeConfig::withdraw_predecessors`]), so a node that crashed and came back does not
+/// wait out its own dead lease; true once done. A failure is left to the campaign that follows
+/// (tried again before the next campaign): at worst the leftovers expire with their lease. A stop
+/// does not wait for it.
 async fn withdraw_predecessors(ctx: &NodeCtx, session: &Session, election: &ElectionName) -> bool {
     let name = &ctx.config.name;
     let call = ctx.backend.withdraw_predecessors(session, election, name);
-    match ctx.call("withdraw predecessors", call).await {
+    let answer = tokio::select! {
+        biased;
+        _ = ctx.stop_requested() => return false,
+        answer = ctx.call("withdraw predecessors", call) => answer,
+    };
+    match answer {
         Ok(()) => true,
         Err(error) => {
             tracing::debug!(node = %name, %election, %error, "could not withdraw predecessors");

@@ -64,6 +64,15 @@ pub struct NodeConfig {
     /// a node with a better clock can take over (`lifecycle::steps_down_for_clock`). Also how far
     /// ahead of the clock evidence ticks may run early.
     pub clock_lag_limit: Duration,
+    /// Opt-in (default off): before its first campaign in each election of a session, the node
+    /// withdraws what other sessions left there under its name
+    /// ([`crate::Elector::withdraw_predecessors`]), so a node that crashed and came back does not
+    /// wait out its dead process's lease. Only for deployments where a name is never held by two
+    /// processes that could both still run — a zombie included: a process cut off from the
+    /// backend but alive, whose replacement was started under its name, would lose its lease at
+    /// once instead of after its proof runs out, and its at-least-once runs could overlap their
+    /// reruns; two live nodes sharing a name would revoke each other's sessions over and over.
+    pub withdraw_predecessors: bool,
     /// **Test-only:** deliberately broken behaviours, all off by default (see [`Broken`]).
     #[doc(hidden)]
     pub broken: Broken,
@@ -99,6 +108,7 @@ impl NodeConfig {
             clock_recheck: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(10),
             clock_lag_limit: Duration::from_secs(60),
+            withdraw_predecessors: false,
             broken: Broken::default(),
         }
     }

@@ -186,6 +186,7 @@ fn node_settings(dice: &mut Dice) -> NodeSettings {
         },
         zones: Vec::new(),
         scopes: Vec::new(),
+        withdraw_predecessors: false,
     }
 }
 

@@ -94,6 +94,9 @@ fn node(out: &mut String, s: &Scenario) {
         quoted_dur(n.unreachable_after),
         quote(&name(&n.scope)),
     );
+    if n.withdraw_predecessors {
+        let _ = writeln!(out, "withdraw_predecessors = true");
+    }
     if !n.zones.is_empty() {
         let zones: Vec<String> = n.zones.iter().map(|z| quote(z)).collect();
         let _ = writeln!(out, "zones = [{}]", zones.join(", "));

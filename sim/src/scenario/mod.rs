@@ -171,6 +171,10 @@ pub struct NodeSettings {
     /// starts first) and refuses nodes that put it in another (`ElectionMismatch`).
     #[serde(default)]
     pub scopes: Vec<ElectionScope>,
+    /// Nodes withdraw what their crashed processes left in their elections
+    /// (`NodeConfig::withdraw_predecessors`, opt-in; default off).
+    #[serde(default)]
+    pub withdraw_predecessors: bool,
 }
 
 impl Default for NodeSettings {
@@ -182,6 +186,7 @@ impl Default for NodeSettings {
             scope: ElectionScope::Group,
             zones: Vec::new(),
             scopes: Vec::new(),
+            withdraw_predecessors: false,
         }
     }
 }
@@ -534,6 +539,7 @@ impl Scenario {
         config.request_timeout = s.request_timeout.unsigned_abs();
         config.unreachable_after = s.unreachable_after.unsigned_abs();
         config.scope = self.scope_of(name);
+        config.withdraw_predecessors = s.withdraw_predecessors;
         config.broken.no_catch_up = !self.variant.catch_up;
         config.broken.claim_after_run = !self.variant.claim_before_run;
         config.broken.no_resign_on_step_down = !self.variant.resign_on_step_down;

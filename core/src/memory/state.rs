@@ -2,10 +2,13 @@
 //!
 //! Pure and synchronous: [`MemoryState::apply`] takes the backend's own monotonic time (`now`,
 //! time since the backend started) and a request, and returns the response plus whether any
-//! election changed hands. No clocks, tasks or locks live here; [`super::host`] adds those. All
-//! maps are ordered so iteration, and thus every answer, is deterministic.
+//! election changed hands. No clocks, tasks or locks live here; [`super::host`] adds those. The
+//! maps that are iterated are ordered, so every answer is deterministic; the job registry is only
+//! ever looked up by id (each claim looks its job up twice), so it is a hash map with a fixed
+//! hasher.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -68,7 +71,7 @@ pub struct MemoryState {
     /// Per lease and election, the number of the lease's last resign: campaigns numbered before
     /// it were withdrawn by their sender.
     withdrawn: BTreeMap<(u64, ElectionName), u64>,
-    jobs: BTreeMap<JobId, JobRecord>,
+    jobs: HashMap<JobId, JobRecord, BuildHasherDefault<DefaultHasher>>,
     unfenced: bool,
 }
 

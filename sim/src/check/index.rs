@@ -150,6 +150,9 @@ pub(crate) struct Index<'h> {
     claimed: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,
     /// Per (node, token, job), the runs that began.
     by_leader: BTreeMap<(&'h str, u64, JobId), LeaderRuns>,
+    /// Per job, the (node, token) of each leadership in `by_leader` that ran it, in that map's
+    /// order: the leaderships of one job without a walk over every job's.
+    leaders_of: BTreeMap<JobId, Vec<(&'h str, u64)>>,
     /// Per (node, tick), positions of records that ended a run of it on that node: completed,
     /// failed, cancelled, fenced out.
     run_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
@@ -193,6 +196,7 @@ impl<'h> Index<'h> {
             applied: BTreeMap::new(),
             claimed: BTreeMap::new(),
             by_leader: BTreeMap::new(),
+            leaders_of: BTreeMap::new(),
             run_ends: BTreeMap::new(),
             finishes: BTreeMap::new(),
             command_ends: BTreeMap::new(),
@@ -399,6 +403,10 @@ impl<'h> Index<'h> {
     /// Each run's end (its first completion, failure, cancellation or fence-out on its node),
     /// and the prefix and suffix summaries the in-progress and moved-on queries search.
     fn summarise_runs(&mut self) {
+        for &(node, token, ref job) in self.by_leader.keys() {
+            let leaders = self.leaders_of.entry(job.clone()).or_default();
+            leaders.push((node, token));
+        }
         for ((node, _, job), list) in self.by_leader.iter_mut() {
             for (began, tick, end) in list.runs.iter_mut() {
                 let ends = self.run_ends.get(&(*node, (job.clone(), *tick)));

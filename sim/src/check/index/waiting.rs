@@ -70,30 +70,35 @@ impl<'h> Index<'h> {
             allowance,
             owing: &owing,
         };
-        self.by_leader
-            .iter()
-            .filter(|((_, _, j), _)| j == job)
-            .find_map(|(&(node, token, _), list)| {
-                let owed = owes(node, token);
-                let run = list.runs.iter().find(|r| {
-                    // A run with no recorded end counts only for a rerun its leadership owes,
-                    // and only while it is still going when the history ends (not cut).
-                    let going = match (r.2, self.run_stop(node, token, job, r)) {
-                        (usize::MAX, Some(_)) => false,
-                        (usize::MAX, None) => owed,
-                        (end, _) => self.time(end) > tick,
-                    };
-                    self.time(r.0) <= tick && going
-                })?;
-                (owed || named(node, token)).then(|| {
-                    let (busy_until, idle) = waiting.busy_until((node, token), run);
-                    Blocking {
-                        busy_until,
-                        idle,
-                        owed,
-                    }
-                })
+        // The first record after `tick`: a recorded end at or past it ends after the tick.
+        let after = self.records.partition_point(|r| r.true_time <= tick);
+        let leaders = self.leaders_of.get(job).map_or(&[][..], Vec::as_slice);
+        leaders.iter().find_map(|&(node, token)| {
+            let list = &self.by_leader[&(node, token, job.clone())];
+            let owed = owes(node, token);
+            // A run with no recorded end counts only for a rerun its leadership owes,
+            // and only while it is still going when the history ends (not cut).
+            let going = |r: &Run| match (r.2, self.run_stop(node, token, job, r)) {
+                (usize::MAX, Some(_)) => false,
+                (usize::MAX, None) => owed,
+                (end, _) => end >= after,
+            };
+            // The earliest run begun by the tick and going at it. Runs are in the order
+            // they began, and `latest_end` is the running maximum of their ends, so the
+            // first whose end reaches past the tick is found by bisection; only a run with
+            // no recorded end (which that maximum cannot see past) is followed by a scan.
+            let begun = list.runs.partition_point(|r| r.0 < after);
+            let first = list.latest_end[..begun].partition_point(|&e| e < after);
+            let run = list.runs[first..begun].iter().find(|r| going(r))?;
+            (owed || named(node, token)).then(|| {
+                let (busy_until, idle) = waiting.busy_until((node, token), run);
+                Blocking {
+                    busy_until,
+                    idle,
+                    owed,
+                }
             })
+        })
     }
 
     /// Where a run of `node`'s leadership `token` of `job` stopped: its recorded end, else where

@@ -94,9 +94,10 @@ pub(super) struct DropRange<'h> {
     /// those the history shows explains it.
     pub(super) unknowing: bool,
     /// Where the backend cannot be observed and the range starts at a tick the leadership only
-    /// sent claims up to: what it was shown (`from`) and where it read the checkpoint. The drop
-    /// gave up the ticks in `(from, after]` too if none of those claims landed, which only a
-    /// later checkpoint read can prove ([`super::Judge::dropped_unproven`]).
+    /// sent claims up to (or, `unknowing`, it drops a tick only those claims named): what it was
+    /// shown (`from`) and where it read the checkpoint. The drop gave up the ticks in
+    /// `(from, after]` too if none of those claims landed, which only a later checkpoint read can
+    /// prove ([`super::Judge::dropped_unproven`]).
     pub(super) unproven: Option<Unproven>,
 }
 
@@ -224,7 +225,10 @@ impl<'h> Outcomes<'h> {
                     previous.is_some_and(|p| claim.tick <= p) && self.claims.contains_key(&key);
                 let knew = self.knew_in_flight(&key, &entry);
                 let (retires, unknowing) = (claimed && knew, claimed && !knew);
-                let unproven = unproven.filter(|_| !claimed);
+                // A drop of a tick only its own unanswered claims may have put in flight was
+                // planned from what the leadership was shown: if none of those claims landed, it
+                // gave up the ticks below too (etcd-sim 192577), which a later read can prove.
+                let unproven = unproven.filter(|_| !retires);
                 let after = match claimed {
                     true => claim
                         .tick

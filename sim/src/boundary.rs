@@ -99,7 +99,12 @@ impl FaultyBackend {
 
     /// Sends `write` (built over the wrapped backend) on a task of its own, so it takes effect
     /// whatever becomes of the caller, and answers the caller with a timeout once its request
-    /// timeout has passed.
+    /// timeout has passed. The write gets that long too, as a client's own does: a request it
+    /// sent may still land later (a late packet compares what it read when built), but it
+    /// builds no new request once its caller has given up. Left unbounded, a write whose
+    /// compare failed read the checkpoints again and rebuilt itself on them, so an older write
+    /// could land after a newer one of the same leadership, which no client does (hostile
+    /// review of etcd-sim 192577).
     async fn spoilt<F>(
         &self,
         operation: &'static str,
@@ -108,7 +113,10 @@ impl FaultyBackend {
     where
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        tokio::spawn(write(self.inner.clone()));
+        let (write, timeout) = (write(self.inner.clone()), self.request_timeout);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(timeout, write).await;
+        });
         tokio::time::sleep(self.request_timeout).await;
         Err(Error::BackendTimeout {
             backend: self.inner.name(),

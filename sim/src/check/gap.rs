@@ -824,3 +824,5 @@ mod tests_review2;
 mod tests_review3;
 #[cfg(test)]
 mod tests_stop;
+#[cfg(test)]
+mod tests_unknowing;

@@ -225,9 +225,12 @@ impl<'h> Outcomes<'h> {
                     previous.is_some_and(|p| claim.tick <= p) && self.claims.contains_key(&key);
                 let knew = self.knew_in_flight(&key, &entry);
                 let (retires, unknowing) = (claimed && knew, claimed && !knew);
-                // A drop of a tick only its own unanswered claims may have put in flight was
-                // planned from what the leadership was shown: if none of those claims landed, it
-                // gave up the ticks below too (etcd-sim 192577), which a later read can prove.
+                // Below its range, a drop may have given up the ticks its leadership only sent
+                // claims of: a drop of a fresh tick, or of one only its own unanswered claims
+                // named (etcd-sim 192577), was planned from what the leadership was shown, and
+                // if none of those claims landed it moved the checkpoint from there, which a
+                // later read can prove. A retirement (the leadership knew the tick in flight)
+                // gives up that tick alone.
                 let unproven = unproven.filter(|_| !retires);
                 let after = match claimed {
                     true => claim

@@ -28,7 +28,7 @@ fn verdict_under(history: &History, overlap: OverlapPolicy) -> Verdict {
     unobserved(history, spec, 0, 30)
 }
 
-fn drop(token: u64, tick: i64) -> NodeEvent {
+pub(super) fn drop(token: u64, tick: i64) -> NodeEvent {
     NodeEvent::ClaimsSent {
         token: FencingToken(token),
         claims: vec![cronfence::Claim {
@@ -51,7 +51,7 @@ fn ran(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder 
         .node(ms + 2, node, completed("j", tick, token, 1))
 }
 
-fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
+pub(super) fn kinds(findings: &[Finding]) -> Vec<(&str, Option<Timestamp>)> {
     findings.iter().map(|f| (f.kind.as_str(), f.tick)).collect()
 }
 
@@ -276,7 +276,7 @@ fn an_unrecorded_drop_of_a_tick_skipped_for_a_dst_gap_counts_whenever_it_was_sen
 }
 
 /// `ClaimsSent` by leadership `token` of at-least-once run claims of `ticks` of `j`.
-fn sent_runs(token: u64, ticks: &[i64]) -> NodeEvent {
+pub(super) fn sent_runs(token: u64, ticks: &[i64]) -> NodeEvent {
     let claim = |tick: i64| cronfence::Claim {
         job: job("j"),
         tick: at(tick),
@@ -291,7 +291,7 @@ fn sent_runs(token: u64, ticks: &[i64]) -> NodeEvent {
 }
 
 /// Leadership `token`'s read of `j`'s checkpoint: claimed up to `last`, `in_flight` in flight.
-fn read_of(token: u64, last: Option<i64>, in_flight: &[i64]) -> NodeEvent {
+pub(super) fn read_of(token: u64, last: Option<i64>, in_flight: &[i64]) -> NodeEvent {
     NodeEvent::CheckpointsRead {
         election: election(),
         token: FencingToken(token),
@@ -305,7 +305,7 @@ fn read_of(token: u64, last: Option<i64>, in_flight: &[i64]) -> NodeEvent {
 }
 
 /// Leadership `token`'s commit of `j`'s tick `tick` as completed.
-fn commit_of(token: u64, tick: i64) -> NodeEvent {
+pub(super) fn commit_of(token: u64, tick: i64) -> NodeEvent {
     NodeEvent::CommitsSent {
         token: FencingToken(token),
         commits: vec![cronfence::store::Commit {
@@ -317,7 +317,7 @@ fn commit_of(token: u64, tick: i64) -> NodeEvent {
 }
 
 /// `node` (token) claims tick `tick` at least once, runs it and commits it at `ms`.
-fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder {
+pub(super) fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Builder {
     let commit = commit_of(token, tick);
     history
         .node(ms, node, sent_runs(token, &[tick]))
@@ -330,14 +330,14 @@ fn ran_once(history: Builder, ms: u64, node: &str, token: u64, tick: i64) -> Bui
 
 /// The no-gap checker over ticks 0 to `to` of the at-least-once job `j` every 10 s with
 /// `starting_deadline` (seconds), commands observed, the backend not.
-fn verdict_with_deadline(history: &History, to: i64, deadline: Option<u64>) -> Verdict {
+pub(super) fn verdict_with_deadline(history: &History, to: i64, deadline: Option<u64>) -> Verdict {
     let mut spec = every_10s(Delivery::AtLeastOnce);
     spec.misfire.starting_deadline = deadline.map(std::time::Duration::from_secs);
     unobserved(history, spec, 0, to)
 }
 
 /// What b's checkpoint read shows in the world of [`unanswered_run_then_drop`].
-enum ReadByB {
+pub(super) enum ReadByB {
     /// Claimed up to 20, nothing in flight.
     Passed,
     /// Claimed up to 20, tick 10 in flight.
@@ -501,57 +501,5 @@ fn a_tick_given_up_by_whichever_of_two_landed_drops_came_first_is_explained() {
             ticks.contains(&Some(at(10))),
             "{second_drops} {deadline:?}: {verdict:#?}"
         );
-    }
-}
-
-/// a runs 0, sends an unanswered run claim of 10 and 20 at 10 s, then at 22 s a drop of 20
-/// (planned from its last answered claim, 0: it names a tick only its own unanswered claim
-/// held) and crashes at 23 s; b reads at 25 s as `read` says and runs 30. Deadline 1 s.
-fn unanswered_runs_then_unknowing_drop(read: ReadByB) -> Verdict {
-    let history = Builder::new()
-        .node(0, "a", won(1))
-        .node(0, "a", read_of(1, None, &[]));
-    let history = ran_once(history, 0, "a", 1, 0)
-        .node(10_000, "a", sent_runs(1, &[10, 20]))
-        .node(22_000, "a", drop(1, 20))
-        .fault(23_000, "a", FaultKind::Crash)
-        .node(25_000, "b", won(2));
-    let history = match read {
-        ReadByB::Passed => history.node(25_001, "b", read_of(2, Some(20), &[])),
-        ReadByB::TenInFlight => history.node(25_001, "b", read_of(2, Some(20), &[10])),
-        ReadByB::NothingPassed => history.node(25_001, "b", read_of(2, Some(0), &[])),
-        ReadByB::Unread | ReadByB::PassedAfterCommit => history,
-    };
-    let history = ran_once(history, 30_000, "b", 2, 30).build();
-    verdict_with_deadline(&history, 30, Some(1))
-}
-
-#[test]
-fn a_drop_of_a_tick_its_own_lost_claim_named_gives_up_the_ticks_below_once_a_read_proves_it() {
-    // etcd-sim 192577: the claim of 10 and 20 was delayed in the network and never landed; the
-    // drop of 20, planned from 0 (a drop of a tick a's own unanswered claim named), moved the
-    // checkpoint from 0 and gave 10 up too, 12 s after its 1 s deadline. b's read proves it: 10
-    // passed and out of flight, which a landed claim of 10 would have left in flight.
-    let verdict = unanswered_runs_then_unknowing_drop(ReadByB::Passed);
-    assert!(verdict.violations.is_empty(), "{verdict:#?}");
-    assert_eq!(
-        kinds(&verdict.excused),
-        [
-            ("dropped_with_leader", Some(at(10))),
-            ("dropped_with_leader", Some(at(20)))
-        ]
-    );
-    // Controls: b's read holds 10 in flight (the claim landed; 10 was owed a rerun), shows the
-    // checkpoint at 0 (nothing landed: 10 and 20 owed), or b never read (nothing proves it).
-    let controls = [
-        (ReadByB::TenInFlight, &[10][..]),
-        (ReadByB::NothingPassed, &[10, 20][..]),
-        (ReadByB::Unread, &[10][..]),
-    ];
-    for (read, flagged) in controls {
-        let verdict = unanswered_runs_then_unknowing_drop(read);
-        let ticks: Vec<_> = verdict.violations.iter().map(|f| f.tick).collect();
-        let flagged: Vec<_> = flagged.iter().map(|&t| Some(at(t))).collect();
-        assert_eq!(ticks, flagged, "{verdict:#?}");
     }
 }

@@ -3,9 +3,12 @@
 //! checkpoint, counting the claims it only sent; when those claims never landed, the drop moved
 //! the checkpoint from further back and gave up the ticks they named too (etcd-sim 31446: run
 //! claims sent through a backend timeout, all unanswered, then a drop planned from the last
-//! answered claim). Only a later checkpoint read can prove that they never landed: an applied
-//! at-least-once run claim leaves its tick in flight until a commit, or a drop or run of that very
-//! tick, takes it out. This file owns that proof; [`super::outcomes`] gathers what it reads.
+//! answered claim). The same holds for a drop of a tick only those claims named (an unknowing
+//! drop, etcd-sim 192577: its range is that tick alone if they landed). Only a later checkpoint
+//! read can prove that they never landed: an applied at-least-once run claim leaves its tick in
+//! flight until a commit, or a drop or run of that very tick, takes it out — sent before or after
+//! the claim, since a write whose answer was lost may land after a later one. This file owns
+//! that proof; [`super::outcomes`] gathers what it reads.
 
 use cronfence::{Claim, ClaimKind, NodeEvent};
 use jiff::Timestamp;
@@ -87,7 +90,7 @@ impl Judge<'_, '_> {
             && cp.in_flight.iter().all(|&(t, _)| t != tick);
         if !passed
             || self.answered_from(tick, unproven.read, read.at)
-            || self.never_applied(d.claim.at, read)
+            || self.never_applied(d.claim.at, unproven.read, read)
         {
             return None;
         }
@@ -95,7 +98,8 @@ impl Judge<'_, '_> {
     }
 
     /// Whether drop `o`, of the same leadership as `d` and planned from the same read, gives up
-    /// `tick` too: in its range, or below it by the same unproven claims, where the policy
+    /// `tick` too: in its range, or below it by the same unproven claims (its range starting
+    /// at a tick only they reached, or naming a tick only they named), where the policy
     /// allowed it when it was sent. A batch carrying such a drop moved the checkpoint past
     /// `tick` by a drop, not silently (etcd-sim 82005: two such batches both landed).
     fn gives_up_too(&self, tick: Timestamp, d: &DropRange<'_>, o: &DropRange<'_>) -> bool {
@@ -165,7 +169,7 @@ impl Judge<'_, '_> {
             .collect();
         let mut relied = vec![d];
         for at in batches {
-            if self.never_applied(at, read) {
+            if self.never_applied(at, from, read) {
                 continue;
             }
             let peer = drops
@@ -177,16 +181,18 @@ impl Judge<'_, '_> {
     }
 
     /// Whether the batch sent at position `at` never landed: it holds an at-least-once run claim
-    /// of a tick of the job that `read` shows out of flight, and nobody sent anything from then
-    /// until that read that takes the tick out of flight (a commit of it, a drop or an
-    /// at-most-once run claim of it).
-    fn never_applied(&self, at: usize, read: &CheckpointRead<'_>) -> bool {
+    /// of a tick of the job that `read` shows out of flight, and nobody sent anything from
+    /// position `from` (the dropping leadership's own read) until that read that takes the tick
+    /// out of flight (a commit of it, a drop or an at-most-once run claim of it). A removal sent
+    /// before the batch counts too: it may land after it (a write whose answer was lost is no
+    /// proof of when it landed).
+    fn never_applied(&self, at: usize, from: usize, read: &CheckpointRead<'_>) -> bool {
         let What::Node(NodeEvent::ClaimsSent { claims, .. }) = &self.index.records[at].what else {
             return false;
         };
         let outcomes = self.outcomes;
-        let sent = self.sent_between(at, read.at);
-        let between = |i: usize| i > at && i < read.at;
+        let sent = self.sent_between(from, read.at);
+        let between = |i: usize| i > from && i < read.at;
         claims
             .iter()
             .filter(|c| &c.job == self.job && matches!(c.kind, ClaimKind::RunThenCommit { .. }))

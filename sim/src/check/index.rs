@@ -106,8 +106,10 @@ impl std::fmt::Display for EndKind {
 struct LeaderRuns {
     /// (position it began, its tick, position it ended or `usize::MAX`).
     runs: Vec<(usize, Timestamp, usize)>,
-    /// `ends_before[k]`: the latest end among `runs[..=k]`.
+    /// `latest_end[k]`: the latest recorded end among `runs[..=k]` (0 if none).
     latest_end: Vec<usize>,
+    /// The positions in `runs` of the runs with no recorded end, ascending (few: one per cut).
+    unended: Vec<usize>,
     /// `newest_after[k]`: the newest tick among `runs[k..]`.
     newest_after: Vec<Timestamp>,
 }
@@ -414,14 +416,21 @@ impl<'h> Index<'h> {
                     .and_then(|e| e.iter().copied().find(|&e| e > *began))
                     .unwrap_or(usize::MAX);
             }
+            // Runs with no recorded end stay out of the running maximum, so one cut run does
+            // not turn every later query into a scan; they are listed apart.
             let mut latest = 0;
             list.latest_end = list
                 .runs
                 .iter()
                 .map(|r| {
-                    latest = latest.max(r.2);
+                    if r.2 != usize::MAX {
+                        latest = latest.max(r.2);
+                    }
                     latest
                 })
+                .collect();
+            list.unended = (0..list.runs.len())
+                .filter(|&k| list.runs[k].2 == usize::MAX)
                 .collect();
             let mut newest = Timestamp::MIN;
             let mut suffix: Vec<Timestamp> = list
@@ -624,14 +633,17 @@ impl<'h> Index<'h> {
     ) -> Option<usize> {
         let list = self.by_leader.get(&(node, token, job.clone()))?;
         let upto = list.runs.partition_point(|r| r.0 < at);
-        if upto == 0 || list.latest_end[upto - 1] <= at {
-            return None;
+        if upto > 0 && list.latest_end[upto - 1] > at {
+            // The newest run begun before `at` and not ended by then, whatever its end.
+            return list.runs[..upto]
+                .iter()
+                .rev()
+                .find(|r| r.2 > at)
+                .map(|r| r.0);
         }
-        list.runs[..upto]
-            .iter()
-            .rev()
-            .find(|r| r.2 > at)
-            .map(|r| r.0)
+        // No recorded end reaches past `at`: only a run with none can be going.
+        let cut = list.unended.partition_point(|&k| k < upto);
+        list.unended[..cut].last().map(|&k| list.runs[k].0)
     }
 
     /// The tick of the run that began at position `run` (a `command_began` or `tick_started`).

@@ -84,12 +84,16 @@ impl<'h> Index<'h> {
                 (end, _) => end >= after,
             };
             // The earliest run begun by the tick and going at it. Runs are in the order
-            // they began, and `latest_end` is the running maximum of their ends, so the
-            // first whose end reaches past the tick is found by bisection; only a run with
-            // no recorded end (which that maximum cannot see past) is followed by a scan.
+            // they began, and `latest_end` is the running maximum of their recorded ends, so
+            // the first whose end reaches past the tick is found by bisection; the few runs
+            // with no recorded end are looked at apart.
             let begun = list.runs.partition_point(|r| r.0 < after);
             let first = list.latest_end[..begun].partition_point(|&e| e < after);
-            let run = list.runs[first..begun].iter().find(|r| going(r))?;
+            let recorded = (first < begun).then_some(first);
+            let cut = list.unended.partition_point(|&k| k < begun);
+            let mut unended = list.unended[..cut].iter().copied();
+            let unended = unended.find(|&k| going(&list.runs[k]));
+            let run = &list.runs[[recorded, unended].into_iter().flatten().min()?];
             (owed || named(node, token)).then(|| {
                 let (busy_until, idle) = waiting.busy_until((node, token), run);
                 Blocking {

@@ -9,6 +9,7 @@
 
 mod host;
 mod protocol;
+mod registry;
 mod session;
 mod state;
 

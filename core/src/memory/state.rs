@@ -7,13 +7,13 @@
 //! ever looked up by id (each claim looks its job up twice), so it is a hash map with a fixed
 //! hasher.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::protocol::{Refusal, RegisterRefusal, Request, Response};
+use super::registry::Registry;
 use crate::elector::{ElectionName, Fence, FencingToken, LeaderInfo};
 use crate::job::{JobId, JobSpec};
 use crate::store::{Checkpoint, Claim, ClaimKind, Commit, Registration};
@@ -49,17 +49,25 @@ struct Election {
 struct JobRecord {
     spec: JobSpec,
     /// The election the job was first registered in: claims from any other are refused, so
-    /// `claimed_by` never compares tokens of two elections.
+    /// `claimed.by` never compares tokens of two elections.
     election: ElectionName,
     registered_at: Timestamp,
-    last_claimed: Option<Timestamp>,
+    /// The checkpoint, once a tick was claimed.
+    claimed: Option<Claimed>,
     in_flight: BTreeMap<Timestamp, u32>,
+}
+
+/// A job's checkpoint and who moved it last (set together by every claim).
+#[derive(Clone, Copy, Debug)]
+struct Claimed {
+    /// The newest tick claimed.
+    last: Timestamp,
     /// The token of the newest claim: the same leadership may claim a tick at or before the
     /// checkpoint again, so a claim whose answer was lost (an ambiguous commit) can be retried,
     /// and a retry planned afresh may run a tick the lost one dropped (it is tracked in flight
     /// again). A copy of an older claim that lands late is refused whole ([`Refusal::Stale`]):
     /// it cannot re-open a tick committed since.
-    claimed_by: Option<FencingToken>,
+    by: FencingToken,
 }
 
 /// Everything the in-memory backend knows.
@@ -71,7 +79,7 @@ pub struct MemoryState {
     /// Per lease and election, the number of the lease's last resign: campaigns numbered before
     /// it were withdrawn by their sender.
     withdrawn: BTreeMap<(u64, ElectionName), u64>,
-    jobs: HashMap<JobId, JobRecord, BuildHasherDefault<DefaultHasher>>,
+    jobs: Registry<JobRecord>,
     unfenced: bool,
 }
 
@@ -305,6 +313,9 @@ impl MemoryState {
     }
 
     fn register(&mut self, jobs: Vec<(JobId, JobSpec, ElectionName)>, now: Timestamp) -> Response {
+        // Room for the jobs new to the registry at once (every node registers all its jobs).
+        let new = jobs.iter().filter(|(id, ..)| self.jobs.get(id).is_none());
+        self.jobs.reserve(new.count());
         let results = jobs
             .into_iter()
             .map(|(id, spec, election)| self.register_one(id, spec, election, now))
@@ -324,9 +335,8 @@ impl MemoryState {
                 spec,
                 election,
                 registered_at: now,
-                last_claimed: None,
+                claimed: None,
                 in_flight: BTreeMap::new(),
-                claimed_by: None,
             };
             self.jobs.insert(id, record);
             return Ok(Registration::Created);
@@ -372,7 +382,7 @@ impl MemoryState {
             out.push(Checkpoint {
                 job: job.clone(),
                 registered_at: r.registered_at,
-                last_claimed: r.last_claimed,
+                last_claimed: r.claimed.map(|c| c.last),
                 in_flight: r.in_flight.iter().map(|(t, a)| (*t, *a)).collect(),
             });
         }
@@ -439,16 +449,16 @@ impl MemoryState {
                 local: claim.spec_version,
             });
         }
-        match r.last_claimed {
-            Some(last)
-                if claim.tick <= last
+        match r.claimed {
+            Some(claimed)
+                if claim.tick <= claimed.last
                     && !r.in_flight.contains_key(&claim.tick)
-                    && r.claimed_by != Some(token) =>
+                    && claimed.by != token =>
             {
                 Err(Refusal::AlreadyClaimed {
                     job: claim.job.clone(),
                     tick: claim.tick,
-                    checkpoint: last,
+                    checkpoint: claimed.last,
                 })
             }
             _ => Ok(()),
@@ -468,8 +478,11 @@ impl MemoryState {
         }
         for claim in claims {
             let r = self.jobs.get_mut(&claim.job).expect("checked above");
-            r.last_claimed = r.last_claimed.max(Some(claim.tick));
-            r.claimed_by = Some(fence.token);
+            let last = r.claimed.map_or(claim.tick, |c| c.last.max(claim.tick));
+            r.claimed = Some(Claimed {
+                last,
+                by: fence.token,
+            });
             match claim.kind {
                 ClaimKind::RunThenCommit { attempt } => {
                     r.in_flight.insert(claim.tick, attempt);

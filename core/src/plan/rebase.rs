@@ -14,7 +14,7 @@ use jiff::SignedDuration;
 use super::Planner;
 use crate::clock::Reading;
 
-impl Planner {
+impl Planner<'_> {
     /// Takes back, on `reading`'s evidence, a start of office or a never-claimed job's
     /// registration that lies in the future; `since_win` is the monotonic time since the
     /// leadership was won. Cheap when there is nothing to take back.
@@ -28,9 +28,13 @@ impl Planner {
         let cursor = reading.evidence - SignedDuration::from_nanos(1);
         for idx in 0..self.jobs.len() {
             let job = &mut self.jobs[idx];
-            if job.unclaimed_since.is_some_and(|at| at > reading.evidence) {
+            if job
+                .unclaimed_since
+                .get()
+                .is_some_and(|at| at > reading.evidence)
+            {
                 job.cursor = cursor;
-                job.unclaimed_since = Some(reading.evidence);
+                job.unclaimed_since = Some(reading.evidence).into();
                 self.requeue(idx);
             }
         }
@@ -39,7 +43,11 @@ impl Planner {
 
     /// Recomputes the earliest registration of a job never claimed.
     pub(super) fn watch_unclaimed(&mut self) {
-        self.unclaimed_watch = self.jobs.iter().filter_map(|j| j.unclaimed_since).min();
+        self.unclaimed_watch = self
+            .jobs
+            .iter()
+            .filter_map(|j| j.unclaimed_since.get())
+            .min();
     }
 }
 
@@ -53,7 +61,7 @@ mod tests {
         "2026-01-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_secs(secs)
     }
 
-    fn planner(registered_at: i64, last_claimed: Option<i64>, since: i64) -> Planner {
+    fn planner(registered_at: i64, last_claimed: Option<i64>, since: i64) -> Planner<'static> {
         let id = JobId::new("job").unwrap();
         let spec = JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap());
         let cp = Checkpoint {
@@ -62,7 +70,7 @@ mod tests {
             last_claimed: last_claimed.map(t),
             in_flight: Vec::new(),
         };
-        Planner::new(vec![(id, spec)], vec![cp], t(since))
+        Planner::leaking(vec![(id, spec)], vec![cp], t(since))
     }
 
     fn reading(wall: i64, evidence: i64) -> Reading {

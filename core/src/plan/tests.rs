@@ -22,7 +22,7 @@ fn planner(
     last_claimed: Option<i64>,
     in_flight: Vec<(i64, u32)>,
     since: i64,
-) -> Planner {
+) -> Planner<'static> {
     let id = JobId::new("job").unwrap();
     let cp = Checkpoint {
         job: id.clone(),
@@ -30,7 +30,7 @@ fn planner(
         last_claimed: last_claimed.map(t),
         in_flight: in_flight.into_iter().map(|(s, a)| (t(s), a)).collect(),
     };
-    Planner::new(vec![(id, spec)], vec![cp], t(since))
+    Planner::leaking(vec![(id, spec)], vec![cp], t(since))
 }
 
 fn runs(d: &Decision) -> Vec<(Timestamp, u32)> {
@@ -392,7 +392,7 @@ fn a_never_run_job_starts_from_its_registration_not_its_anchor() {
         last_claimed: None,
         in_flight: vec![],
     };
-    let p = Planner::new(vec![(id, spec())], vec![cp], t(35));
+    let p = Planner::leaking(vec![(id, spec())], vec![cp], t(35));
     assert_eq!(p.next_deadline(), Some(t(40)));
 }
 
@@ -415,7 +415,12 @@ impl WithMisfire for JobSpec {
     }
 }
 
-fn cron_planner(schedule: Schedule, misfire: MisfirePolicy, since: &str, last: &str) -> Planner {
+fn cron_planner(
+    schedule: Schedule,
+    misfire: MisfirePolicy,
+    since: &str,
+    last: &str,
+) -> Planner<'static> {
     let id = JobId::new("cron").unwrap();
     let at = |s: &str| s.parse::<Timestamp>().unwrap();
     let cp = Checkpoint {
@@ -425,7 +430,7 @@ fn cron_planner(schedule: Schedule, misfire: MisfirePolicy, since: &str, last: &
         in_flight: vec![],
     };
     let spec = JobSpec::new(schedule).with_misfire(misfire);
-    Planner::new(vec![(id, spec)], vec![cp], at(since))
+    Planner::leaking(vec![(id, spec)], vec![cp], at(since))
 }
 
 #[test]

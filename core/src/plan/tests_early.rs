@@ -15,7 +15,7 @@ fn t(secs: i64) -> Timestamp {
 
 /// An at-least-once job every 10 s under `overlap`, claimed up to 90 s, with ticks 20 to 90
 /// left in flight by a previous leadership.
-fn left_in_flight(overlap: OverlapPolicy) -> Planner {
+fn left_in_flight(overlap: OverlapPolicy) -> Planner<'static> {
     let mut spec = JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap());
     spec.delivery = Delivery::AtLeastOnce;
     spec.overlap = overlap;
@@ -26,7 +26,7 @@ fn left_in_flight(overlap: OverlapPolicy) -> Planner {
         last_claimed: Some(t(90)),
         in_flight: (2..=9).rev().map(|k| (t(10 * k), 1)).collect(),
     };
-    Planner::new(vec![(id, spec)], vec![cp], t(0))
+    Planner::leaking(vec![(id, spec)], vec![cp], t(0))
 }
 
 fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Vec<Decision> {
@@ -104,7 +104,7 @@ fn a_leader_waiting_for_the_evidence_still_wakes_for_other_jobs() {
         (a, spec(OverlapPolicy::Replace)),
         (b, spec(OverlapPolicy::Allow)),
     ];
-    let mut p = Planner::new(jobs, checkpoints, t(0));
+    let mut p = Planner::leaking(jobs, checkpoints, t(0));
     let ds = at_reading(&p, 91, 21);
     assert_eq!(runs(&ds), vec![(t(20), 2)]);
     p.advance(&ds);
@@ -115,7 +115,7 @@ fn a_leader_waiting_for_the_evidence_still_wakes_for_other_jobs() {
 }
 
 /// A job every 10 s under `overlap` and `delivery`, claimed up to 20 s.
-fn claimed_to_20(overlap: OverlapPolicy, delivery: Delivery) -> Planner {
+fn claimed_to_20(overlap: OverlapPolicy, delivery: Delivery) -> Planner<'static> {
     let mut spec = JobSpec::new(Schedule::every(t(0), SignedDuration::from_secs(10)).unwrap());
     spec.delivery = delivery;
     spec.overlap = overlap;
@@ -126,7 +126,7 @@ fn claimed_to_20(overlap: OverlapPolicy, delivery: Delivery) -> Planner {
         last_claimed: Some(t(20)),
         in_flight: Vec::new(),
     };
-    Planner::new(vec![(id, spec)], vec![cp], t(0))
+    Planner::leaking(vec![(id, spec)], vec![cp], t(0))
 }
 
 #[test]

@@ -56,8 +56,9 @@ pub(crate) struct Execution {
     pub(crate) proof: Option<signal::Receiver<tokio::time::Instant>>,
     /// Its leadership's committer, for an at-least-once execution (none commits otherwise).
     pub(crate) committer: Option<Committer>,
-    /// Told this execution's id just before its first command begins (overlap decisions).
-    pub(crate) began: mpsc::UnboundedSender<u64>,
+    /// Told this execution's job (its index) and id just before its first command begins
+    /// (overlap decisions).
+    pub(crate) began: mpsc::UnboundedSender<(usize, u64)>,
     pub(crate) ended: mpsc::UnboundedSender<Ended>,
     /// Set once the execution has ended, for whoever outlives its leader (shutdown's drain).
     pub(crate) done: signal::Sender<bool>,
@@ -90,7 +91,7 @@ impl Execution {
             i = first;
             if !announced {
                 announced = true;
-                let _ = self.began.send(self.id);
+                let _ = self.began.send((self.job_idx, self.id));
             }
             let following = ticks.get(i + 1).map(|t| t.at);
             let replaced_at = batch::replaced_at(following, cutoff, replace);

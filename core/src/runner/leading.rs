@@ -69,13 +69,13 @@ struct Leader<'a> {
     leadership: Leadership,
     fence: Fence,
     jobs: &'a [Job],
-    planner: Planner,
+    planner: Planner<'a>,
     running: BTreeMap<usize, Vec<Running>>,
     next_execution: u64,
     ended_tx: mpsc::UnboundedSender<Ended>,
     ended_rx: mpsc::UnboundedReceiver<Ended>,
-    began_tx: mpsc::UnboundedSender<u64>,
-    began_rx: mpsc::UnboundedReceiver<u64>,
+    began_tx: mpsc::UnboundedSender<(usize, u64)>,
+    began_rx: mpsc::UnboundedReceiver<(usize, u64)>,
     /// Known-bad variant `claim_after_run`: claims held until their execution ends.
     deferred: BTreeMap<u64, Vec<crate::store::Claim>>,
     /// The checkpoint this node last stepped down for in this election, if any.
@@ -128,10 +128,7 @@ pub(crate) async fn lead(
         checkpoints: checkpoints.clone(),
     });
     lifecycle.on(Input::Leading);
-    let specs = jobs
-        .iter()
-        .map(|j| (j.id.clone(), j.spec.clone()))
-        .collect();
+    let specs = jobs.iter().map(|j| (&j.id, &j.spec));
     let mut planner =
         Planner::new(specs, checkpoints, since).with_early_limit(ctx.config.clock_lag_limit);
     if ctx.config.broken.no_catch_up {
@@ -649,13 +646,12 @@ impl Leader<'_> {
     }
 
     /// An execution's first command is about to begin: its job now has a run in progress.
-    fn began(&mut self, execution: u64) {
-        let found = self.running.iter_mut().find_map(|(&job, list)| {
-            let running = list.iter_mut().find(|r| r.id == execution && !r.began)?;
+    /// Looked up by its job: a search of every job's runs, per run begun, once made a leader of
+    /// 10,000 jobs spend a third of its time here.
+    fn began(&mut self, (job, execution): (usize, u64)) {
+        let mut list = self.running.get_mut(&job).into_iter().flatten();
+        if let Some(running) = list.find(|r| r.id == execution && !r.began) {
             running.began = true;
-            Some(job)
-        });
-        if let Some(job) = found {
             self.planner.began(job);
         }
     }

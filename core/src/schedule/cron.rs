@@ -38,10 +38,14 @@ use crate::error::{Error, Result};
 static TZDB: LazyLock<TimeZoneDatabase> = LazyLock::new(TimeZoneDatabase::bundled);
 
 /// A validated cron expression. Compares, hashes and serialises as the text it was given.
+/// One pointer wide: a job's [`crate::Schedule`] is copied into every planner and registry.
 #[derive(Clone)]
-pub struct CronExpr {
-    text: Arc<str>,
-    parsed: Arc<Cron>,
+pub struct CronExpr(Arc<Parsed>);
+
+/// What [`CronExpr`] shares between its copies.
+struct Parsed {
+    text: Box<str>,
+    cron: Cron,
     cadence: bool,
 }
 
@@ -59,26 +63,26 @@ impl CronExpr {
         let parsed = parser().parse(text).map_err(|e| locate(text, &e))?;
         let p = &parsed.pattern;
         let cadence = p.seconds.from_wildcard || p.minutes.from_wildcard || p.hours.from_wildcard;
-        Ok(CronExpr {
+        Ok(CronExpr(Arc::new(Parsed {
             text: text.into(),
-            parsed: Arc::new(parsed),
+            cron: parsed,
             cadence,
-        })
+        })))
     }
 
     /// The expression as given.
     pub fn as_str(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 
     /// True if the second, minute or hour field is a wildcard (`*`, `*/n`): the expression keeps
     /// its real-time cadence through DST transitions and the [`DstPolicy`] does not apply.
     pub fn is_cadence(&self) -> bool {
-        self.cadence
+        self.0.cadence
     }
 
     pub(super) fn cron(&self) -> &Cron {
-        &self.parsed
+        &self.0.cron
     }
 }
 
@@ -157,28 +161,28 @@ fn locate(text: &str, e: &croner::errors::CronError) -> Error {
 
 impl PartialEq for CronExpr {
     fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
+        self.0.text == other.0.text
     }
 }
 impl Eq for CronExpr {}
 impl std::hash::Hash for CronExpr {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
+        self.0.text.hash(state);
     }
 }
 impl fmt::Debug for CronExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CronExpr({:?})", &*self.text)
+        write!(f, "CronExpr({:?})", &*self.0.text)
     }
 }
 impl fmt::Display for CronExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.0.text)
     }
 }
 impl Serialize for CronExpr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
+        s.serialize_str(&self.0.text)
     }
 }
 impl<'de> Deserialize<'de> for CronExpr {
@@ -188,10 +192,14 @@ impl<'de> Deserialize<'de> for CronExpr {
     }
 }
 
-/// An IANA time zone from the bundled tz database. Compares as its canonical name.
+/// An IANA time zone from the bundled tz database. Compares as its canonical name. One
+/// pointer wide, as [`CronExpr`] is.
 #[derive(Clone)]
-pub struct Zone {
-    name: Arc<str>,
+pub struct Zone(Arc<Named>);
+
+/// What [`Zone`] shares between its copies.
+struct Named {
+    name: Box<str>,
     tz: TimeZone,
 }
 
@@ -204,47 +212,47 @@ impl Zone {
         };
         let tz = TZDB.get(name).map_err(|_| unknown())?;
         let canonical = tz.iana_name().ok_or_else(unknown)?.to_string();
-        Ok(Zone {
+        Ok(Zone(Arc::new(Named {
             name: canonical.into(),
             tz,
-        })
+        })))
     }
 
     /// The canonical IANA name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// The zone, for arithmetic.
     pub fn time_zone(&self) -> &TimeZone {
-        &self.tz
+        &self.0.tz
     }
 }
 
 impl PartialEq for Zone {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
+        self.0.name == other.0.name
     }
 }
 impl Eq for Zone {}
 impl std::hash::Hash for Zone {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
+        self.0.name.hash(state);
     }
 }
 impl fmt::Debug for Zone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Zone({:?})", &*self.name)
+        write!(f, "Zone({:?})", &*self.0.name)
     }
 }
 impl fmt::Display for Zone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name)
+        f.write_str(&self.0.name)
     }
 }
 impl Serialize for Zone {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.name)
+        s.serialize_str(&self.0.name)
     }
 }
 impl<'de> Deserialize<'de> for Zone {

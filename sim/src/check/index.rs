@@ -101,6 +101,11 @@ impl std::fmt::Display for EndKind {
     }
 }
 
+/// Positions of a tick's records of one kind on one node: nearly always one or two, kept
+/// inline (as wide as a `Vec`), so a history of a million ticks does not allocate one list per
+/// tick per kind.
+type Positions = smallvec::SmallVec<[usize; 2]>;
+
 /// The runs one leadership made of one job, in history order, with what a query needs.
 #[derive(Default)]
 struct LeaderRuns {
@@ -149,7 +154,7 @@ pub(crate) struct Index<'h> {
     /// Per leadership, the claim batches the backend applied: (position, claims).
     applied: BTreeMap<LeaderKey<'h>, Vec<(usize, &'h [cronfence::Claim])>>,
     /// Per (node, token, tick), positions of `tick_claimed` records.
-    claimed: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,
+    claimed: BTreeMap<(&'h str, u64, TickKey), Positions>,
     /// Per (node, token, job), the runs that began.
     by_leader: BTreeMap<(&'h str, u64, JobId), LeaderRuns>,
     /// Per job, the (node, token) of each leadership in `by_leader` that ran it, in that map's
@@ -157,12 +162,12 @@ pub(crate) struct Index<'h> {
     leaders_of: BTreeMap<JobId, Vec<(&'h str, u64)>>,
     /// Per (node, tick), positions of records that ended a run of it on that node: completed,
     /// failed, cancelled, fenced out.
-    run_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
+    run_ends: BTreeMap<(&'h str, TickKey), Positions>,
     /// Per (node, tick), positions of `tick_completed` and `tick_failed`, and of commits that may
     /// have counted it: applied by the backend for that node, or (unobserved) sent.
-    finishes: BTreeMap<(&'h str, TickKey), Vec<usize>>,
+    finishes: BTreeMap<(&'h str, TickKey), Positions>,
     /// Per (node, tick), positions of `command_ended` records.
-    command_ends: BTreeMap<(&'h str, TickKey), Vec<usize>>,
+    command_ends: BTreeMap<(&'h str, TickKey), Positions>,
     /// Per (node, token, tick), positions of `commits_sent` committing it `cancelled`: only overlap
     /// `Replace` commits a run cancelled.
     cancel_commits: BTreeMap<(&'h str, u64, TickKey), Vec<usize>>,

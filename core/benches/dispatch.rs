@@ -12,8 +12,6 @@
 //! Prints the median of several rounds, and fails (exit 1) if a floor is missed:
 //! ≤ 1 µs per tick, ≤ 512 bytes per job.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cronfence::memory::{MemoryState, Request, Response};
@@ -21,31 +19,11 @@ use cronfence::plan::Planner;
 use cronfence::{ElectionName, Fence, Job, JobId, Schedule};
 use jiff::{SignedDuration, Timestamp};
 
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: counting::Counting = counting::Counting;
 
 const JOBS: usize = 100_000;
 const MINUTES: i64 = 5;
@@ -198,10 +176,10 @@ fn main() {
         return;
     }
     // The jobs (ids, specs, commands) count in the memory figure, as on a node.
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let jobs = jobs();
     let world = build(&jobs);
-    let bytes_per_job = (LIVE.load(Ordering::Relaxed) - before) as f64 / JOBS as f64;
+    let bytes_per_job = (counting::live() - before) as f64 / JOBS as f64;
     drop(world);
 
     let mut per_tick = Vec::new();

@@ -31,9 +31,12 @@ fn main() {
 }
 
 #[cfg(not(madsim))]
+#[path = "support/counting.rs"]
+mod counting;
+
+#[cfg(not(madsim))]
 mod real {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicI64, AtomicIsize, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -41,31 +44,10 @@ mod real {
     use jiff::{SignedDuration, Timestamp};
     use tokio_cron_scheduler::JobScheduler;
 
-    /// Counts live heap bytes.
-    struct Counting;
-
-    static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            LIVE.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
+    use super::counting;
 
     #[global_allocator]
-    static ALLOC: Counting = Counting;
+    static ALLOC: counting::Counting = counting::Counting;
 
     const SIZES: [usize; 2] = [1_000, 10_000];
     /// The window; `CRONFENCE_PEER_SECONDS` shortens it.
@@ -74,7 +56,7 @@ mod real {
     const GRACE: Duration = Duration::from_secs(2);
 
     fn live() -> isize {
-        LIVE.load(Ordering::Relaxed)
+        counting::live()
     }
 
     /// The CPU time the whole process has used (every thread, user and system).

@@ -12,10 +12,13 @@
 //! answers a waiting campaign through a channel of four events and panics (`sender should not
 //! drop`) when a fifth event of the election arrives before the campaign reads them, for example
 //! when the leases of five crashed candidates expire in the same second. A campaign puts its key
-//! itself and waits on a watch of the leader, which that server ends (rather than panics) when
-//! it falls behind, so no number of candidates can break it; and the token is the key's create
-//! revision as the election shows it, never the store's current revision that server answers a
-//! campaign whose key already existed.
+//! itself and waits on the election's changes ([`super::changes`]: a watch of the election's
+//! keys on a real server, the election's `Observe` in the simulator, which that server ends
+//! rather than panics when it falls behind), so no number of candidates can break it; and the
+//! token is the key's create revision as the election shows it, never the store's current
+//! revision that server answers a campaign whose key already existed. (A real server's campaign
+//! call and `Observe` share one in-process watch stream that can block for good, see
+//! [`super::changes`]: one more reason to wait on the client's own watch.)
 //!
 //! The leader key's value is the node name (what `etcdctl elect -l` shows), the same for every
 //! campaign of one session, and a campaign after a resign recreates the very same key: its value
@@ -29,18 +32,20 @@ use std::time::Duration;
 
 use etcd_client::{GetOptions, LeaderKey, PutOptions, ResignOptions};
 
+use super::changes::{Change, Changes};
 use super::{keys, EtcdBackend};
 use crate::elector::{ElectionName, Elector, FencingToken, LeaderInfo, Leadership, Session};
 use crate::error::{Error, Result};
 
-/// How long a waiting campaign pauses after its watch of the leader broke, before it watches
-/// and reads the election again (a short pause: a broken watch is no reason to take over later).
+/// How long a waiting campaign pauses after the election's changes stopped coming (their stream
+/// broke), before it opens them and reads the election again (a short pause: a broken stream is
+/// no reason to take over later).
 const OBSERVE_RETRY: Duration = Duration::from_millis(50);
 
-/// How long a waiting campaign trusts its watch of the leader to report its turn before it reads
-/// the election again itself: a watch can stay silent through the change that makes it leader
-/// (madsim's simulated server observes the leaders its own campaign call made, not keys put by
-/// candidates; a real server's watch can miss a change between its snapshot and its stream).
+/// How long a waiting campaign trusts the election's changes to report its turn before it reads
+/// the election again itself: in the simulator they can stay silent through the change that
+/// makes it leader (madsim's simulated server observes the leaders its own campaign call made,
+/// not keys put by candidates); on a real server the watch reports it, and this is a backstop.
 const REREAD: Duration = Duration::from_secs(1);
 
 #[async_trait::async_trait]
@@ -187,28 +192,31 @@ impl Elector for EtcdBackend {
         election: &ElectionName,
         seen: Option<&LeaderInfo>,
     ) -> Result<Option<LeaderInfo>> {
+        let name = keys::election(&self.inner.config.prefix, election);
+        let changes = Changes::open(self, &name).await;
         let current = self.leader(election).await?;
         if current.as_ref() != seen {
             return Ok(current);
         }
-        let name = keys::election(&self.inner.config.prefix, election);
-        let mut elections = self.client().election_client();
-        let mut stream = self
-            .bounded("observe leader", elections.observe(name))
-            .await?;
+        let Some(mut changes) = changes else {
+            return Err(Error::BackendUnavailable {
+                backend: self.inner.config.name(),
+                operation: "observe leader",
+                reason: "the election's changes could not be watched".into(),
+            });
+        };
         let deadline = tokio::time::Instant::now() + self.inner.config.observe_wait;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let message = match tokio::time::timeout(left, stream.message()).await {
-                Err(_) => return Ok(current),
-                Ok(message) => message.map_err(|e| {
-                    super::classify(&self.inner.config.name(), "observe leader", &e)
-                })?,
+            let change = match tokio::time::timeout(left, changes.next()).await {
+                Err(_) | Ok(None) => return Ok(current),
+                Ok(Some(change)) => change,
             };
-            let Some(response) = message else {
-                return Ok(current);
+            let observed = match change {
+                Change::Leader { leader, .. } => Some(leader),
+                Change::NoLeader => None,
+                Change::Read => self.leader(election).await?,
             };
-            let observed = response.kv().map(leader_info);
             if observed.as_ref() != seen {
                 return Ok(observed);
             }
@@ -217,7 +225,7 @@ impl Elector for EtcdBackend {
 }
 
 /// The leader an election's oldest key names: its value, and its revision as the token.
-fn leader_info(kv: &etcd_client::KeyValue) -> LeaderInfo {
+pub(super) fn leader_info(kv: &etcd_client::KeyValue) -> LeaderInfo {
     LeaderInfo {
         value: String::from_utf8_lossy(kv.value()).into_owned(),
         token: FencingToken(kv.create_revision() as u64),
@@ -265,11 +273,12 @@ impl EtcdBackend {
 
     /// Waits until `candidate` is the oldest key of `election` and answers its create revision
     /// (the fencing token), or `LeaseLost` when the key is gone (its lease ended meanwhile).
-    /// It waits as a server-side campaign would, on one long-lived request: a watch of the
-    /// leader, opened before the election is read, so a change after the read reaches it. A
-    /// watch that breaks (the simulated server drops an observer that falls four events behind,
-    /// as it broke the server-side campaign) is no answer about the election: it is opened again
-    /// and the election read again; an unreachable backend fails that read. A watch silent for
+    /// It waits as a server-side campaign would, on one long-lived request: the election's
+    /// changes ([`super::changes`]), opened before the election is read, so a change after the
+    /// read reaches it, and each change the watch reports is read. A stream that breaks (the
+    /// simulated server drops an observer that falls four events behind, as it broke the
+    /// server-side campaign) is no answer about the election: it is opened again and the
+    /// election read again; an unreachable backend fails that read. A stream silent for
     /// [`REREAD`] is not trusted either: the election is read again meanwhile.
     async fn await_turn(
         &self,
@@ -279,29 +288,33 @@ impl EtcdBackend {
     ) -> Result<FencingToken> {
         let name = keys::election(&self.inner.config.prefix, election);
         loop {
-            let mut elections = self.client().election_client();
-            let watch = self
-                .bounded("observe leader", elections.observe(name.clone()))
-                .await;
+            let changes = Changes::open(self, &name).await;
             if let Some(token) = self.turn(&name, candidate, session).await? {
                 return Ok(token);
             }
-            if let Ok(mut watch) = watch {
+            if let Some(mut changes) = changes {
                 loop {
                     tokio::select! {
                         biased;
-                        change = watch.message() => match change {
-                            Ok(Some(change)) => match change.kv() {
-                                Some(leader) if leader.key() == candidate.as_bytes() => {
-                                    return Ok(FencingToken(leader.create_revision() as u64));
+                        change = changes.next() => match change {
+                            Some(Change::Leader { key, leader }) => {
+                                if key == candidate.as_bytes() {
+                                    return Ok(leader.token);
                                 }
-                                _ => {}
-                            },
-                            // A broken watch: open it again, then read again.
-                            _ => break,
+                                tracing::debug!(candidate, leader = leader.value, "the election reports another leader");
+                            }
+                            Some(Change::NoLeader) => {}
+                            Some(Change::Read) => {
+                                if let Some(token) = self.turn(&name, candidate, session).await? {
+                                    return Ok(token);
+                                }
+                            }
+                            // A broken stream: open it again, then read again.
+                            None => break,
                         },
                         _ = tokio::time::sleep(REREAD) => {
                             if let Some(token) = self.turn(&name, candidate, session).await? {
+                                tracing::debug!(candidate, "the re-read, not the election's changes, found the turn");
                                 return Ok(token);
                             }
                         }

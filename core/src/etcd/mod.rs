@@ -10,6 +10,7 @@
 //! ([`keys`]). Sessions are in [`session`], elections in [`election`], checkpoints and the
 //! registry in [`store`], error mapping in [`errors`].
 
+mod changes;
 mod election;
 mod errors;
 pub mod keys;

@@ -57,7 +57,26 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let jobs = checked_jobs(scenario, &history);
+    let verdict = judge(scenario, backend, &history, check::SHARD_JOBS);
+    Run {
+        seed,
+        backend,
+        history,
+        verdict,
+        plan,
+    }
+}
+
+/// The checkers' verdict on `history`, a run of `scenario` on `backend`, checked in shards of at
+/// most `shard_jobs` jobs (the verdict does not depend on it: `sim/tests/scenarios.rs` checks
+/// that a shard of one job gives every file's verdict).
+pub fn judge(
+    scenario: &Scenario,
+    backend: BackendKind,
+    history: &History,
+    shard_jobs: usize,
+) -> Verdict {
+    let jobs = checked_jobs(scenario, history);
     let window = (
         scenario.start + scenario.check.warmup,
         scenario.start + scenario.duration - scenario.check.cooldown,
@@ -69,25 +88,21 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
         Some(_) => BTreeMap::new(),
         None => scenario.elections(&jobs, history.first_campaigner()),
     };
-    let verdict = check::check(CheckInput {
-        history: &history,
-        jobs: &jobs,
-        window,
-        world: (scenario.start, scenario.start + scenario.duration),
-        elections: &elections,
-        observed: Observed {
-            commands: true,
-            backend: backend == BackendKind::Memory,
+    check::check_in_shards(
+        CheckInput {
+            history,
+            jobs: &jobs,
+            window,
+            world: (scenario.start, scenario.start + scenario.duration),
+            elections: &elections,
+            observed: Observed {
+                commands: true,
+                backend: backend == BackendKind::Memory,
+            },
+            liveness: Some(scenario.liveness_bound()),
         },
-        liveness: Some(scenario.liveness_bound()),
-    });
-    Run {
-        seed,
-        backend,
-        history,
-        verdict,
-        plan,
-    }
+        shard_jobs,
+    )
 }
 
 /// The definitions the checkers judge by: each job as the backend registered it. Nodes define a

@@ -9,7 +9,8 @@
 //! regress` holds the whole suite (the same comparison, so the suite runs once, not twice):
 //! a verdict, count or time that moved beyond the baseline's tolerance fails the file's test, and
 //! `scenarios/baselines/<backend>` fails when a baseline names a file that no longer runs on
-//! that backend.
+//! that backend. And the first seed's history is checked again one job per shard
+//! (`cronfence_sim::world::judge`): its verdict must be the same.
 
 #[cfg(not(madsim))]
 fn main() {
@@ -158,8 +159,16 @@ mod sim {
     fn run(loaded: &Loaded, backend: scenario::BackendKind) -> Result<(), Failed> {
         let mut failures = Vec::new();
         let mut runs = Vec::new();
-        for seed in seeds(loaded) {
+        for (n, seed) in seeds(loaded).into_iter().enumerate() {
             let run = world::run(&loaded.scenario, backend, seed);
+            // The checkers judge each job on its own: checked one job per shard, the first
+            // seed's history must get the very same verdict.
+            if n == 0 && world::judge(&loaded.scenario, backend, &run.history, 1) != run.verdict {
+                failures.push(format!(
+                    "seed {seed}: checked in shards of one job, the verdict differs\n  replay: {}",
+                    cronfence_sim::suite::replay(&loaded.path, backend, seed)
+                ));
+            }
             let judged = cronfence_sim::expect::judge(&loaded.scenario, &run.verdict, &run.history);
             if let Err(why) = &judged {
                 failures.push(format!(

@@ -328,11 +328,15 @@ impl Leader<'_> {
         let newest = self.planner.newest_claim()?;
         let limit = self.ctx.config.clock_lag_limit;
         let (led_for, ttl) = (self.won_at.elapsed(), self.ctx.config.lease_ttl);
-        let at_stake = self
-            .running
-            .values()
-            .flatten()
-            .any(|r| r.delivery == Delivery::AtLeastOnce);
+        // Whether an at-least-once run is going matters only to a repeat step-down: the scan of
+        // every run is made only when one could be due.
+        let repeat_possible = self.stepped_down_for == Some(newest) && led_for >= ttl;
+        let at_stake = repeat_possible
+            && self
+                .running
+                .values()
+                .flatten()
+                .any(|r| r.delivery == Delivery::AtLeastOnce);
         steps_down_for_clock(
             now,
             newest,

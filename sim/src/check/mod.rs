@@ -13,6 +13,7 @@ mod gap;
 mod index;
 mod liveness;
 mod oracle;
+mod shard;
 #[cfg(test)]
 mod testkit;
 mod timeliness;
@@ -159,16 +160,25 @@ impl Verdict {
     }
 }
 
-/// Runs every checker.
+/// The most jobs one shard of a check holds ([`check_in_shards`]).
+pub const SHARD_JOBS: usize = 256;
+
+/// Runs every checker, on shards of at most [`SHARD_JOBS`] jobs.
 pub fn check(input: CheckInput<'_>) -> Verdict {
-    let mut verdict = Verdict::default();
-    duplicate::check(input, &mut verdict);
-    let index = index::Index::new(input);
-    let given_up_on_clock = gap::check(input, &index, &mut verdict);
-    fencing::check(input, &mut verdict);
-    if let Some(bound) = input.liveness {
-        liveness::check(input, &index, bound, &given_up_on_clock, &mut verdict);
-    }
+    check_in_shards(input, SHARD_JOBS)
+}
+
+/// Runs every checker on shards of at most `size` jobs ([`shard`]).
+pub fn check_in_shards(input: CheckInput<'_>, size: usize) -> Verdict {
+    let mut verdict = shard::judge_in_shards(input, size, |input, verdict| {
+        duplicate::check(input, verdict);
+        let index = index::Index::new(input);
+        let given_up_on_clock = gap::check(input, &index, verdict);
+        fencing::check(input, verdict);
+        if let Some(bound) = input.liveness {
+            liveness::check(input, &index, bound, &given_up_on_clock, verdict);
+        }
+    });
     verdict.timeliness = timeliness::measure(input);
     for list in [
         &mut verdict.violations,

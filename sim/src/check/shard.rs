@@ -1,0 +1,240 @@
+//! Checking a history in shards of jobs, so the checkers' cost per tick does not grow with the
+//! number of jobs.
+//!
+//! Every guarantee is judged per tick, per job, or per leadership from the facts of the jobs it
+//! concerns: no checker relates two jobs' ticks. So the jobs are cut into shards of at most
+//! [`super::SHARD_JOBS`], and each shard is checked on its own history: every record that names no job
+//! (elections, leaderships, faults, node starts), and of each record about jobs only the part
+//! about the shard's (a batch of claims, commits or checkpoints keeps its own jobs' items and its
+//! `seq`; a batch with none of them is left out). Each shard's checkers build their indexes over
+//! that history alone, so they stay the size of one shard's, and the verdict is the union of the
+//! shards' findings, a finding every shard makes (about an election whose jobs span shards) kept
+//! once. Timeliness is a measurement over the whole history and is taken once.
+//! `sim/tests/scenarios.rs` checks that shards of one job give every scenario file's verdict.
+
+use std::collections::{BTreeMap, HashMap};
+
+use cronfence::{ElectionName, JobId, JobSpec, NodeEvent};
+
+use super::{CheckInput, Finding, Verdict};
+use crate::history::{BackendRecord, CommandRecord, History, Record, What};
+
+/// Runs `judge` on each shard of at most `size` jobs and returns the union of their verdicts
+/// (timeliness left to the caller).
+pub(super) fn judge_in_shards(
+    input: CheckInput<'_>,
+    size: usize,
+    judge: impl Fn(CheckInput<'_>, &mut Verdict),
+) -> Verdict {
+    let ids: Vec<&JobId> = input.jobs.keys().collect();
+    if ids.len() <= size {
+        let mut verdict = Verdict::default();
+        judge(input, &mut verdict);
+        return verdict;
+    }
+    let shard_of: HashMap<&JobId, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i / size))
+        .collect();
+    let shards = ids.len().div_ceil(size);
+    let positions = positions(input.history, &shard_of, shards);
+    let mut verdict = Verdict::default();
+    for (shard, parts) in positions.into_iter().enumerate() {
+        let history = History {
+            records: parts
+                .into_iter()
+                .map(|part| only(&input.history.records[part.at as usize], &part.items))
+                .collect(),
+        };
+        let jobs: BTreeMap<JobId, JobSpec> = input
+            .jobs
+            .iter()
+            .filter(|(id, _)| shard_of[id] == shard)
+            .map(|(id, spec)| (id.clone(), spec.clone()))
+            .collect();
+        let elections: BTreeMap<JobId, ElectionName> = input
+            .elections
+            .iter()
+            .filter(|(id, _)| jobs.contains_key(*id))
+            .map(|(id, e)| (id.clone(), e.clone()))
+            .collect();
+        let part = CheckInput {
+            history: &history,
+            jobs: &jobs,
+            elections: &elections,
+            ..input
+        };
+        let mut found = Verdict::default();
+        judge(part, &mut found);
+        verdict.violations.extend(found.violations);
+        verdict.excused.extend(found.excused);
+        verdict.reruns.extend(found.reruns);
+    }
+    for list in [
+        &mut verdict.violations,
+        &mut verdict.excused,
+        &mut verdict.reruns,
+    ] {
+        once_each(list);
+    }
+    verdict
+}
+
+/// Keeps the first of equal findings, in order.
+fn once_each(findings: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert(serde_json::to_string(f).expect("findings serialise")));
+}
+
+/// A shard's part of one record: where it is, and for a batch, which of its items are the
+/// shard's (by their place in the batch).
+struct Part {
+    at: u32,
+    items: Option<Vec<u32>>,
+}
+
+/// Each shard's parts of the history: every record naming no job in every shard, each record
+/// about jobs in the shards of its jobs.
+fn positions(
+    history: &History,
+    shard_of: &HashMap<&JobId, usize>,
+    shards: usize,
+) -> Vec<Vec<Part>> {
+    let mut out: Vec<Vec<Part>> = (0..shards).map(|_| Vec::new()).collect();
+    // A job the run did not schedule (none should be named) is the first shard's to judge.
+    let shard = |job: &JobId| shard_of.get(job).copied().unwrap_or(0);
+    let whole = |at| Part { at, items: None };
+    for (at, record) in history.records.iter().enumerate() {
+        let at = u32::try_from(at).expect("a history of at most 2^32 records");
+        match jobs_named(&record.what) {
+            Named::None => out.iter_mut().for_each(|parts| parts.push(whole(at))),
+            Named::One(job) => out[shard(job)].push(whole(at)),
+            Named::Many(jobs) => {
+                let mut items: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+                for (i, job) in jobs.enumerate() {
+                    items.entry(shard(job)).or_default().push(i as u32);
+                }
+                if items.is_empty() {
+                    // An empty batch says something of its leadership, not of a job.
+                    out.iter_mut().for_each(|parts| parts.push(whole(at)));
+                }
+                for (part, items) in items {
+                    out[part].push(Part {
+                        at,
+                        items: Some(items),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Which jobs a record is about.
+enum Named<'r> {
+    /// None: every shard needs it.
+    None,
+    /// One job.
+    One(&'r JobId),
+    /// The items of a batch.
+    Many(Box<dyn Iterator<Item = &'r JobId> + 'r>),
+}
+
+fn jobs_named(what: &What) -> Named<'_> {
+    use NodeEvent as E;
+    match what {
+        What::Node(event) => match event {
+            E::ClaimsSent { claims, .. } => Named::Many(Box::new(claims.iter().map(|c| &c.job))),
+            E::CommitsSent { commits, .. } => Named::Many(Box::new(commits.iter().map(|c| &c.job))),
+            E::CheckpointsRead { checkpoints, .. } => {
+                Named::Many(Box::new(checkpoints.iter().map(|c| &c.job)))
+            }
+            E::TickClaimed { job, .. }
+            | E::TickFencedOut { job, .. }
+            | E::TickStarted { job, .. }
+            | E::TickCompleted { job, .. }
+            | E::TickFailed { job, .. }
+            | E::TickCancelled { job, .. }
+            | E::TickUncommitted { job, .. }
+            | E::TicksAbandoned { job, .. }
+            | E::TickSkipped { job, .. }
+            | E::JobRejected { job, .. } => Named::One(job),
+            _ => Named::None,
+        },
+        What::Command(
+            CommandRecord::CommandBegan { job, .. }
+            | CommandRecord::CommandEnded { job, .. }
+            | CommandRecord::CommandDropped { job, .. },
+        ) => Named::One(job),
+        What::Backend(BackendRecord::ClaimApplied { claims, .. }) => {
+            Named::Many(Box::new(claims.iter().map(|c| &c.job)))
+        }
+        What::Backend(BackendRecord::CommitApplied { commits, .. }) => {
+            Named::Many(Box::new(commits.iter().map(|c| &c.job)))
+        }
+        What::Backend(BackendRecord::LeadershipGranted { .. }) | What::Fault(_) => Named::None,
+    }
+}
+
+/// `record` with only the batch items at `items` (the whole record without them).
+fn only(record: &Record, items: &Option<Vec<u32>>) -> Record {
+    use NodeEvent as E;
+    let Some(places) = items else {
+        return record.clone();
+    };
+    fn at<T: Clone>(batch: &[T], places: &[u32]) -> Vec<T> {
+        places.iter().map(|&i| batch[i as usize].clone()).collect()
+    }
+    let what = match &record.what {
+        What::Node(E::ClaimsSent {
+            token,
+            claims,
+            evidence,
+        }) => What::Node(E::ClaimsSent {
+            token: *token,
+            claims: at(claims, places),
+            evidence: *evidence,
+        }),
+        What::Node(E::CommitsSent { token, commits }) => What::Node(E::CommitsSent {
+            token: *token,
+            commits: at(commits, places),
+        }),
+        What::Node(E::CheckpointsRead {
+            election,
+            token,
+            checkpoints,
+        }) => What::Node(E::CheckpointsRead {
+            election: election.clone(),
+            token: *token,
+            checkpoints: at(checkpoints, places),
+        }),
+        What::Backend(BackendRecord::ClaimApplied {
+            election,
+            token,
+            claims,
+        }) => What::Backend(BackendRecord::ClaimApplied {
+            election: election.clone(),
+            token: *token,
+            claims: at(claims, places),
+        }),
+        What::Backend(BackendRecord::CommitApplied {
+            election,
+            token,
+            commits,
+        }) => What::Backend(BackendRecord::CommitApplied {
+            election: election.clone(),
+            token: *token,
+            commits: at(commits, places),
+        }),
+        other => other.clone(),
+    };
+    Record {
+        seq: record.seq,
+        t_ns: record.t_ns,
+        true_time: record.true_time,
+        node: record.node.clone(),
+        clock: record.clock,
+        what,
+    }
+}

@@ -18,6 +18,10 @@ use std::time::Instant;
 use cronfence_sim::scenario::{self, BackendKind, Scenario};
 use cronfence_sim::world;
 
+/// The allocator the `cronfence` binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn reference() -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/random_faults.toml");
     let mut s = scenario::load(&path)

@@ -49,9 +49,10 @@ impl<'h> Index<'h> {
     }
 
     /// A claim to run `key` made before true time `before` (applied, where the backend is
-    /// observed; else sent) by a leadership that then ended before `before` too (a pause it
-    /// survives aside), with the tick never run: at most once, the tick was that leadership's
-    /// and went with it, before `before` — however early the claim came (a clock ahead).
+    /// observed; else sent) by a leadership that ended, after sending it, before `before` too (a
+    /// pause it survives aside; the end may come before the backend applied the claim), with the
+    /// tick never run: at most once, the tick was that leadership's and went with it, before
+    /// `before` — however early the claim came (a clock ahead).
     pub(crate) fn lost_before(&self, key: &TickKey, before: Timestamp) -> Option<usize> {
         let election = self.election_of(&key.0)?;
         let claims: Vec<(usize, &'h str, u64)> = if self.backend_observed {
@@ -81,7 +82,10 @@ impl<'h> Index<'h> {
             if self.time(i) >= before {
                 return None;
             }
-            let end = self.ending(node, &key.0, token, i, |e| e.how != EndKind::Paused)?;
+            // The leadership's end after it sent the claim: a claim the backend applied once its
+            // node had crashed was still that leadership's, sent before the crash.
+            let sent = self.sent_runs(node, token, key, i).last().unwrap_or(i);
+            let end = self.ending(node, &key.0, token, sent, |e| e.how != EndKind::Paused)?;
             (self.time(end.index) < before).then_some(i)
         })
     }

@@ -100,6 +100,7 @@ pub fn judge(
                 backend: backend == BackendKind::Memory,
             },
             liveness: Some(scenario.liveness_bound()),
+            history_end: history.records.last().map(|r| r.true_time),
         },
         shard_jobs,
     )

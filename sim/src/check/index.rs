@@ -122,6 +122,8 @@ struct LeaderRuns {
 /// The facts of one history.
 pub(crate) struct Index<'h> {
     pub(crate) records: &'h [Record],
+    /// The true time of the whole history's last record ([`super::CheckInput::history_end`]).
+    pub(crate) history_end: Option<jiff::Timestamp>,
     /// The election each defined job belongs to.
     elections: &'h BTreeMap<JobId, ElectionName>,
     /// True when the world recorded each command's beginning and end.
@@ -187,6 +189,7 @@ impl<'h> Index<'h> {
     pub(crate) fn new(input: CheckInput<'h>) -> Self {
         let mut index = Index {
             records: &input.history.records,
+            history_end: input.history_end,
             elections: input.elections,
             commands_observed: input.observed.commands,
             backend_observed: input.observed.backend,

@@ -46,6 +46,10 @@ pub struct CheckInput<'a> {
     pub observed: Observed,
     /// The liveness bound's parts; `None` skips the liveness check.
     pub liveness: Option<LivenessBound>,
+    /// The true time of the whole history's last record (`None`: the history is empty). A
+    /// shard's history ([`check_in_shards`]) may end earlier: whether a pause was over by the
+    /// end is judged against the whole history's.
+    pub history_end: Option<Timestamp>,
 }
 
 /// What the world recorded besides the nodes' own events, so checkers know which ground truth
@@ -174,11 +178,13 @@ pub fn check_in_shards(input: CheckInput<'_>, size: usize) -> Verdict {
         duplicate::check(input, verdict);
         let index = index::Index::new(input);
         let given_up_on_clock = gap::check(input, &index, verdict);
-        fencing::check(input, verdict);
         if let Some(bound) = input.liveness {
             liveness::check(input, &index, bound, &given_up_on_clock, verdict);
         }
     });
+    // A stale batch is one finding however many jobs it holds: fencing judges the whole
+    // history, as timeliness measures it.
+    fencing::check(input, &mut verdict);
     verdict.timeliness = timeliness::measure(input);
     for list in [
         &mut verdict.violations,

@@ -50,6 +50,7 @@ fn run_all(
         elections: Box::leak(Box::new(elections.clone())),
         observed,
         liveness: liveness.then(bound),
+        history_end: history.records.last().map(|r| r.true_time),
     };
     check(input)
 }
@@ -877,6 +878,7 @@ fn review_a_graceful_stop_that_drains_is_called_a_stall() {
             lease_ttl: SignedDuration::from_secs(2),
             ..bound()
         }),
+        history_end: history.records.last().map(|r| r.true_time),
     };
     let v = check(input);
     let stalled: Vec<_> = v

@@ -1,18 +1,21 @@
 //! Checking a history in shards of jobs, so the checkers' cost per tick does not grow with the
 //! number of jobs.
 //!
-//! Every guarantee is judged per tick, per job, or per leadership from the facts of the jobs it
-//! concerns: no checker relates two jobs' ticks. So the jobs are cut into shards of at most
-//! [`super::SHARD_JOBS`], and each shard is checked on its own history: every record that names no job
-//! (elections, leaderships, faults, node starts), and of each record about jobs only the part
-//! about the shard's (a batch of claims, commits or checkpoints keeps its own jobs' items and its
-//! `seq`; a batch with none of them is left out). Each shard's checkers build their indexes over
-//! that history alone, so they stay the size of one shard's, and the verdict is the union of the
-//! shards' findings, a finding every shard makes (about an election whose jobs span shards) kept
-//! once. Timeliness is a measurement over the whole history and is taken once.
+//! The no-duplicate, no-gap and liveness checkers judge each tick from the facts of its own job
+//! and of the leaderships, nodes and faults around it: none relates two jobs' ticks. So the jobs
+//! are cut into shards of at most [`super::SHARD_JOBS`], and each shard is checked on its own
+//! history: every record that names no job (elections, leaderships, faults, node starts, and a
+//! job's refusal, which takes its node out of the job's whole election), and of each record about
+//! jobs only the part about the shard's (a batch of claims, commits or checkpoints keeps its own
+//! jobs' items and its `seq`; a batch with none of them is left out). Each shard's checkers build
+//! their indexes over that history alone, so they stay the size of one shard's; whether a pause
+//! was over by the end is judged against the whole history's last record
+//! ([`super::CheckInput::history_end`]). The verdict is the union of the shards' findings, a
+//! finding every shard makes (about an election whose jobs span shards) kept once. Fencing (a
+//! stale batch is one finding, whatever jobs it holds) and timeliness judge the whole history.
 //! `sim/tests/scenarios.rs` checks that shards of one job give every scenario file's verdict.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cronfence::{ElectionName, JobId, JobSpec, NodeEvent};
 
@@ -39,6 +42,14 @@ pub(super) fn judge_in_shards(
         .collect();
     let shards = ids.len().div_ceil(size);
     let positions = positions(input.history, &shard_of, shards);
+    let refused: HashSet<&JobId> = input
+        .history
+        .node_events()
+        .filter_map(|(_, event)| match event {
+            NodeEvent::JobRejected { job, .. } => Some(job),
+            _ => None,
+        })
+        .collect();
     let mut verdict = Verdict::default();
     for (shard, parts) in positions.into_iter().enumerate() {
         let history = History {
@@ -53,10 +64,12 @@ pub(super) fn judge_in_shards(
             .filter(|(id, _)| shard_of[id] == shard)
             .map(|(id, spec)| (id.clone(), spec.clone()))
             .collect();
+        // The shard's jobs' elections, and the election of every job some node refused, which
+        // that refusal takes the node out of (every shard reads the refusal).
         let elections: BTreeMap<JobId, ElectionName> = input
             .elections
             .iter()
-            .filter(|(id, _)| jobs.contains_key(*id))
+            .filter(|(id, _)| jobs.contains_key(*id) || refused.contains(id))
             .map(|(id, e)| (id.clone(), e.clone()))
             .collect();
         let part = CheckInput {
@@ -83,7 +96,7 @@ pub(super) fn judge_in_shards(
 
 /// Keeps the first of equal findings, in order.
 fn once_each(findings: &mut Vec<Finding>) {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     findings.retain(|f| seen.insert(serde_json::to_string(f).expect("findings serialise")));
 }
 
@@ -158,8 +171,9 @@ fn jobs_named(what: &What) -> Named<'_> {
             | E::TickCancelled { job, .. }
             | E::TickUncommitted { job, .. }
             | E::TicksAbandoned { job, .. }
-            | E::TickSkipped { job, .. }
-            | E::JobRejected { job, .. } => Named::One(job),
+            | E::TickSkipped { job, .. } => Named::One(job),
+            // A refused job takes its node out of the job's whole election (the node leaves
+            // it, superseded): every shard must know.
             _ => Named::None,
         },
         What::Command(
@@ -238,3 +252,6 @@ fn only(record: &Record, items: &Option<Vec<u32>>) -> Record {
         what,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -80,6 +80,7 @@ pub(crate) fn input<'a>(
         elections: elections(jobs),
         observed: Observed::default(),
         liveness: None,
+        history_end: history.records.last().map(|r| r.true_time),
     }
 }
 

@@ -528,6 +528,7 @@ impl RealWorld {
             elections: &elections,
             observed: check::Observed::default(),
             liveness: None,
+            history_end: history.records.last().map(|r| r.true_time),
         });
         (history, verdict)
     }

@@ -208,6 +208,7 @@ fn review2_an_owed_rerun_may_wait_for_the_run_but_not_forever_after_it() {
             request_timeout: SignedDuration::from_secs(2),
             widened: None,
         }),
+        history_end: history.records.last().map(|r| r.true_time),
     };
     let v = crate::check::check(input);
     let late: Vec<_> = v

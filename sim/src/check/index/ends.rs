@@ -197,13 +197,13 @@ impl<'h> Index<'h> {
         })
     }
 
-    /// True when the pause begun at record `start` was over before the history's last record
-    /// ([`Self::pause_over`]).
+    /// True when the pause begun at record `start` was over before the whole history's last
+    /// record ([`Self::pause_over`]).
     pub(crate) fn resumed_by_end(&self, start: usize) -> bool {
-        let (Some(over), Some(last)) = (self.pause_over(start), self.records.last()) else {
+        let (Some(over), Some(last)) = (self.pause_over(start), self.history_end) else {
             return false;
         };
-        over < last.true_time
+        over < last
     }
 
     /// When the pause begun at record `start` was over: at its end (its start plus its

@@ -12,6 +12,10 @@
 //! `Observe`, which there reports the leaders its own campaign call made; the periodic re-read
 //! covers the rest.
 //!
+//! (`doctest` joins `madsim` in the `cfg`s below: rustdoc collects the doc tests without the
+//! simulator's `--cfg madsim` while the dependencies are built with it, so only the API both
+//! etcd clients have may be named then.)
+//!
 //! Either way a change is only a reason to read the election again (or, from `Observe`, the
 //! leader itself); a stream that breaks is no answer about the election.
 
@@ -22,26 +26,26 @@ use crate::elector::LeaderInfo;
 pub(super) enum Change {
     /// The stream names the leader: its key, and the leader as [`super::election`] reads it.
     /// (Only the simulator's `Observe` names one.)
-    #[cfg_attr(not(madsim), allow(dead_code))]
+    #[cfg_attr(not(any(madsim, doctest)), allow(dead_code))]
     Leader { key: Vec<u8>, leader: LeaderInfo },
     /// The stream says the election has no leader.
-    #[cfg_attr(not(madsim), allow(dead_code))]
+    #[cfg_attr(not(any(madsim, doctest)), allow(dead_code))]
     NoLeader,
     /// Something in the election changed: read it again to know what. (Only a real server's
     /// watch says this.)
-    #[cfg_attr(madsim, allow(dead_code))]
+    #[cfg_attr(any(madsim, doctest), allow(dead_code))]
     Read,
 }
 
 /// An open stream of changes to one election.
 pub(super) struct Changes {
-    #[cfg(not(madsim))]
+    #[cfg(not(any(madsim, doctest)))]
     stream: etcd_client::WatchStream,
-    #[cfg(madsim)]
+    #[cfg(any(madsim, doctest))]
     stream: etcd_client::ObserveStream,
 }
 
-#[cfg(not(madsim))]
+#[cfg(not(any(madsim, doctest)))]
 impl Changes {
     /// Opens a watch of every key of election `name` (its etcd name, a key prefix) and waits
     /// until the server has registered it, so every change after this returns is reported.
@@ -75,7 +79,7 @@ impl Changes {
     }
 }
 
-#[cfg(madsim)]
+#[cfg(any(madsim, doctest))]
 impl Changes {
     /// Opens the election service's `Observe` of election `name`; `None` when it could not be
     /// opened.

@@ -75,6 +75,9 @@ pub struct Reading {
     /// is the node's first reading). `evidence` is never later than that reading moved on by
     /// this age, so it is the witness a checker can hold the evidence to.
     pub witness_age: Duration,
+    /// What the clock said at that reading (the witness's wall value): a checker tells the
+    /// node's start reading from any other by it, not by when it was recorded.
+    pub witness: Timestamp,
 }
 
 impl Reading {
@@ -84,6 +87,7 @@ impl Reading {
             wall,
             evidence: wall,
             witness_age: Duration::ZERO,
+            witness: wall,
         }
     }
 }
@@ -129,15 +133,18 @@ impl Evidence {
                 .unwrap_or(wall)
         };
         let evidence = self.recent.iter().map(moved_on).fold(wall, Timestamp::min);
-        let witness_age = self
+        let (witness, witness_age) = self
             .recent
             .front()
-            .map_or(Duration::ZERO, |&(_, at)| mono.saturating_sub(at));
+            .map_or((wall, Duration::ZERO), |&(reading, at)| {
+                (reading, mono.saturating_sub(at))
+            });
         self.recent.push_back((wall, mono));
         Reading {
             wall,
             evidence,
             witness_age,
+            witness,
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct ClockEvidence {
     pub at: Timestamp,
     /// How long before the decision the reading the evidence vouches from was taken.
     pub witness_age: Duration,
+    /// What the clock said at that reading: the evidence is never later than this moved on by
+    /// `witness_age`, and a witness younger than the evidence window is the node's start
+    /// reading (`node_started`'s `since`), known by this value.
+    pub witness: Timestamp,
 }
 
 /// Which fenced operation was refused.

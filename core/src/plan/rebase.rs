@@ -78,6 +78,7 @@ mod tests {
             wall: t(wall),
             evidence: t(evidence),
             witness_age: std::time::Duration::ZERO,
+            witness: t(evidence),
         }
     }
 

@@ -484,6 +484,7 @@ fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Decision {
         wall: t(wall),
         evidence: t(evidence),
         witness_age: std::time::Duration::ZERO,
+        witness: t(evidence),
     };
     let mut ds = p.poll_at(reading);
     assert_eq!(ds.len(), 1, "one job, one decision: {ds:?}");
@@ -508,6 +509,7 @@ fn a_clock_jumped_ahead_runs_ticks_early_and_gives_none_up() {
         wall: t(90),
         evidence: t(20),
         witness_age: std::time::Duration::ZERO,
+        witness: t(20),
     };
     let mut ran = Vec::new();
     while let [d] = &p.poll_at(reading)[..] {

@@ -34,6 +34,7 @@ fn at_reading(p: &Planner, wall: i64, evidence: i64) -> Vec<Decision> {
         wall: t(wall),
         evidence: t(evidence),
         witness_age: Duration::ZERO,
+        witness: t(evidence),
     })
 }
 

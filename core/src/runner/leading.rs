@@ -384,6 +384,7 @@ impl Leader<'_> {
             evidence: Some(ClockEvidence {
                 at: reading.evidence,
                 witness_age: reading.witness_age,
+                witness: reading.witness,
             }),
         });
         let call = ctx.call("claim ticks", ctx.backend.claim(&self.fence, &claims));

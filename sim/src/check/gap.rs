@@ -823,6 +823,8 @@ mod tests_review2;
 #[cfg(test)]
 mod tests_review3;
 #[cfg(test)]
+mod tests_start_reading;
+#[cfg(test)]
 mod tests_stop;
 #[cfg(test)]
 mod tests_unknowing;

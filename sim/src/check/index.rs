@@ -20,6 +20,7 @@ use reads::Reads;
 
 mod ends;
 mod evidence;
+pub(crate) use evidence::START_SLACK;
 mod reads;
 mod waiting;
 use crate::fault::FaultKind;

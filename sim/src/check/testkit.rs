@@ -258,6 +258,9 @@ pub(crate) fn sent_on(
         evidence: evidence.map(|(secs, witness_ms)| cronfence::event::ClockEvidence {
             at: at(secs),
             witness_age: std::time::Duration::from_millis(witness_ms),
+            witness: (at(secs))
+                - SignedDuration::try_from(std::time::Duration::from_millis(witness_ms))
+                    .expect("an age"),
         }),
     }
 }

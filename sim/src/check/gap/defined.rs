@@ -17,16 +17,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cronfence::{JobId, NodeEvent};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
-use crate::check::index::Index;
+use crate::check::index::{Index, START_SLACK};
 use crate::check::CheckInput;
 use crate::fault::FaultKind;
 use crate::history::{FaultRecord, What};
-
-/// How far a node's start reading may read past its clock at its `node_started` record (one
-/// step).
-const START_SLACK: SignedDuration = SignedDuration::from_millis(1);
 
 /// One answered registration.
 struct Registration {

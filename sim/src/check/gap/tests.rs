@@ -486,6 +486,8 @@ fn dropped_early(evidence: Option<(i64, u64)>) -> Verdict {
         evidence: evidence.map(|(secs, ms)| cronfence::event::ClockEvidence {
             at: at(secs),
             witness_age: std::time::Duration::from_millis(ms),
+            witness: (at(secs))
+                - SignedDuration::try_from(std::time::Duration::from_millis(ms)).expect("an age"),
         }),
     };
     let ahead = FaultKind::ClockOffset {
@@ -647,6 +649,9 @@ fn retired_on_evidence(evidence: Option<(i64, u64)>) -> Verdict {
         evidence: evidence.map(|(ms, witness)| cronfence::event::ClockEvidence {
             at: at(0) + SignedDuration::from_millis(ms),
             witness_age: std::time::Duration::from_millis(witness),
+            witness: (at(0) + SignedDuration::from_millis(ms))
+                - SignedDuration::try_from(std::time::Duration::from_millis(witness))
+                    .expect("an age"),
         }),
     };
     let ahead = FaultKind::ClockOffset {

@@ -171,6 +171,9 @@ fn lost_after_an_early_drop() -> BTreeSet<TickKey> {
         evidence: Some(cronfence::event::ClockEvidence {
             at: at(30),
             witness_age: std::time::Duration::from_millis(5_000),
+            witness: (at(30))
+                - SignedDuration::try_from(std::time::Duration::from_millis(5_000))
+                    .expect("an age"),
         }),
     };
     let lost = NodeEvent::TicksAbandoned {

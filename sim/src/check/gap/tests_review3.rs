@@ -92,6 +92,9 @@ fn rerun_owed_after_an_early_drop(landed: bool) -> Verdict {
         evidence: Some(cronfence::event::ClockEvidence {
             at: at(65),
             witness_age: std::time::Duration::from_millis(5_000),
+            witness: (at(65))
+                - SignedDuration::try_from(std::time::Duration::from_millis(5_000))
+                    .expect("an age"),
         }),
     };
     let h = Builder::new()

@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::fault::Fault;
+use crate::spool::{Spool, Spooled};
 
 /// One line of a history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -150,13 +151,57 @@ pub enum FaultRecord {
 /// A history being recorded; cheap to clone, shared by every node of a world.
 #[derive(Clone, Debug, Default)]
 pub struct Recorder {
-    records: Arc<Mutex<Vec<Record>>>,
+    records: Arc<Mutex<Store>>,
+}
+
+/// Where a recorder's records go.
+enum Store {
+    /// All held in memory.
+    Held(Vec<Record>),
+    /// Spooled to disk by shard, only those naming no job held ([`crate::spool`]).
+    Spooled(Box<Spool>),
+    /// A spool whose world ended: later records are dropped, as a held history's are.
+    Ended(Box<Spool>),
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Held(Vec::new())
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::Held(records) => write!(f, "Held({} records)", records.len()),
+            Store::Spooled(spool) | Store::Ended(spool) => {
+                write!(f, "Spooled({} records)", spool.len())
+            }
+        }
+    }
+}
+
+impl Store {
+    /// The records held: all of them, or those naming no job.
+    fn held(&self) -> &[Record] {
+        match self {
+            Store::Held(records) => records,
+            Store::Spooled(spool) | Store::Ended(spool) => spool.kept(),
+        }
+    }
 }
 
 impl Recorder {
     /// An empty recorder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty recorder that spools to `spool`.
+    pub fn spooled(spool: Spool) -> Self {
+        Recorder {
+            records: Arc::new(Mutex::new(Store::Spooled(Box::new(spool)))),
+        }
     }
 
     /// Appends a record; `seq` is assigned here.
@@ -168,48 +213,89 @@ impl Recorder {
         clock: Option<Timestamp>,
         what: What,
     ) {
-        let mut records = self.records.lock().expect("history lock");
-        let seq = records.len() as u64;
-        records.push(Record {
+        let mut store = self.records.lock().expect("history lock");
+        let record = |seq| Record {
             seq,
             t_ns,
             true_time,
             node: node.to_string(),
             clock,
             what,
-        });
+        };
+        match &mut *store {
+            Store::Held(records) => {
+                let seq = records.len() as u64;
+                records.push(record(seq));
+            }
+            Store::Spooled(spool) => {
+                let seq = spool.len();
+                spool.push(record(seq));
+            }
+            Store::Ended(_) => {}
+        }
     }
 
-    /// The newest record `pick` accepts, mapped, without copying the history.
+    /// The newest record `pick` accepts, mapped, without copying the history (of a spooled
+    /// one, only the records naming no job are searched).
     pub fn find_newest<T>(&self, pick: impl FnMut(&Record) -> Option<T>) -> Option<T> {
         self.records
             .lock()
             .expect("history lock")
+            .held()
             .iter()
             .rev()
             .find_map(pick)
     }
 
-    /// The oldest record `pick` accepts, mapped, without copying the history.
+    /// The oldest record `pick` accepts, mapped, without copying the history (of a spooled one,
+    /// only the records naming no job are searched).
     pub fn find_oldest<T>(&self, pick: impl FnMut(&Record) -> Option<T>) -> Option<T> {
         self.records
             .lock()
             .expect("history lock")
+            .held()
             .iter()
             .find_map(pick)
     }
 
-    /// Every record so far, moved out (the recorder is left empty): the end of a world.
+    /// Every record so far, moved out (the recorder is left empty): the end of a world. Of a
+    /// spooled recorder, nothing: its spool ends here, and [`Recorder::take_spooled`] gives it.
     pub fn take(&self) -> History {
-        History {
-            records: std::mem::take(&mut *self.records.lock().expect("history lock")),
+        let mut store = self.records.lock().expect("history lock");
+        let records = match std::mem::take(&mut *store) {
+            Store::Held(records) => records,
+            Store::Spooled(spool) | Store::Ended(spool) => {
+                *store = Store::Ended(spool);
+                Vec::new()
+            }
+        };
+        History { records }
+    }
+
+    /// The spool, ended, of a spooled recorder (the recorder is left holding an empty history).
+    pub fn take_spooled(&self) -> Option<Result<Spooled, String>> {
+        let mut store = self.records.lock().expect("history lock");
+        match std::mem::take(&mut *store) {
+            Store::Spooled(spool) | Store::Ended(spool) => Some(spool.finish()),
+            held => {
+                *store = held;
+                None
+            }
         }
     }
 
-    /// The records so far.
+    /// How many records so far, and the true time of the newest (for progress).
+    pub fn progress(&self) -> (u64, Option<Timestamp>) {
+        match &*self.records.lock().expect("history lock") {
+            Store::Held(records) => (records.len() as u64, records.last().map(|r| r.true_time)),
+            Store::Spooled(spool) | Store::Ended(spool) => (spool.len(), spool.last()),
+        }
+    }
+
+    /// The records so far (of a spooled recorder, those naming no job).
     pub fn snapshot(&self) -> History {
         History {
-            records: self.records.lock().expect("history lock").clone(),
+            records: self.records.lock().expect("history lock").held().to_vec(),
         }
     }
 }

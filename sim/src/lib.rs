@@ -59,6 +59,7 @@ pub mod scenario;
 pub mod shrink;
 pub mod sink;
 pub mod splitmix;
+pub mod spool;
 pub mod suite;
 pub mod takeover;
 #[cfg(madsim)]

@@ -43,6 +43,13 @@ pub fn default_dir() -> Option<PathBuf> {
     repo.is_dir().then_some(repo)
 }
 
+/// The scale scenarios (`spooled = true`) among the files [`discover`] finds in `paths`.
+pub fn discover_spooled(paths: &[PathBuf]) -> anyhow::Result<Found> {
+    let mut found = discover(paths)?;
+    found.scenarios.retain(|loaded| loaded.scenario.spooled);
+    Ok(found)
+}
+
 /// Loads the scenario files named by `paths` (a folder stands for its `*.toml` files); with no
 /// path, those of [`default_dir`]. Fails only when there is nothing to look at.
 pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Found> {
@@ -126,6 +133,10 @@ pub fn cases(
             Some(n) => (1..=n).collect(),
             None => loaded.scenario.seeds.list(),
         };
+        // A scale scenario is not held in memory: `report --scale` and `run` play it spooled.
+        if loaded.scenario.spooled {
+            continue;
+        }
         for &backend in &loaded.scenario.backends {
             if backends.is_some_and(|wanted| !wanted.contains(&backend)) {
                 continue;

@@ -3,7 +3,8 @@
 //! [`run`] builds a madsim runtime for the seed, starts the backend service and one real
 //! `cronfence` [`Node`] per simulated node (each with its own clock and an event sink that records
 //! into the shared history), lets the [`Injector`] play the fault plan, and after the scenario's
-//! duration returns the history and the checkers' verdict. Each node's process starts and stops
+//! duration returns the history and the checkers' verdict ([`run_spooled`]: the history spooled to
+//! disk and checked a shard at a time, for a scale scenario). Each node's process starts and stops
 //! its cronfence node as the node's deploy control ([`crate::control`]) says. Routing lives in
 //! [`crate::net`], time in [`crate::clock`], faults in [`crate::inject`]: this module only wires
 //! them together.
@@ -53,7 +54,7 @@ pub fn run(scenario: &Scenario, backend: BackendKind, seed: u64) -> Run {
     let history = std::thread::spawn(move || {
         let runtime =
             madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-        runtime.block_on(async move { world(&scenario_c, backend, plan_c).await })
+        runtime.block_on(async move { world(&scenario_c, backend, plan_c, Recorder::new()).await })
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -76,6 +77,21 @@ pub fn judge(
     history: &History,
     shard_jobs: usize,
 ) -> Verdict {
+    let end = history.records.last().map(|r| r.true_time);
+    with_input(scenario, backend, history, end, |input| {
+        check::check_in_shards(input, shard_jobs)
+    })
+}
+
+/// The checkers' input for `history` (all of it, or a spooled one's records naming no job),
+/// a run of `scenario` on `backend` whose last record is at `end`, handed to `f`.
+fn with_input<R>(
+    scenario: &Scenario,
+    backend: BackendKind,
+    history: &History,
+    end: Option<jiff::Timestamp>,
+    f: impl FnOnce(CheckInput<'_>) -> R,
+) -> R {
     let jobs = checked_jobs(scenario, history);
     let window = (
         scenario.start + scenario.check.warmup,
@@ -88,22 +104,109 @@ pub fn judge(
         Some(_) => BTreeMap::new(),
         None => scenario.elections(&jobs, history.first_campaigner()),
     };
-    check::check_in_shards(
-        CheckInput {
-            history,
-            jobs: &jobs,
-            window,
-            world: (scenario.start, scenario.start + scenario.duration),
-            elections: &elections,
-            observed: Observed {
-                commands: true,
-                backend: backend == BackendKind::Memory,
-            },
-            liveness: Some(scenario.liveness_bound()),
-            history_end: history.records.last().map(|r| r.true_time),
+    f(CheckInput {
+        history,
+        jobs: &jobs,
+        window,
+        world: (scenario.start, scenario.start + scenario.duration),
+        elections: &elections,
+        observed: Observed {
+            commands: true,
+            backend: backend == BackendKind::Memory,
         },
-        shard_jobs,
-    )
+        liveness: Some(scenario.liveness_bound()),
+        history_end: end,
+    })
+}
+
+/// The outcome of one run whose history was spooled to disk ([`crate::spool`]) and checked one
+/// shard of jobs at a time.
+#[derive(Clone, Debug)]
+pub struct SpooledRun {
+    /// The seed.
+    pub seed: u64,
+    /// The backend.
+    pub backend: BackendKind,
+    /// How many records the history held.
+    pub records: u64,
+    /// The records that name no job (elections, leaderships, faults, node starts).
+    pub kept: History,
+    /// What the checkers found.
+    pub verdict: Verdict,
+    /// The faults played (explicit and random), in start order.
+    pub plan: Vec<Planned>,
+}
+
+/// Where a spooled run is.
+#[derive(Clone, Copy, Debug)]
+pub enum Stage {
+    /// Simulating: records so far, and the simulated time of the newest.
+    Simulating(u64, SignedDuration),
+    /// Checking: shards checked, of how many.
+    Checking(usize, usize),
+}
+
+/// Runs `scenario` on `backend` with `seed` as [`run`] does, but spools its history to `dir`
+/// in shards of at most `shard_jobs` jobs and checks it one shard at a time, so no run holds
+/// its whole history; `progress` hears where it is (about every second while simulating, at
+/// each shard while checking). The shard files are removed once checked.
+pub fn run_spooled(
+    scenario: &Scenario,
+    backend: BackendKind,
+    seed: u64,
+    dir: &std::path::Path,
+    shard_jobs: usize,
+    mut progress: impl FnMut(Stage),
+) -> Result<SpooledRun, String> {
+    let plan = fault_plan(scenario, seed);
+    let ids: Vec<JobId> = scenario.job_specs().into_keys().collect();
+    let spool = crate::spool::Spool::create(dir, &ids, shard_jobs)
+        .map_err(|e| format!("cannot spool the history to {}: {e}", dir.display()))?;
+    let recorder = Recorder::spooled(spool);
+    let (scenario_c, plan_c, recorder_c) = (scenario.clone(), plan.clone(), recorder.clone());
+    let world_thread = std::thread::spawn(move || {
+        let runtime =
+            madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+        runtime.block_on(async move { world(&scenario_c, backend, plan_c, recorder_c).await })
+    });
+    let mut told = std::time::Instant::now();
+    while !world_thread.is_finished() {
+        std::thread::sleep(Duration::from_millis(5));
+        if told.elapsed() < Duration::from_secs(1) {
+            continue;
+        }
+        told = std::time::Instant::now();
+        if let (records, Some(newest)) = recorder.progress() {
+            progress(Stage::Simulating(
+                records,
+                newest.duration_since(scenario.start),
+            ));
+        }
+    }
+    world_thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let spooled = recorder
+        .take_spooled()
+        .expect("a spooled recorder gives its spool")?;
+    let kept = History {
+        records: spooled.kept().to_vec(),
+    };
+    let verdict = with_input(scenario, backend, &kept, spooled.last, |input| {
+        check::check_spooled(input, &spooled, |done, of| {
+            progress(Stage::Checking(done, of))
+        })
+    })?;
+    let records = spooled.records;
+    spooled.remove();
+    Ok(SpooledRun {
+        seed,
+        backend,
+        records,
+        kept,
+        verdict,
+        plan,
+    })
 }
 
 /// The definitions the checkers judge by: each job as the backend registered it. Nodes define a
@@ -137,8 +240,12 @@ fn checked_jobs(scenario: &Scenario, history: &History) -> BTreeMap<JobId, JobSp
 
 pub use crate::random::fault_plan;
 
-async fn world(scenario: &Scenario, kind: BackendKind, plan: Vec<Planned>) -> History {
-    let recorder = Recorder::new();
+async fn world(
+    scenario: &Scenario,
+    kind: BackendKind,
+    plan: Vec<Planned>,
+    recorder: Recorder,
+) -> History {
     let time = WorldTime::new(scenario.start);
     let handle = madsim::runtime::Handle::current();
     let backend = crate::backend::start(kind, scenario, &recorder, time);

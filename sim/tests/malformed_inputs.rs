@@ -121,6 +121,13 @@ fn ids_and_budgets() -> Vec<Case> {
             7,
         ),
         case(
+            "huge_count_spooled",
+            edit("every = \"1s\"", "every = \"1s\"\ncount = 1000000000")
+                .replace("duration = \"1m\"\n", "duration = \"1m\"\nspooled = true\n"),
+            "budget of 100000 jobs",
+            8,
+        ),
+        case(
             "count_zero",
             edit("every = \"1s\"", "every = \"1s\"\ncount = 0"),
             "count = 0",

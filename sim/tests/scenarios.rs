@@ -10,7 +10,10 @@
 //! a verdict, count or time that moved beyond the baseline's tolerance fails the file's test, and
 //! `scenarios/baselines/<backend>` fails when a baseline names a file that no longer runs on
 //! that backend. And the first seed's history is checked again one job per shard
-//! (`cronfence_sim::world::judge`): its verdict must be the same.
+//! (`cronfence_sim::world::judge`), and the first seed is run again with its history spooled to
+//! disk one job per shard (`cronfence_sim::world::run_spooled`): each verdict must be the same
+//! (a spooled run's stale batch is one fencing finding listing one shard's ticks, and its
+//! lateness percentiles are counted by the microsecond).
 
 #[cfg(not(madsim))]
 fn main() {
@@ -156,6 +159,64 @@ mod sim {
             .collect())
     }
 
+    /// Whether `scenario` on `backend` with `seed`, its history spooled one job per shard, gets
+    /// the very verdict `run` got holding its history.
+    fn spooled_alike(
+        loaded: &Loaded,
+        backend: BackendKind,
+        seed: u64,
+        run: &world::Run,
+    ) -> Result<(), String> {
+        let dir = std::env::temp_dir().join(format!(
+            "cronfence-spool-{}-{}-{backend}",
+            std::process::id(),
+            loaded.name
+        ));
+        let spooled = world::run_spooled(&loaded.scenario, backend, seed, &dir, 1, |_| {})?;
+        let _ = std::fs::remove_dir_all(&dir);
+        if spooled.records != run.history.records.len() as u64 {
+            return Err(format!(
+                "{} records, not {}",
+                spooled.records,
+                run.history.records.len()
+            ));
+        }
+        let (a, b) = (&run.verdict, &spooled.verdict);
+        // A stale batch: one finding, the first shard's listing of it.
+        let key = |f: &cronfence_sim::check::Finding| match f.checker {
+            cronfence_sim::check::Checker::Fencing => {
+                format!("{:?} {} {:?}", f.checker, f.kind, f.records)
+            }
+            _ => format!("{f:?}"),
+        };
+        let keys = |v: &[cronfence_sim::check::Finding]| v.iter().map(key).collect::<Vec<_>>();
+        for (what, x, y) in [
+            ("violations", &a.violations, &b.violations),
+            ("excused", &a.excused, &b.excused),
+            ("reruns", &a.reruns, &b.reruns),
+        ] {
+            let (x, y) = (keys(x), keys(y));
+            if x != y {
+                return Err(format!(
+                    "the {what} differ:\n  held:    {x:?}\n  spooled: {y:?}"
+                ));
+            }
+        }
+        let (t, u) = (&a.timeliness, &b.timeliness);
+        let near = |x: f64, y: f64| (x - y).abs() <= 0.000_5 + 1e-9;
+        let alike = t.starts == u.starts
+            && near(t.lateness_p50_ms, u.lateness_p50_ms)
+            && near(t.lateness_p99_ms, u.lateness_p99_ms)
+            && t.lateness_max_ms == u.lateness_max_ms
+            && t.failovers == u.failovers;
+        if !alike {
+            return Err(format!(
+                "the timeliness differs:\n  held:    {t:?}\n  spooled: {u:?}"
+            ));
+        }
+        Ok(())
+    }
+
     fn run(loaded: &Loaded, backend: scenario::BackendKind) -> Result<(), Failed> {
         let mut failures = Vec::new();
         let mut runs = Vec::new();
@@ -168,6 +229,14 @@ mod sim {
                     "seed {seed}: checked in shards of one job, the verdict differs\n  replay: {}",
                     cronfence_sim::suite::replay(&loaded.path, backend, seed)
                 ));
+            }
+            if n == 0 {
+                if let Err(why) = spooled_alike(loaded, backend, seed, &run) {
+                    failures.push(format!(
+                        "seed {seed}: spooled one job per shard, {why}\n  replay: {}",
+                        cronfence_sim::suite::replay(&loaded.path, backend, seed)
+                    ));
+                }
             }
             let judged = cronfence_sim::expect::judge(&loaded.scenario, &run.verdict, &run.history);
             if let Err(why) = &judged {

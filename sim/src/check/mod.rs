@@ -13,7 +13,7 @@ mod gap;
 mod index;
 mod liveness;
 mod oracle;
-mod shard;
+pub(crate) mod shard;
 #[cfg(test)]
 mod testkit;
 mod timeliness;
@@ -174,18 +174,73 @@ pub fn check(input: CheckInput<'_>) -> Verdict {
 
 /// Runs every checker on shards of at most `size` jobs ([`shard`]).
 pub fn check_in_shards(input: CheckInput<'_>, size: usize) -> Verdict {
-    let mut verdict = shard::judge_in_shards(input, size, |input, verdict| {
-        duplicate::check(input, verdict);
-        let index = index::Index::new(input);
-        let given_up_on_clock = gap::check(input, &index, verdict);
-        if let Some(bound) = input.liveness {
-            liveness::check(input, &index, bound, &given_up_on_clock, verdict);
-        }
-    });
+    let mut verdict = shard::judge_in_shards(input, size, judge_shard);
     // A stale batch is one finding however many jobs it holds: fencing judges the whole
     // history, as timeliness measures it.
     fencing::check(input, &mut verdict);
     verdict.timeliness = timeliness::measure(input);
+    sort(&mut verdict);
+    verdict
+}
+
+/// The checkers that judge one shard of jobs: no duplicate, no gap, liveness.
+fn judge_shard(input: CheckInput<'_>, verdict: &mut Verdict) {
+    duplicate::check(input, verdict);
+    let index = index::Index::new(input);
+    let given_up_on_clock = gap::check(input, &index, verdict);
+    if let Some(bound) = input.liveness {
+        liveness::check(input, &index, bound, &given_up_on_clock, verdict);
+    }
+}
+
+/// Runs every checker on a spooled history ([`crate::spool`]), one shard at a time: `input`
+/// holds the records that name no job, every job and every election. Each shard is also judged
+/// for fencing (a stale batch split across shards is one finding, the first shard's, which
+/// lists that shard's ticks of it) and measured for timeliness (lateness percentiles counted by
+/// the microsecond).
+pub fn check_spooled(
+    input: CheckInput<'_>,
+    spooled: &crate::spool::Spooled,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Verdict, String> {
+    let refused = shard::refused(input.history);
+    let mut verdict = Verdict::default();
+    let mut measured = Vec::new();
+    let shards = spooled.shards();
+    for (k, ids) in shards.iter().enumerate() {
+        progress(k, shards.len());
+        let history = spooled.shard(k)?;
+        let jobs: BTreeMap<JobId, JobSpec> = ids
+            .iter()
+            .filter_map(|id| input.jobs.get_key_value(id))
+            .map(|(id, spec)| (id.clone(), spec.clone()))
+            .collect();
+        let elections = shard::elections(input, &jobs, &refused);
+        let part = CheckInput {
+            history: &history,
+            jobs: &jobs,
+            elections: &elections,
+            ..input
+        };
+        let mut found = Verdict::default();
+        judge_shard(part, &mut found);
+        fencing::check(part, &mut found);
+        measured.push(timeliness::measure_shard(part));
+        shard::absorb(&mut verdict, found);
+    }
+    progress(shards.len(), shards.len());
+    shard::finish(&mut verdict);
+    let mut batches = std::collections::HashSet::new();
+    verdict.violations.retain(|f| {
+        f.checker != Checker::Fencing || batches.insert((f.kind.clone(), f.records.clone()))
+    });
+    verdict.timeliness = timeliness::merge(measured);
+    sort(&mut verdict);
+    Ok(verdict)
+}
+
+/// Orders every list of findings by checker, job, tick and records.
+fn sort(verdict: &mut Verdict) {
     for list in [
         &mut verdict.violations,
         &mut verdict.excused,
@@ -195,7 +250,6 @@ pub fn check_in_shards(input: CheckInput<'_>, size: usize) -> Verdict {
             (a.checker, &a.job, a.tick, &a.records).cmp(&(b.checker, &b.job, b.tick, &b.records))
         });
     }
-    verdict
 }
 #[cfg(test)]
 mod reviewed_holes;

@@ -42,14 +42,7 @@ pub(super) fn judge_in_shards(
         .collect();
     let shards = ids.len().div_ceil(size);
     let positions = positions(input.history, &shard_of, shards);
-    let refused: HashSet<&JobId> = input
-        .history
-        .node_events()
-        .filter_map(|(_, event)| match event {
-            NodeEvent::JobRejected { job, .. } => Some(job),
-            _ => None,
-        })
-        .collect();
+    let refused = refused(input.history);
     let mut verdict = Verdict::default();
     for (shard, parts) in positions.into_iter().enumerate() {
         let history = History {
@@ -64,14 +57,7 @@ pub(super) fn judge_in_shards(
             .filter(|(id, _)| shard_of[id] == shard)
             .map(|(id, spec)| (id.clone(), spec.clone()))
             .collect();
-        // The shard's jobs' elections, and the election of every job some node refused, which
-        // that refusal takes the node out of (every shard reads the refusal).
-        let elections: BTreeMap<JobId, ElectionName> = input
-            .elections
-            .iter()
-            .filter(|(id, _)| jobs.contains_key(*id) || refused.contains(id))
-            .map(|(id, e)| (id.clone(), e.clone()))
-            .collect();
+        let elections = elections(input, &jobs, &refused);
         let part = CheckInput {
             history: &history,
             jobs: &jobs,
@@ -80,10 +66,47 @@ pub(super) fn judge_in_shards(
         };
         let mut found = Verdict::default();
         judge(part, &mut found);
-        verdict.violations.extend(found.violations);
-        verdict.excused.extend(found.excused);
-        verdict.reruns.extend(found.reruns);
+        absorb(&mut verdict, found);
     }
+    finish(&mut verdict);
+    verdict
+}
+
+/// The jobs some node refused (a `job_rejected`, a record naming no job for the shards).
+pub(super) fn refused(history: &History) -> HashSet<&JobId> {
+    history
+        .node_events()
+        .filter_map(|(_, event)| match event {
+            NodeEvent::JobRejected { job, .. } => Some(job),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A shard's elections: its jobs', and the election of every job some node refused, which that
+/// refusal takes the node out of (every shard reads the refusal).
+pub(super) fn elections(
+    input: CheckInput<'_>,
+    jobs: &BTreeMap<JobId, JobSpec>,
+    refused: &HashSet<&JobId>,
+) -> BTreeMap<JobId, ElectionName> {
+    input
+        .elections
+        .iter()
+        .filter(|(id, _)| jobs.contains_key(*id) || refused.contains(id))
+        .map(|(id, e)| (id.clone(), e.clone()))
+        .collect()
+}
+
+/// Adds one shard's findings to the verdict.
+pub(super) fn absorb(verdict: &mut Verdict, found: Verdict) {
+    verdict.violations.extend(found.violations);
+    verdict.excused.extend(found.excused);
+    verdict.reruns.extend(found.reruns);
+}
+
+/// Keeps each finding every shard made once.
+pub(super) fn finish(verdict: &mut Verdict) {
     for list in [
         &mut verdict.violations,
         &mut verdict.excused,
@@ -91,7 +114,6 @@ pub(super) fn judge_in_shards(
     ] {
         once_each(list);
     }
-    verdict
 }
 
 /// Keeps the first of equal findings, in order.
@@ -120,18 +142,10 @@ fn positions(
     let whole = |at| Part { at, items: None };
     for (at, record) in history.records.iter().enumerate() {
         let at = u32::try_from(at).expect("a history of at most 2^32 records");
-        match jobs_named(&record.what) {
-            Named::None => out.iter_mut().for_each(|parts| parts.push(whole(at))),
-            Named::One(job) => out[shard(job)].push(whole(at)),
-            Named::Many(jobs) => {
-                let mut items: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
-                for (i, job) in jobs.enumerate() {
-                    items.entry(shard(job)).or_default().push(i as u32);
-                }
-                if items.is_empty() {
-                    // An empty batch says something of its leadership, not of a job.
-                    out.iter_mut().for_each(|parts| parts.push(whole(at)));
-                }
+        match route(record, shard) {
+            Route::Every => out.iter_mut().for_each(|parts| parts.push(whole(at))),
+            Route::One(k) => out[k].push(whole(at)),
+            Route::Items(items) => {
                 for (part, items) in items {
                     out[part].push(Part {
                         at,
@@ -142,6 +156,34 @@ fn positions(
         }
     }
     out
+}
+
+/// Which shards a record goes to.
+pub(crate) enum Route {
+    /// Every shard: it names no job (or is an empty batch, about its leadership).
+    Every,
+    /// One shard, whole.
+    One(usize),
+    /// Per shard, the places of its items in the batch.
+    Items(BTreeMap<usize, Vec<u32>>),
+}
+
+/// Where `record` goes, with `shard` naming each job's shard.
+pub(crate) fn route(record: &Record, shard: impl Fn(&JobId) -> usize) -> Route {
+    match jobs_named(&record.what) {
+        Named::None => Route::Every,
+        Named::One(job) => Route::One(shard(job)),
+        Named::Many(jobs) => {
+            let mut items: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+            for (i, job) in jobs.enumerate() {
+                items.entry(shard(job)).or_default().push(i as u32);
+            }
+            if items.is_empty() {
+                return Route::Every;
+            }
+            Route::Items(items)
+        }
+    }
 }
 
 /// Which jobs a record is about.
@@ -192,7 +234,7 @@ fn jobs_named(what: &What) -> Named<'_> {
 }
 
 /// `record` with only the batch items at `items` (the whole record without them).
-fn only(record: &Record, items: &Option<Vec<u32>>) -> Record {
+pub(crate) fn only(record: &Record, items: &Option<Vec<u32>>) -> Record {
     use NodeEvent as E;
     let Some(places) = items else {
         return record.clone();

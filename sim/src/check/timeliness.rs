@@ -90,6 +90,80 @@ pub(super) fn measure(input: CheckInput<'_>) -> Timeliness {
     }
 }
 
+/// The measurements of one shard of a history too large to hold, to be merged with the others'
+/// ([`merge`]): each first start's lateness, counted by the microsecond.
+pub(super) struct ShardMeasure {
+    lateness_us: std::collections::BTreeMap<i64, u64>,
+    max_ms: f64,
+    failovers: Vec<Failover>,
+}
+
+/// Measures one shard's history (its jobs' starts, every failover).
+pub(super) fn measure_shard(input: CheckInput<'_>) -> ShardMeasure {
+    let firsts = first_starts(input);
+    let mut lateness_us = std::collections::BTreeMap::new();
+    let mut max_ms = f64::MIN;
+    for f in &firsts {
+        *lateness_us
+            .entry((f.lateness_ms * 1e3).round() as i64)
+            .or_insert(0) += 1;
+        max_ms = max_ms.max(f.lateness_ms);
+    }
+    ShardMeasure {
+        lateness_us,
+        max_ms,
+        failovers: failover::failovers(&input.history.records, &firsts),
+    }
+}
+
+/// The shards' measurements as one: percentiles of the lateness counted by the microsecond
+/// (exact otherwise), and each failover's first start the earliest of the shards' and its
+/// delayed ticks their sum (every shard sees every failover: they come of records naming no job).
+pub(super) fn merge(shards: Vec<ShardMeasure>) -> Timeliness {
+    let mut counts: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
+    let mut max_ms = f64::MIN;
+    let mut failovers: Option<Vec<Failover>> = None;
+    for shard in shards {
+        for (us, n) in shard.lateness_us {
+            *counts.entry(us).or_insert(0) += n;
+        }
+        max_ms = max_ms.max(shard.max_ms);
+        match &mut failovers {
+            None => failovers = Some(shard.failovers),
+            Some(all) => {
+                for (a, b) in all.iter_mut().zip(shard.failovers) {
+                    a.ticks_delayed += b.ticks_delayed;
+                    if b.first_start_ms
+                        .is_some_and(|b| a.first_start_ms.is_none_or(|a| b < a))
+                    {
+                        a.first_start_ms = b.first_start_ms;
+                        a.first_run_ms = b.first_run_ms;
+                    }
+                }
+            }
+        }
+    }
+    let starts: u64 = counts.values().sum();
+    let at_rank = |p: u64| {
+        let rank = (p * starts).div_ceil(100).max(1);
+        let mut seen = 0;
+        counts
+            .iter()
+            .find(|(_, n)| {
+                seen += **n;
+                seen >= rank
+            })
+            .map_or(0.0, |(us, _)| *us as f64 / 1e3)
+    };
+    Timeliness {
+        starts,
+        lateness_p50_ms: at_rank(50),
+        lateness_p99_ms: at_rank(99),
+        lateness_max_ms: if starts == 0 { 0.0 } else { max_ms },
+        failovers: failovers.unwrap_or_default(),
+    }
+}
+
 /// The value at percentile `p` of `sorted` by nearest rank; 0 for no values.
 pub(crate) fn nearest_rank(sorted: &[f64], p: usize) -> f64 {
     let rank = (p * sorted.len()).div_ceil(100).max(1);

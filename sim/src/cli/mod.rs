@@ -22,6 +22,8 @@ mod regress;
 mod report;
 #[cfg(madsim)]
 mod run;
+#[cfg(madsim)]
+mod scale;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,10 @@ pub enum Command {
         /// Worker threads (default: the number of cores).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Also run the scale scenarios (`scenarios/scale/`: 10,000 jobs for a simulated hour),
+        /// their histories spooled to disk, after the suite (tens of minutes; `scale.md`).
+        #[arg(long)]
+        scale: bool,
     },
     /// Run one scenario with one seed and print what the checkers found.
     Run {
@@ -195,6 +201,7 @@ fn simulator(command: Command) -> anyhow::Result<ExitCode> {
             backend,
             seeds,
             jobs,
+            scale,
         } => report::main(report::Args {
             scenarios,
             out,
@@ -202,6 +209,7 @@ fn simulator(command: Command) -> anyhow::Result<ExitCode> {
             backends: backends(&backend, "regress")?,
             seeds,
             threads: threads(jobs),
+            scale,
         }),
         Command::Run {
             scenario,

@@ -2,7 +2,8 @@
 //! backend it lists, over its seeds, unless told otherwise), writes `index.html`, `summary.md`
 //! and `summary.json` into `<out>/<name>/`, prints the Markdown summary, and exits 1 when a
 //! scenario missed its expectation. A scenario file that fails to load is an error: the report
-//! still runs and lists the others, the located error is printed, and the exit code is 2.
+//! still runs and lists the others, the located error is printed, and the exit code is 2. With
+//! `--scale`, the scale scenarios run after the suite ([`super::scale`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub struct Args {
     pub seeds: Option<u64>,
     /// Worker threads.
     pub threads: usize,
+    /// Also the scale scenarios (`scenarios/scale/`), spooled, after the suite.
+    pub scale: bool,
 }
 
 /// Runs the command.
@@ -61,12 +64,20 @@ pub fn main(args: Args) -> anyhow::Result<ExitCode> {
     for failure in &report.summary.load_failures {
         eprintln!("error: {}", failure.error);
     }
+    let scale_as_expected = match args.scale {
+        true => super::scale::main(None, args.backends.as_deref(), &dir)?,
+        false => true,
+    };
     if !report.summary.load_failures.is_empty() {
         eprintln!(
             "{} scenario file(s) failed to load (exit code 2)",
             report.summary.load_failures.len()
         );
         return Ok(ExitCode::from(2));
+    }
+    if !scale_as_expected {
+        eprintln!("not as expected: a scale scenario (scale.md)");
+        return Ok(ExitCode::FAILURE);
     }
     if report.summary.all_as_expected() {
         Ok(ExitCode::SUCCESS)

@@ -58,6 +58,9 @@ pub fn main(
             }
         );
     }
+    if loaded.scenario.spooled {
+        return spooled(&loaded, backend, seed, history);
+    }
     let run = world::run(&loaded.scenario, backend, seed);
     if let Some(file) = history {
         std::fs::write(file, run.history.to_jsonl())
@@ -85,6 +88,55 @@ pub fn main(
         serde_json::to_string(&run.verdict.timeliness)?
     );
     match expect::judge(&loaded.scenario, &run.verdict, &run.history) {
+        Ok(()) => {
+            println!("as expected ({})", loaded.scenario.expect.outcome.get_ref());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            println!("NOT as expected: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// A scale scenario (`spooled = true`): its history spooled to a folder under the system's
+/// temporary one and checked one shard at a time, as `report --scale` runs it.
+fn spooled(
+    loaded: &scenario::Loaded,
+    backend: scenario::BackendKind,
+    seed: u64,
+    history: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    if history.is_some() {
+        anyhow::bail!(
+            "{} is a scale scenario (`spooled = true`): its history is spooled to disk by shard \
+             and removed once checked, so --history cannot write it",
+            loaded.path.display()
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("cronfence-spool-{}", std::process::id()));
+    let run = world::run_spooled(
+        &loaded.scenario,
+        backend,
+        seed,
+        &dir,
+        super::scale::SHARD_JOBS,
+        |stage| eprintln!("{stage:?}"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = run.map_err(anyhow::Error::msg)?;
+    println!(
+        "{} on {backend}, seed {seed}: {} records (spooled), {} faults",
+        loaded.name,
+        run.records,
+        run.plan.len()
+    );
+    println!("violations:\n{}", expect::list(&run.verdict.violations));
+    println!(
+        "timeliness: {}",
+        serde_json::to_string(&run.verdict.timeliness)?
+    );
+    match expect::judge(&loaded.scenario, &run.verdict, &run.kept) {
         Ok(()) => {
             println!("as expected ({})", loaded.scenario.expect.outcome.get_ref());
             Ok(ExitCode::SUCCESS)

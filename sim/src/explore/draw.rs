@@ -134,6 +134,7 @@ pub fn draw(seed: u64, backend: BackendKind, size: Size) -> Scenario {
         not_on_etcd_sim: None,
         not_simulated: None,
         not_in_real_time: None,
+        spooled: false,
         real_time_scale: None,
         duration: SignedDuration::from_secs(1),
         seeds: Seeds::List(vec![seed]),

@@ -23,6 +23,12 @@ pub const MAX_JOBS: u64 = 1_000;
 /// the go-micro model, where every node runs every tick). Measured in the debug build, a tick
 /// costs about 2.5 KB of history and checker state and 40 µs: a full budget is ~2.5 GB, ~40 s.
 pub const MAX_TICKS: u64 = 1_000_000;
+/// Most jobs a spooled scenario (`spooled = true`) may define: its history is on disk, and its
+/// checkers hold one shard of jobs at a time.
+pub const SPOOLED_MAX_JOBS: u64 = 100_000;
+/// Most ticks a spooled scenario's jobs may come due: about 5 records and 1 µs of zstd a tick,
+/// so a full budget is ~50 GB of JSON lines spooled as ~5 GB, and hours.
+pub const SPOOLED_MAX_TICKS: u64 = 100_000_000;
 /// Most lease renewals over the whole run, summed over nodes (each node renews every third of
 /// the lease TTL). A month of three nodes on a 10 s lease is 2.3 million: about 4 minutes and
 /// 750 MB in the debug build, so a full budget is ~2 minutes and ~350 MB.
@@ -95,10 +101,15 @@ pub(super) fn check_world(s: &Scenario) -> Result<(), Refusal> {
 
 /// Refuses more jobs than [`MAX_JOBS`], counting replicas, before any replica is made.
 pub(super) fn check_job_count(s: &Scenario) -> Result<(), Refusal> {
+    let max_jobs = if s.spooled {
+        SPOOLED_MAX_JOBS
+    } else {
+        MAX_JOBS
+    };
     let mut total = 0u64;
     for (i, job) in s.jobs.iter().enumerate() {
         total += u64::from(job.count.unwrap_or(1));
-        if total > MAX_JOBS {
+        if total > max_jobs {
             let key = if job.count.is_some() {
                 format!("jobs.{i}.count")
             } else {
@@ -106,8 +117,8 @@ pub(super) fn check_job_count(s: &Scenario) -> Result<(), Refusal> {
             };
             return Err(Refusal::at(
                 key,
-                format!("the [[jobs]] entries up to this one define {total} jobs, more than the budget of {MAX_JOBS} jobs"),
-                format!("lower `count` so all entries together define at most {MAX_JOBS} jobs"),
+                format!("the [[jobs]] entries up to this one define {total} jobs, more than the budget of {max_jobs} jobs"),
+                format!("lower `count` so all entries together define at most {max_jobs} jobs (a `spooled = true` file: {SPOOLED_MAX_JOBS})"),
             ));
         }
     }
@@ -250,24 +261,29 @@ fn check_ticks(s: &Scenario, shift: SignedDuration) -> Result<(), Refusal> {
     } else {
         1
     };
+    let max_ticks = if s.spooled {
+        SPOOLED_MAX_TICKS
+    } else {
+        MAX_TICKS
+    };
     let mut total = 0u64;
     for (i, job) in s.jobs.iter().enumerate() {
         let ticks = entry_ticks(job, span).saturating_mul(per_node);
         total = total.saturating_add(ticks);
-        if total > MAX_TICKS {
+        if total > max_ticks {
             let key = match (&job.every, job.count) {
-                (_, Some(_)) if ticks > MAX_TICKS / 2 => format!("jobs.{i}.count"),
+                (_, Some(_)) if ticks > max_ticks / 2 => format!("jobs.{i}.count"),
                 (Some(_), _) => format!("jobs.{i}.every"),
                 (None, _) => format!("jobs.{i}.cron"),
             };
             return Err(Refusal::at(
                 key,
                 format!(
-                    "the jobs up to this one come due up to {total} times in {} (duration plus clock faults), more than the budget of {MAX_TICKS} ticks",
+                    "the jobs up to this one come due up to {total} times in {} (duration plus clock faults), more than the budget of {max_ticks} ticks",
                     show(span)
                 ),
                 format!(
-                    "lengthen `every`, lower `count` or shorten duration so all jobs together tick at most {MAX_TICKS} times"
+                    "lengthen `every`, lower `count` or shorten duration so all jobs together tick at most {max_ticks} times"
                 ),
             ));
         }

@@ -42,6 +42,12 @@ pub struct Scenario {
     /// In real time, every duration is multiplied by this factor ([`scale`]); the simulator
     /// runs the file as written.
     pub real_time_scale: Option<f64>,
+    /// A scale scenario: its history is spooled to disk and checked one shard of jobs at a time
+    /// ([`crate::spool`]), so it may define up to [`budget::SPOOLED_MAX_JOBS`] jobs and
+    /// [`budget::SPOOLED_MAX_TICKS`] ticks. Only `cronfence report --scale` and `cronfence run`
+    /// play it (the suites leave it out).
+    #[serde(default)]
+    pub spooled: bool,
     /// Simulated time to run.
     pub duration: SignedDuration,
     /// Seeds: a count (seeds 1..=n) or an explicit list.

@@ -186,6 +186,7 @@ pub fn run_spooled(
     world_thread
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    progress(Stage::Simulating(recorder.progress().0, scenario.duration));
     let spooled = recorder
         .take_spooled()
         .expect("a spooled recorder gives its spool")?;

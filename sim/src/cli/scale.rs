@@ -144,7 +144,7 @@ fn markdown(figures: &[Figures]) -> String {
     for f in figures {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} s | {:.0}× | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} s | {:.1}× | {} | {} |",
             f.file,
             f.backend,
             f.seed,

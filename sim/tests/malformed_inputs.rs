@@ -128,6 +128,15 @@ fn ids_and_budgets() -> Vec<Case> {
             8,
         ),
         case(
+            "spooled_expects_records",
+            top("spooled = true").replace(
+                "outcome = \"pass\"",
+                "outcome = \"pass\"\nrecords = [\"tick_started\"]",
+            ),
+            "does not hold",
+            11,
+        ),
+        case(
             "count_zero",
             edit("every = \"1s\"", "every = \"1s\"\ncount = 0"),
             "count = 0",

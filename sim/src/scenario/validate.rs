@@ -42,7 +42,30 @@ pub(super) fn validate(s: &Scenario) -> Result<(), Refusal> {
     super::faults::check_faults(s)?;
     super::faults::check_random(s)?;
     budget::check_work(s)?;
-    check_expect(s)
+    check_expect(s)?;
+    check_spooled(s)
+}
+
+/// A spooled file's history is on disk, one shard of jobs at a time: the expectations that read
+/// the whole history (its records, its runs per local day) cannot be judged.
+fn check_spooled(s: &Scenario) -> Result<(), Refusal> {
+    if !s.spooled {
+        return Ok(());
+    }
+    let key = if !s.expect.records.is_empty() {
+        "expect.records"
+    } else if !s.expect.no_records.is_empty() {
+        "expect.no_records"
+    } else if s.expect.one_run_per_local_day {
+        "expect.one_run_per_local_day"
+    } else {
+        return Ok(());
+    };
+    Err(Refusal::at(
+        key,
+        format!("`{key}` reads the whole history, which a `spooled = true` file does not hold"),
+        "expect violations or excused kinds instead, or drop `spooled`",
+    ))
 }
 
 fn check_backends(s: &Scenario) -> Result<(), Refusal> {

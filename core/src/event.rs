@@ -24,8 +24,15 @@ pub struct ClockEvidence {
     pub witness_age: Duration,
     /// What the clock said at that reading: the evidence is never later than this moved on by
     /// `witness_age`, and a witness younger than the evidence window is the node's start
-    /// reading (`node_started`'s `since`), known by this value.
+    /// reading (`node_started`'s `since`), known by this value. Histories recorded before it
+    /// was named read as the earliest instant, which vouches for nothing.
+    #[serde(default = "no_witness")]
     pub witness: Timestamp,
+}
+
+/// The witness of evidence recorded without one: no evidence rests on it.
+fn no_witness() -> Timestamp {
+    Timestamp::MIN
 }
 
 /// Which fenced operation was refused.

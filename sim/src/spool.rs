@@ -40,9 +40,12 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// A spool in `dir` (created; its shard files replaced) for `jobs`, cut into shards of at
-    /// most `shard_jobs` in order.
+    /// A spool in `dir`, the spool's own folder (emptied first: no shard file of an earlier
+    /// spool stays), for `jobs`, cut into shards of at most `shard_jobs` in order.
     pub fn create(dir: &Path, jobs: &[JobId], shard_jobs: usize) -> std::io::Result<Self> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
         std::fs::create_dir_all(dir)?;
         let shard_jobs = shard_jobs.max(1);
         let shards: Vec<Vec<JobId>> = jobs.chunks(shard_jobs).map(<[_]>::to_vec).collect();
@@ -183,14 +186,90 @@ impl Spooled {
         Ok(History { records })
     }
 
-    /// Removes the shard files.
+    /// Removes the spool's folder.
     pub fn remove(self) {
-        for k in 0..self.jobs.len().max(1) {
-            let _ = std::fs::remove_file(shard_file(&self.dir, k));
-        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 fn shard_file(dir: &Path, k: usize) -> PathBuf {
     dir.join(format!("shard-{k:05}.jsonl.zst"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use cronfence::{Delivery, JobSpec};
+
+    use super::*;
+    use crate::check::testkit::*;
+    use crate::check::{check_in_shards, check_spooled, CheckInput};
+    use crate::fault::FaultKind;
+
+    /// `history` spooled one job per shard into a fresh folder named after `name`.
+    fn spooled(history: &History, jobs: &[JobId], name: &str) -> (Spooled, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "cronfence-spool-test-{}-{name}",
+            std::process::id()
+        ));
+        let mut spool = Spool::create(&dir, jobs, 1).expect("a spool");
+        for record in &history.records {
+            spool.push(record.clone());
+        }
+        (spool.finish().expect("spooled"), dir)
+    }
+
+    #[test]
+    fn a_leadership_that_outlived_a_pause_by_another_shards_claim_is_no_failover_at_the_pause() {
+        // x leads jobs a (daily) and b (every second); it is paused at 10 s for 500 ms, claims
+        // and starts b's tick at 11 s (alive after the pause), crashes at 100 s, and y wins at
+        // 105 s: the leadership was lost to the crash, 5 s before the win. Shard `a` alone never
+        // sees x alive after the pause; the spooled measure must still say so.
+        let daily = JobSpec::new(
+            cronfence::Schedule::every(start(), jiff::SignedDuration::from_hours(24))
+                .expect("a day"),
+        );
+        let jobs: BTreeMap<JobId, JobSpec> = BTreeMap::from([
+            (job("a"), daily),
+            (job("b"), every_10s(Delivery::AtMostOnce)),
+        ]);
+        let history = Builder::new()
+            .node(0, "x", won(1))
+            .fault(10_000, "x", FaultKind::Pause)
+            .fault_ended(10_500, "x", FaultKind::Pause, 10_000)
+            .node(11_000, "x", claimed("b", 10, 1))
+            .node(11_000, "x", started("b", 10, 1, 1))
+            .fault(100_000, "x", FaultKind::Crash)
+            .node(105_000, "y", won(2))
+            .node(106_000, "y", claimed("a", 0, 2))
+            .node(106_000, "y", started("a", 0, 2, 1))
+            .build();
+        let input = CheckInput {
+            liveness: None,
+            ..input(&history, &jobs, 0, 100)
+        };
+        let held = check_in_shards(input, 1);
+        let (spool, dir) = spooled(&history, &jobs.keys().cloned().collect::<Vec<_>>(), "pause");
+        let kept = History {
+            records: spool.kept().to_vec(),
+        };
+        let spooled = check_spooled(
+            CheckInput {
+                history: &kept,
+                ..input
+            },
+            &spool,
+            |_, _| {},
+        );
+        let _ = std::fs::remove_dir_all(dir);
+        let spooled = spooled.expect("checked");
+        assert_eq!(held.timeliness.failovers.len(), 1);
+        assert_eq!(
+            held.timeliness.failovers[0].lost_by, "crash",
+            "{:#?}",
+            held.timeliness
+        );
+        assert_eq!(spooled.timeliness, held.timeliness);
+    }
 }

@@ -149,7 +149,8 @@ pub enum Stage {
 /// Runs `scenario` on `backend` with `seed` as [`run`] does, but spools its history to `dir`
 /// in shards of at most `shard_jobs` jobs and checks it one shard at a time, so no run holds
 /// its whole history; `progress` hears where it is (about every second while simulating, at
-/// each shard while checking). The shard files are removed once checked.
+/// each shard while checking). `dir` is the spool's own folder: emptied first, removed once
+/// checked (or when spooling failed).
 pub fn run_spooled(
     scenario: &Scenario,
     backend: BackendKind,
@@ -189,7 +190,10 @@ pub fn run_spooled(
     progress(Stage::Simulating(recorder.progress().0, scenario.duration));
     let spooled = recorder
         .take_spooled()
-        .expect("a spooled recorder gives its spool")?;
+        .expect("a spooled recorder gives its spool")
+        .inspect_err(|_| {
+            let _ = std::fs::remove_dir_all(dir);
+        })?;
     let kept = History {
         records: spooled.kept().to_vec(),
     };
@@ -197,9 +201,10 @@ pub fn run_spooled(
         check::check_spooled(input, &spooled, |done, of| {
             progress(Stage::Checking(done, of))
         })
-    })?;
+    });
     let records = spooled.records;
     spooled.remove();
+    let verdict = verdict?;
     Ok(SpooledRun {
         seed,
         backend,

@@ -124,7 +124,7 @@ fn ids_and_budgets() -> Vec<Case> {
             "huge_count_spooled",
             edit("every = \"1s\"", "every = \"1s\"\ncount = 1000000000")
                 .replace("duration = \"1m\"\n", "duration = \"1m\"\nspooled = true\n"),
-            "budget of 100000 jobs",
+            "budget of 20000 jobs",
             8,
         ),
         case(

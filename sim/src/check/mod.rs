@@ -15,7 +15,7 @@ mod liveness;
 mod oracle;
 pub(crate) mod shard;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 mod timeliness;
 
 use std::collections::BTreeMap;
@@ -197,7 +197,8 @@ fn judge_shard(input: CheckInput<'_>, verdict: &mut Verdict) {
 /// holds the records that name no job, every job and every election. Each shard is also judged
 /// for fencing (a stale batch split across shards is one finding, the first shard's, which
 /// lists that shard's ticks of it) and measured for timeliness (lateness percentiles counted by
-/// the microsecond).
+/// the microsecond; failovers judged on the records naming no job and where each leadership
+/// showed life). What is held across shards: the findings, and the timeliness counts.
 pub fn check_spooled(
     input: CheckInput<'_>,
     spooled: &crate::spool::Spooled,
@@ -205,7 +206,7 @@ pub fn check_spooled(
 ) -> Result<Verdict, String> {
     let refused = shard::refused(input.history);
     let mut verdict = Verdict::default();
-    let mut measured = Vec::new();
+    let mut measured = timeliness::SpooledMeasure::default();
     let shards = spooled.shards();
     for (k, ids) in shards.iter().enumerate() {
         progress(k, shards.len());
@@ -225,7 +226,7 @@ pub fn check_spooled(
         let mut found = Verdict::default();
         judge_shard(part, &mut found);
         fencing::check(part, &mut found);
-        measured.push(timeliness::measure_shard(part));
+        measured.add(part, spooled.kept());
         shard::absorb(&mut verdict, found);
     }
     progress(shards.len(), shards.len());
@@ -234,7 +235,7 @@ pub fn check_spooled(
     verdict.violations.retain(|f| {
         f.checker != Checker::Fencing || batches.insert((f.kind.clone(), f.records.clone()))
     });
-    verdict.timeliness = timeliness::merge(measured);
+    verdict.timeliness = measured.finish(spooled.kept());
     sort(&mut verdict);
     Ok(verdict)
 }

@@ -90,77 +90,111 @@ pub(super) fn measure(input: CheckInput<'_>) -> Timeliness {
     }
 }
 
-/// The measurements of one shard of a history too large to hold, to be merged with the others'
-/// ([`merge`]): each first start's lateness, counted by the microsecond.
-pub(super) struct ShardMeasure {
+/// The measurements of a spooled history ([`crate::spool`]), taken in one shard at a time:
+/// each first start's lateness, counted by the microsecond; per failover of each shard, its first
+/// start and delayed ticks; and where each leadership showed life (a claim or a start of any
+/// job), as the places between the records that name no job, which decide whether a leadership
+/// outlived an outage (`failover::failovers`).
+#[derive(Default)]
+pub(super) struct SpooledMeasure {
     lateness_us: std::collections::BTreeMap<i64, u64>,
-    max_ms: f64,
-    failovers: Vec<Failover>,
+    max_ms: Option<f64>,
+    firsts: std::collections::BTreeMap<(ElectionName, String, u64), (Option<f64>, u64)>,
+    /// (place, node, token): in place order, as the marks are laid.
+    alive: std::collections::BTreeSet<(usize, String, u64)>,
 }
 
-/// Measures one shard's history (its jobs' starts, every failover).
-pub(super) fn measure_shard(input: CheckInput<'_>) -> ShardMeasure {
-    let firsts = first_starts(input);
-    let mut lateness_us = std::collections::BTreeMap::new();
-    let mut max_ms = f64::MIN;
-    for f in &firsts {
-        *lateness_us
-            .entry((f.lateness_ms * 1e3).round() as i64)
-            .or_insert(0) += 1;
-        max_ms = max_ms.max(f.lateness_ms);
-    }
-    ShardMeasure {
-        lateness_us,
-        max_ms,
-        failovers: failover::failovers(&input.history.records, &firsts),
-    }
-}
-
-/// The shards' measurements as one: percentiles of the lateness counted by the microsecond
-/// (exact otherwise), and each failover's first start the earliest of the shards' and its
-/// delayed ticks their sum (every shard sees every failover: they come of records naming no job).
-pub(super) fn merge(shards: Vec<ShardMeasure>) -> Timeliness {
-    let mut counts: std::collections::BTreeMap<i64, u64> = std::collections::BTreeMap::new();
-    let mut max_ms = f64::MIN;
-    let mut failovers: Option<Vec<Failover>> = None;
-    for shard in shards {
-        for (us, n) in shard.lateness_us {
-            *counts.entry(us).or_insert(0) += n;
+impl SpooledMeasure {
+    /// Takes in one shard's history; `kept` is the spooled history's records that name no job.
+    pub(super) fn add(&mut self, input: CheckInput<'_>, kept: &[crate::history::Record]) {
+        let firsts = first_starts(input);
+        for f in &firsts {
+            *self
+                .lateness_us
+                .entry((f.lateness_ms * 1e3).round() as i64)
+                .or_insert(0) += 1;
+            self.max_ms = Some(self.max_ms.map_or(f.lateness_ms, |m| m.max(f.lateness_ms)));
         }
-        max_ms = max_ms.max(shard.max_ms);
-        match &mut failovers {
-            None => failovers = Some(shard.failovers),
-            Some(all) => {
-                for (a, b) in all.iter_mut().zip(shard.failovers) {
-                    a.ticks_delayed += b.ticks_delayed;
-                    if b.first_start_ms
-                        .is_some_and(|b| a.first_start_ms.is_none_or(|a| b < a))
-                    {
-                        a.first_start_ms = b.first_start_ms;
-                        a.first_run_ms = b.first_run_ms;
-                    }
+        for f in failover::failovers(&input.history.records, &firsts) {
+            let key = (f.election, f.new_leader, f.token);
+            let entry = self.firsts.entry(key).or_insert((None, 0));
+            if f.first_start_ms
+                .is_some_and(|t| entry.0.is_none_or(|e| t < e))
+            {
+                entry.0 = f.first_start_ms;
+            }
+            entry.1 += f.ticks_delayed;
+        }
+        for (record, event) in input.history.node_events() {
+            let token = match event {
+                NodeEvent::TickClaimed { token, .. } | NodeEvent::TickStarted { token, .. } => {
+                    token
                 }
+                _ => continue,
+            };
+            let place = kept.partition_point(|k| k.seq < record.seq);
+            self.alive.insert((place, record.node.clone(), token.0));
+        }
+    }
+
+    /// The measurements of the whole history: its failovers judged on the records that name no
+    /// job with a mark of life at each place a leadership showed one, each with the earliest
+    /// first start and the sum of the delayed ticks of the shards.
+    pub(super) fn finish(self, kept: &[crate::history::Record]) -> Timeliness {
+        let mut marked = Vec::with_capacity(kept.len() + self.alive.len());
+        let mut alive = self.alive.iter().peekable();
+        let life = |(_, node, token): &(usize, String, u64), at: &crate::history::Record| {
+            crate::history::Record {
+                node: node.clone(),
+                what: crate::history::What::Node(NodeEvent::TickClaimed {
+                    job: JobId::new("alive").expect("a valid id"),
+                    tick: at.true_time,
+                    token: cronfence::FencingToken(*token),
+                    attempt: 1,
+                }),
+                ..at.clone()
+            }
+        };
+        for (place, record) in kept.iter().enumerate() {
+            while let Some(mark) = alive.next_if(|(p, _, _)| *p == place) {
+                marked.push(life(mark, record));
+            }
+            marked.push(record.clone());
+        }
+        if let Some(last) = kept.last() {
+            for mark in alive {
+                marked.push(life(mark, last));
             }
         }
-    }
-    let starts: u64 = counts.values().sum();
-    let at_rank = |p: u64| {
-        let rank = (p * starts).div_ceil(100).max(1);
-        let mut seen = 0;
-        counts
-            .iter()
-            .find(|(_, n)| {
-                seen += **n;
-                seen >= rank
-            })
-            .map_or(0.0, |(us, _)| *us as f64 / 1e3)
-    };
-    Timeliness {
-        starts,
-        lateness_p50_ms: at_rank(50),
-        lateness_p99_ms: at_rank(99),
-        lateness_max_ms: if starts == 0 { 0.0 } else { max_ms },
-        failovers: failovers.unwrap_or_default(),
+        let mut failovers = failover::failovers(&marked, &[]);
+        for f in &mut failovers {
+            let key = (f.election.clone(), f.new_leader.clone(), f.token);
+            let (first, delayed) = self.firsts.get(&key).copied().unwrap_or((None, 0));
+            // As `failover` computes it: from the instants in ns (a ms figure is ns / 1e6).
+            let ns = |ms: f64| (ms * 1e6).round() as u64;
+            f.first_start_ms = first;
+            f.first_run_ms = first.map(|t| ns(t).saturating_sub(ns(f.lost_at_ms)) as f64 / 1e6);
+            f.ticks_delayed = delayed;
+        }
+        let starts: u64 = self.lateness_us.values().sum();
+        let at_rank = |p: u64| {
+            let rank = (p * starts).div_ceil(100).max(1);
+            let mut seen = 0;
+            self.lateness_us
+                .iter()
+                .find(|(_, n)| {
+                    seen += **n;
+                    seen >= rank
+                })
+                .map_or(0.0, |(us, _)| *us as f64 / 1e3)
+        };
+        Timeliness {
+            starts,
+            lateness_p50_ms: at_rank(50),
+            lateness_p99_ms: at_rank(99),
+            lateness_max_ms: self.max_ms.unwrap_or(0.0),
+            failovers,
+        }
     }
 }
 

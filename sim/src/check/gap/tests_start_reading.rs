@@ -31,6 +31,8 @@ struct Restart {
     evidence: i64,
     /// Whether the clock fault that put b 30 s ahead is in the history.
     ahead: bool,
+    /// When that fault began (ms).
+    ahead_at: u64,
 }
 
 /// The honest restart: the start reading (38 s, taken when the process began at 8 s) stamped 5
@@ -44,6 +46,7 @@ fn honest() -> Restart {
         age: 2_000,
         evidence: 40_000,
         ahead: true,
+        ahead_at: 0,
     }
 }
 
@@ -56,7 +59,7 @@ fn restarted(r: Restart) -> Verdict {
         let ahead = FaultKind::ClockOffset {
             offset: SignedDuration::from_secs(30),
         };
-        history = history.fault(0, "b", ahead);
+        history = history.fault(r.ahead_at, "b", ahead);
     }
     let sent = NodeEvent::ClaimsSent {
         token: FencingToken(2),
@@ -172,4 +175,67 @@ fn evidence_later_than_its_witness_moved_on_vouches_for_nothing() {
         ..honest()
     });
     assert!(unfounded(&v).contains("moved on by the"));
+}
+
+#[test]
+fn a_start_reading_vouches_only_for_time_since_it_was_taken() {
+    // b's process began at 8 s; its start reading is stamped at 9.95 s and its evidence dates it
+    // at 8 s (an age of 2 s at 10 s), moving it on by 1.95 s that had not passed since it was
+    // taken. With a true clock that is evidence 1.95 s ahead of any reading; with a jump of 30 s
+    // at 9.9 s, 31.95 s ahead, resting on a jump 50 ms old. Both are refused: the lead counted
+    // from the reading's date must be one the clock showed by then.
+    for (ahead, ahead_at, since) in [(false, 0, 9_950), (true, 9_900, 39_950)] {
+        let v = restarted(Restart {
+            stamped: 9_950,
+            since,
+            witness: since,
+            age: 2_000,
+            evidence: since + 2_000,
+            ahead,
+            ahead_at,
+        });
+        let detail = unfounded(&v);
+        assert!(detail.contains("dated"), "{detail}");
+        assert!(detail.contains("further than its clock read"), "{detail}");
+    }
+}
+
+#[test]
+fn a_first_process_start_reading_counts_from_the_world_start() {
+    // No crash: b's first process began with the world; its start reading at 2 s (clock 30 s
+    // ahead from 0) vouches for evidence 2 s later, as the restart's does.
+    let ahead = FaultKind::ClockOffset {
+        offset: SignedDuration::from_secs(30),
+    };
+    let sent = NodeEvent::ClaimsSent {
+        token: FencingToken(1),
+        claims: vec![cronfence::Claim {
+            job: job("j"),
+            tick: at(34),
+            spec_version: 1,
+            kind: cronfence::ClaimKind::Run { attempt: 1 },
+        }],
+        evidence: Some(ClockEvidence {
+            at: at(34),
+            witness_age: std::time::Duration::from_millis(2_000),
+            witness: at(32),
+        }),
+    };
+    let history = Builder::new()
+        .fault(0, "b", ahead)
+        .node(2_000, "b", NodeEvent::NodeStarted { since: at(32) })
+        .node(3_000, "b", won(1))
+        .command(4_000, "b", began("j", 0, 1, 1))
+        .node(4_000, "b", sent)
+        .node(
+            4_001,
+            "b",
+            abandon_by(1, 10, 30, AbandonReason::MisfireSkipped),
+        )
+        .command(34_000, "b", began("j", 40, 1, 1))
+        .build();
+    let mut spec = every_10s(cronfence::Delivery::AtMostOnce);
+    spec.misfire.catch_up = cronfence::CatchUp::Skip;
+    let v = verdict(&history, spec, commands(), 30);
+    assert!(v.violations.is_empty(), "{:#?}", v.violations);
 }

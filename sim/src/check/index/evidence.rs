@@ -90,10 +90,11 @@ impl<'h> Index<'h> {
     /// was stamped: in real time a record is stamped a scheduling delay after what it reports
     /// (CI's real-etcd suite, 16 worlds at once: a start reading that vouched for a claim 1.25 s
     /// later lay more than the 1 ms from its record that the check once allowed, and 488 ticks
-    /// given up on it looked unfounded). It is believed only if the node's clock showed it at
-    /// some instant of that process up to its record (as a registration is,
-    /// [`crate::check::gap`]), and it cannot have been taken before the process began (the end
-    /// of the crash or stop that restarted it): its lead is counted from `taken`.
+    /// given up on it looked unfounded). It cannot have been taken before the process began (the
+    /// end of the crash or stop that restarted it), and its lead, counted from `taken`, is
+    /// believed only if the node's clock showed it at some instant of that process up to
+    /// `taken` (a registration's start reading is judged at its record instead,
+    /// [`crate::check::gap`]).
     fn start_reading(
         &self,
         decided: usize,
@@ -132,17 +133,21 @@ impl<'h> Index<'h> {
                 "its witness, {node}'s start reading, is dated before that process began"
             ));
         }
-        let lead = witness.duration_since(start.true_time);
-        let shown = self.clock_furthest_ahead(node, began, start.t_ns);
-        if lead > shown + START_SLACK {
-            return Err(format!(
-                "{node}'s start reading read {lead:#} ahead at its record, further than its \
-                 clock read ({shown:#} ahead) at any instant of that process before it"
-            ));
-        }
+        // Counted from `taken`, the lead must be one the clock showed by then: a witness dated
+        // before the reading was taken (an age too large) would move it on for time that had
+        // not passed since it.
         let taken_at = self.records[decided].true_time
             - jiff::SignedDuration::from_nanos((self.records[decided].t_ns - taken) as i64);
-        Ok(witness.duration_since(taken_at))
+        let lead = witness.duration_since(taken_at);
+        let shown = self.clock_furthest_ahead(node, began, taken);
+        if lead > shown + START_SLACK {
+            return Err(format!(
+                "{node}'s start reading, dated {taken_at} by its age, reads {lead:#} ahead of \
+                 then, further than its clock read ({shown:#} ahead) at any instant of that \
+                 process up to then"
+            ));
+        }
+        Ok(lead)
     }
 
     /// The furthest ahead of true time at `to_ns` that `node`'s clock read at any instant of

@@ -216,17 +216,13 @@ pub fn check_spooled(
             .filter_map(|id| input.jobs.get_key_value(id))
             .map(|(id, spec)| (id.clone(), spec.clone()))
             .collect();
-        let elections = shard::elections(input, &jobs, &refused);
-        let part = CheckInput {
-            history: &history,
-            jobs: &jobs,
-            elections: &elections,
-            ..input
-        };
-        let mut found = Verdict::default();
-        judge_shard(part, &mut found);
-        fencing::check(part, &mut found);
-        measured.add(part, spooled.kept());
+        let found = shard::on_shard(input, &history, &jobs, &refused, |part| {
+            let mut found = Verdict::default();
+            judge_shard(part, &mut found);
+            fencing::check(part, &mut found);
+            measured.add(part, spooled.kept());
+            found
+        });
         shard::absorb(&mut verdict, found);
     }
     progress(shards.len(), shards.len());

@@ -57,15 +57,11 @@ pub(super) fn judge_in_shards(
             .filter(|(id, _)| shard_of[id] == shard)
             .map(|(id, spec)| (id.clone(), spec.clone()))
             .collect();
-        let elections = elections(input, &jobs, &refused);
-        let part = CheckInput {
-            history: &history,
-            jobs: &jobs,
-            elections: &elections,
-            ..input
-        };
-        let mut found = Verdict::default();
-        judge(part, &mut found);
+        let found = on_shard(input, &history, &jobs, &refused, |part| {
+            let mut found = Verdict::default();
+            judge(part, &mut found);
+            found
+        });
         absorb(&mut verdict, found);
     }
     finish(&mut verdict);
@@ -83,9 +79,26 @@ pub(super) fn refused(history: &History) -> HashSet<&JobId> {
         .collect()
 }
 
+/// `f` on one shard's input: `input` with the shard's history, its jobs and their elections.
+pub(super) fn on_shard<R>(
+    input: CheckInput<'_>,
+    history: &History,
+    jobs: &BTreeMap<JobId, JobSpec>,
+    refused: &HashSet<&JobId>,
+    f: impl FnOnce(CheckInput<'_>) -> R,
+) -> R {
+    let elections = elections(input, jobs, refused);
+    f(CheckInput {
+        history,
+        jobs,
+        elections: &elections,
+        ..input
+    })
+}
+
 /// A shard's elections: its jobs', and the election of every job some node refused, which that
 /// refusal takes the node out of (every shard reads the refusal).
-pub(super) fn elections(
+fn elections(
     input: CheckInput<'_>,
     jobs: &BTreeMap<JobId, JobSpec>,
     refused: &HashSet<&JobId>,

@@ -77,17 +77,26 @@ pub fn main(
         run.history.records.len(),
         run.plan.len()
     );
-    println!("violations:\n{}", expect::list(&run.verdict.violations));
+    judged(&loaded, &run.verdict, &run.history)
+}
+
+/// Prints the verdict and whether it is as the file expects (`history`: what was held of it).
+fn judged(
+    loaded: &scenario::Loaded,
+    verdict: &crate::check::Verdict,
+    history: &crate::history::History,
+) -> anyhow::Result<ExitCode> {
+    println!("violations:\n{}", expect::list(&verdict.violations));
     println!(
         "excused: {}, at-least-once reruns: {}",
-        run.verdict.excused.len(),
-        run.verdict.reruns.len()
+        verdict.excused.len(),
+        verdict.reruns.len()
     );
     println!(
         "timeliness: {}",
-        serde_json::to_string(&run.verdict.timeliness)?
+        serde_json::to_string(&verdict.timeliness)?
     );
-    match expect::judge(&loaded.scenario, &run.verdict, &run.history) {
+    match expect::judge(&loaded.scenario, verdict, history) {
         Ok(()) => {
             println!("as expected ({})", loaded.scenario.expect.outcome.get_ref());
             Ok(ExitCode::SUCCESS)
@@ -131,19 +140,5 @@ fn spooled(
         run.records,
         run.plan.len()
     );
-    println!("violations:\n{}", expect::list(&run.verdict.violations));
-    println!(
-        "timeliness: {}",
-        serde_json::to_string(&run.verdict.timeliness)?
-    );
-    match expect::judge(&loaded.scenario, &run.verdict, &run.kept) {
-        Ok(()) => {
-            println!("as expected ({})", loaded.scenario.expect.outcome.get_ref());
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(why) => {
-            println!("NOT as expected: {why}");
-            Ok(ExitCode::FAILURE)
-        }
-    }
+    judged(loaded, &run.verdict, &run.kept)
 }
